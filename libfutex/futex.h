@@ -1,0 +1,182 @@
+/*
+ * libfutex — one portable futex API: wait on a 32-bit word until another
+ * thread or process changes it and wakes you.
+ *
+ * This header is the whole public interface and its documentation. It needs
+ * only <stdint.h>, compiles as C99 and C++, and uses no name that clashes
+ * with <linux/futex.h> or OpenBSD's <sys/futex.h>.
+ *
+ * Results: every function that can fail returns 0 or a positive count on
+ * success and a negative errno value (-EAGAIN, -EINVAL, ...) on failure, the
+ * same set on every OS. Include <errno.h> to compare against them.
+ */
+#ifndef LIBFUTEX_FUTEX_H
+#define LIBFUTEX_FUTEX_H
+
+#include <stdint.h>
+
+#define FUTEX_VERSION_MAJOR 0
+#define FUTEX_VERSION_MINOR 1
+#define FUTEX_VERSION_PATCH 0
+#define FUTEX_VERSION "0.1.0"
+
+/* FUTEX_EXTERN marks the public functions. A build that compiles the library
+ * into something else (the Python and Lua modules) defines it as hidden. */
+#ifndef FUTEX_EXTERN
+#if defined(_WIN32) && defined(FUTEX_BUILDING_DLL)
+#define FUTEX_EXTERN __declspec(dllexport)
+#elif defined(_WIN32) && defined(FUTEX_USING_DLL)
+#define FUTEX_EXTERN __declspec(dllimport)
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#define FUTEX_EXTERN __attribute__((visibility("default")))
+#else
+#define FUTEX_EXTERN
+#endif
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Flags for every wait and wake. */
+#define FUTEX_PRIVATE 0u /* only threads of one process use the word */
+#define FUTEX_SHARED 1u  /* the word may sit in memory shared between processes */
+#define FUTEX_NOSPIN 2u  /* wait: go to the OS at once, skipping the spin phase */
+
+/* A timeout or deadline that never expires. */
+#define FUTEX_FOREVER UINT64_MAX
+
+/* futex_wake's max_waiters for "all of them". */
+#define FUTEX_ALL UINT32_MAX
+
+/* futex_wake's result where the OS wakes without saying how many it woke
+ * (darwin, windows, freebsd, dragonfly). Distinct from every -errno value. */
+#define FUTEX_UNCOUNTED (-0x10000)
+
+/* futex_capabilities() bits, decided at run time by the backend in use. */
+#define FUTEX_CAP_SHARED 1u            /* FUTEX_SHARED works: waits and wakes reach other processes */
+#define FUTEX_CAP_WAKE_COUNT 2u        /* futex_wake returns the exact number woken */
+#define FUTEX_CAP_ABSOLUTE_DEADLINE 4u /* the OS itself takes the deadline (no drift across re-waits) */
+#define FUTEX_CAP_INTERRUPTIBLE 8u     /* a signal makes a blocked wait return -EINTR */
+
+/*
+ * futex_wait — block while *word == expected.
+ *
+ * Atomically (with respect to futex_wake on the same word) checks that *word
+ * holds `expected` and, if so, sleeps until one of:
+ *   - a futex_wake on the same word wakes it                   -> 0
+ *   - a spurious wakeup (the OS may return for no reason)       -> 0
+ *   - a signal handler ran (where the OS tells)                 -> -EINTR
+ * Returns -EAGAIN at once if *word != expected, and -EAGAIN after blocking
+ * where the OS reports that the value had changed.
+ *
+ * Because of spurious wakeups a 0 result says nothing about the word: always
+ * re-check it in a loop, as with every futex.
+ *
+ * Errors that touch no memory: -EINVAL for a NULL or misaligned (not 4-byte)
+ * word or an unknown flag; -ENOTSUP for FUTEX_SHARED where the backend cannot
+ * reach other processes (see futex_capabilities); -EDEADLK on the
+ * single-threaded backend, where nothing could ever change the word.
+ *
+ * Unless FUTEX_NOSPIN is given, the wait first re-checks the word for a short
+ * while (futex_set_spin) before it sleeps in the OS.
+ */
+FUTEX_EXTERN int futex_wait(const uint32_t *word, uint32_t expected, unsigned flags);
+
+/*
+ * futex_timed_wait — futex_wait that gives up after timeout_ns nanoseconds
+ * (measured on the monotonic clock) with -ETIMEDOUT.
+ *
+ * timeout_ns == 0 only checks the word (-EAGAIN if it differs, else
+ * -ETIMEDOUT) and never enters the OS. FUTEX_FOREVER waits forever. A timeout
+ * longer than the OS accepts is clamped and re-waited: -ETIMEDOUT is never
+ * returned before timeout_ns has passed. All other results as futex_wait.
+ */
+FUTEX_EXTERN int futex_timed_wait(const uint32_t *word, uint32_t expected, uint64_t timeout_ns,
+                                  unsigned flags);
+
+/*
+ * futex_wake — wake up to max_waiters threads blocked in a wait on `word`.
+ *
+ * Returns the number woken (0 if none were waiting) where futex_capabilities
+ * has FUTEX_CAP_WAKE_COUNT, else FUTEX_UNCOUNTED after a successful wake.
+ * max_waiters == 0 returns 0 without entering the OS; FUTEX_ALL wakes all.
+ * Where the OS can only wake one or all (darwin, windows), max_waiters > 1
+ * wakes all. -EINVAL and -ENOTSUP as futex_wait.
+ *
+ * Store the new value before waking: a waiter that has not yet blocked sees
+ * the new value instead of sleeping, so no wakeup is lost.
+ */
+FUTEX_EXTERN int futex_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags);
+
+/*
+ * futex_deadline — an absolute deadline on the monotonic clock for a loop of
+ * waits, so that spurious wakeups never stretch the total time waited. Where
+ * the OS takes an absolute time (FUTEX_CAP_ABSOLUTE_DEADLINE) it is handed the
+ * deadline itself and no re-computation can drift.
+ */
+struct futex_deadline {
+    uint64_t at_ns; /* monotonic nanoseconds; FUTEX_FOREVER: never expires */
+};
+typedef struct futex_deadline futex_deadline;
+
+/* Sets *d to expire expires_in_ns from now (FUTEX_FOREVER: never). A deadline
+ * past the clock's range is clamped to the far future. */
+FUTEX_EXTERN void futex_deadline_init(futex_deadline *d, uint64_t expires_in_ns);
+
+/* futex_timed_wait until *d: -ETIMEDOUT once the deadline has passed
+ * (without entering the OS if it already had), else as futex_wait.
+ * -EINVAL also for a NULL d. */
+FUTEX_EXTERN int futex_deadline_wait(const futex_deadline *d, const uint32_t *word, uint32_t expected,
+                                     unsigned flags);
+
+/* Nanoseconds left: 0 once expired, FUTEX_FOREVER for a deadline that never
+ * expires (and for a NULL d). */
+FUTEX_EXTERN uint64_t futex_deadline_remaining_ns(const futex_deadline *d);
+
+/* The monotonic clock the deadlines use, in nanoseconds from an arbitrary start. */
+FUTEX_EXTERN uint64_t futex_monotonic_ns(void);
+
+/*
+ * Atomic operations on futex words. All are sequentially consistent, so a
+ * store followed by futex_wake can never be reordered after the wake's check
+ * for waiters. Arithmetic wraps modulo 2^32. Each returns the value the word
+ * held before the operation (futex_load: the value it holds). The word must
+ * be non-NULL and 4-byte aligned (these are not checked: they are the fast path).
+ */
+FUTEX_EXTERN uint32_t futex_load(const uint32_t *word);
+FUTEX_EXTERN void futex_store(uint32_t *word, uint32_t value);
+FUTEX_EXTERN uint32_t futex_exchange(uint32_t *word, uint32_t value);
+FUTEX_EXTERN uint32_t futex_compare_exchange(uint32_t *word, uint32_t expected, uint32_t desired);
+FUTEX_EXTERN uint32_t futex_fetch_add(uint32_t *word, uint32_t v);
+FUTEX_EXTERN uint32_t futex_fetch_sub(uint32_t *word, uint32_t v);
+FUTEX_EXTERN uint32_t futex_fetch_and(uint32_t *word, uint32_t v);
+FUTEX_EXTERN uint32_t futex_fetch_or(uint32_t *word, uint32_t v);
+FUTEX_EXTERN uint32_t futex_fetch_xor(uint32_t *word, uint32_t v);
+
+/*
+ * Spin-then-park. Before sleeping in the OS, a wait re-checks the word up to
+ * `iterations` times with a CPU pause hint in between, so a partner that
+ * answers within a microsecond or two is seen without a system call. The
+ * count is process-wide; 0 turns spinning off. On a single CPU no wait spins
+ * (the partner cannot run while we spin). futex_get_spin returns the count.
+ */
+FUTEX_EXTERN void futex_set_spin(uint32_t iterations);
+FUTEX_EXTERN uint32_t futex_get_spin(void);
+
+/* The backend in use: "linux", "posix", "single", "darwin", "windows",
+ * "freebsd", "openbsd", "dragonfly", "netbsd" or "wasm". */
+FUTEX_EXTERN const char *futex_backend(void);
+
+/* FUTEX_CAP_* bits of the backend in use, decided at run time. */
+FUTEX_EXTERN unsigned futex_capabilities(void);
+
+/* A static English description of a result: "woken", "value changed",
+ * "timed out", ... for 0, FUTEX_UNCOUNTED and each -errno result. */
+FUTEX_EXTERN const char *futex_strerror(int result);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBFUTEX_FUTEX_H */
