@@ -1,0 +1,782 @@
+/*
+ * futex._futex — the CPython binding of libfutex.
+ *
+ * Thin by design: argument conversion, GIL and signal handling, and one
+ * switch that maps core results to exceptions. Atomics, timeouts, deadlines
+ * and error messages all come from the core (libfutex/futex.h), which
+ * setup.py compiles into this module with hidden visibility.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "futex.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+
+#ifndef ENOTSUP
+#define ENOTSUP EOPNOTSUPP
+#endif
+
+/* On a backend whose wait a signal cannot interrupt (the posix parking lot,
+ * Windows), a blocked wait wakes this often to run signal handlers, so
+ * Ctrl-C is seen within this long (the issue asks for 0.2 s). */
+#define SLICE_NS 50000000u
+
+/* PyType_Slot and PyModuleDef_Slot hold every slot as a void *. ISO C has
+ * no conversion between function and object pointers, so go through
+ * uintptr_t, which holds either on every platform CPython supports. */
+#define SLOT(id, p) {(id), (void *)(uintptr_t)(p)}
+
+typedef struct {
+    PyTypeObject *cell_type;
+    PyTypeObject *deadline_type;
+} module_state;
+
+static struct PyModuleDef futex_module;
+
+static module_state *state_of_type(PyTypeObject *type)
+{
+    PyObject *mod = PyType_GetModuleByDef(type, &futex_module);
+    return mod == NULL ? NULL : (module_state *)PyModule_GetState(mod);
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+/* OSError(err, text): the errno attribute set, and the subclass (e.g.
+ * TimeoutError) chosen by err as for any OS call. Steals text. */
+static PyObject *raise_oserror(int err, PyObject *text)
+{
+    if (text == NULL)
+        return NULL;
+    PyObject *args = Py_BuildValue("(iN)", err, text);
+    if (args != NULL) {
+        PyErr_SetObject(PyExc_OSError, args);
+        Py_DECREF(args);
+    }
+    return NULL;
+}
+
+/* The one place a core result becomes a Python exception (pygit2's
+ * error.c). Messages are the core's own (futex_strerror). */
+static PyObject *raise_result(int rc)
+{
+    const char *msg = futex_strerror(rc);
+    switch (-rc) {
+    case EINVAL:
+        PyErr_SetString(PyExc_ValueError, msg);
+        return NULL;
+    case ENOTSUP:
+        /* Only FUTEX_SHARED leads here: tell the caller the way out. */
+        return raise_oserror(ENOTSUP, PyUnicode_FromFormat("%s (backend %s); pass shared=False", msg, futex_backend()));
+    case EAGAIN:
+    case ETIMEDOUT:
+    case EINTR:
+        /* Results, not errors: every caller handles them before coming here. */
+        PyErr_Format(PyExc_SystemError, "futex: unhandled result %d (%s)", rc, msg);
+        return NULL;
+    default:
+        /* -EDEADLK (single backend), -EFAULT, -ENOSYS and anything new: an OS
+         * error, with the errno the core gave. */
+        return raise_oserror(-rc, PyUnicode_FromString(msg));
+    }
+}
+
+/* ---- argument conversion ------------------------------------------------ */
+
+/* An int in [0, 2**32): TypeError for non-ints, OverflowError otherwise. */
+static int to_u32(PyObject *obj, uint32_t *out, const char *what)
+{
+    PyObject *idx = PyNumber_Index(obj);
+    if (idx == NULL)
+        return -1;
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
+    Py_DECREF(idx);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (overflow != 0 || v < 0 || v > 0xFFFFFFFFll) {
+        PyErr_Format(PyExc_OverflowError, "%s must be in [0, 2**32), got %R", what, obj);
+        return -1;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* Seconds (int or float, None: forever) to the core's nanoseconds, parsed
+ * like Lock.acquire: negative or NaN -> ValueError. */
+static int to_timeout_ns(PyObject *obj, uint64_t *out)
+{
+    if (obj == Py_None) {
+        *out = FUTEX_FOREVER;
+        return 0;
+    }
+    if (!PyFloat_Check(obj) && !PyLong_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "timeout must be a number of seconds or None, not %.100s",
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    double s = PyFloat_AsDouble(obj);
+    if (s == -1.0 && PyErr_Occurred())
+        return -1;
+    if (isnan(s) || s < 0) {
+        PyErr_Format(PyExc_ValueError, "timeout must be >= 0 seconds or None, got %R", obj);
+        return -1;
+    }
+    if (isinf(s)) {
+        *out = FUTEX_FOREVER;
+        return 0;
+    }
+    /* Round up so a wait never ends before the time asked. Clamp just below
+     * FUTEX_FOREVER (about 584 years): a huge finite timeout stays finite,
+     * and the core saturates its deadline the same way. */
+    double ns = ceil(s * 1e9);
+    *out = ns >= 18446744073709549568.0 ? FUTEX_FOREVER - 1 : (uint64_t)ns;
+    return 0;
+}
+
+/* ---- Cell ----------------------------------------------------------------- */
+
+/* state: RELEASED plus the number of calls using the word right now. The
+ * buffer export is dropped by whoever leaves state at exactly RELEASED, so a
+ * release() while another thread blocks in wait() cannot unmap its word:
+ * the export goes when that wait returns. Atomic because the module
+ * declares Py_MOD_GIL_NOT_USED. */
+#define RELEASED 0x80000000u
+
+typedef struct {
+    PyObject_HEAD
+    uint32_t *word;
+    Py_buffer view; /* view.obj is NULL when the cell owns its word */
+    Py_ssize_t offset;
+    unsigned flags; /* FUTEX_SHARED or FUTEX_PRIVATE */
+    uint32_t state;
+    uint32_t own; /* the word when no buffer was given */
+} CellObject;
+
+static void drop_export(CellObject *c)
+{
+    if (c->view.obj != NULL)
+        PyBuffer_Release(&c->view);
+    c->word = NULL;
+}
+
+/* Marks the word in use; ValueError once released. */
+static int enter(CellObject *c)
+{
+    uint32_t s = __atomic_load_n(&c->state, __ATOMIC_ACQUIRE);
+    do {
+        if (s & RELEASED) {
+            PyErr_SetString(PyExc_ValueError, "operation on a released futex.Cell");
+            return -1;
+        }
+    } while (!__atomic_compare_exchange_n(&c->state, &s, s + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+    return 0;
+}
+
+static void leave(CellObject *c)
+{
+    if (__atomic_sub_fetch(&c->state, 1, __ATOMIC_ACQ_REL) == RELEASED)
+        drop_export(c); /* a release() came while we used the word: finish it */
+}
+
+static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"buffer", "offset", "shared", NULL};
+    PyObject *buffer = Py_None, *offset_obj = NULL, *shared_obj = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OO$O:Cell", kwlist, &buffer, &offset_obj, &shared_obj))
+        return NULL;
+
+    Py_ssize_t offset = 0;
+    if (offset_obj != NULL) {
+        PyObject *idx = PyNumber_Index(offset_obj);
+        if (idx == NULL)
+            return NULL;
+        offset = PyNumber_AsSsize_t(idx, NULL); /* clamps, so a huge offset is "out of range" below */
+        Py_DECREF(idx);
+        if (offset == -1 && PyErr_Occurred())
+            return NULL;
+    }
+    int shared;
+    if (shared_obj == Py_None)
+        shared = buffer != Py_None;
+    else if ((shared = PyObject_IsTrue(shared_obj)) < 0)
+        return NULL;
+    if (shared && !(futex_capabilities() & FUTEX_CAP_SHARED))
+        return raise_result(-ENOTSUP);
+
+    Py_buffer view = {0};
+    if (buffer != Py_None) {
+        if (!PyObject_CheckBuffer(buffer)) {
+            PyErr_Format(PyExc_TypeError, "buffer must support the buffer protocol (bytearray, mmap, ...), not %.100s",
+                         Py_TYPE(buffer)->tp_name);
+            return NULL;
+        }
+        if (PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE) < 0) {
+            /* Tell a read-only buffer (bytes, a read-only memoryview or mmap)
+             * from other refusals: it gets a TypeError, as the issue asks. */
+            Py_buffer probe;
+            if (PyErr_ExceptionMatches(PyExc_BufferError) && PyObject_GetBuffer(buffer, &probe, PyBUF_SIMPLE) == 0) {
+                PyBuffer_Release(&probe);
+                PyErr_Format(PyExc_TypeError, "buffer must be writable; %.100s is read-only", Py_TYPE(buffer)->tp_name);
+            }
+            return NULL;
+        }
+        const char *err = NULL;
+        if (offset < 0)
+            err = "offset must be >= 0";
+        else if (offset % 4 != 0)
+            err = "offset must be a multiple of 4";
+        else if (view.len < 4 || offset > view.len - 4)
+            err = "offset + 4 must be <= len(buffer)";
+        else if (((uintptr_t)((char *)view.buf + offset) & 3u) != 0)
+            /* The atomics do not check (the core's fast path): we must. */
+            err = "the word's address is not 4-byte aligned (is the buffer a slice at an odd offset?)";
+        if (err != NULL) {
+            PyErr_Format(PyExc_ValueError, "%s (offset %zd, buffer of %zd bytes)", err, offset, view.len);
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+    } else if (offset != 0) {
+        PyErr_SetString(PyExc_ValueError, "offset needs a buffer");
+        return NULL;
+    }
+
+    CellObject *c = (CellObject *)type->tp_alloc(type, 0);
+    if (c == NULL) {
+        if (view.obj != NULL)
+            PyBuffer_Release(&view);
+        return NULL;
+    }
+    c->view = view;
+    c->offset = offset;
+    c->flags = shared ? FUTEX_SHARED : FUTEX_PRIVATE;
+    c->state = 0;
+    c->own = 0;
+    c->word = view.obj != NULL ? (uint32_t *)((char *)view.buf + offset) : &c->own;
+    return (PyObject *)c;
+}
+
+static int cell_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(((CellObject *)self)->view.obj);
+    return 0;
+}
+
+static int cell_clear(PyObject *self)
+{
+    CellObject *c = (CellObject *)self;
+    /* The GC only clears an object no running call holds, so no wait uses
+     * the word: mark released and drop the export now. */
+    if (!(__atomic_fetch_or(&c->state, RELEASED, __ATOMIC_ACQ_REL) & RELEASED))
+        drop_export(c);
+    return 0;
+}
+
+static void cell_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    cell_clear(self);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyObject *cell_release(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    CellObject *c = (CellObject *)self;
+    uint32_t old = __atomic_fetch_or(&c->state, RELEASED, __ATOMIC_ACQ_REL);
+    if (old == 0)
+        drop_export(c); /* nobody is using the word; else the last leave() drops it */
+    Py_RETURN_NONE;
+}
+
+static PyObject *cell_enter(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (__atomic_load_n(&((CellObject *)self)->state, __ATOMIC_ACQUIRE) & RELEASED) {
+        PyErr_SetString(PyExc_ValueError, "operation on a released futex.Cell");
+        return NULL;
+    }
+    return Py_NewRef(self);
+}
+
+static PyObject *cell_exit(PyObject *self, PyObject *Py_UNUSED(args)) { return cell_release(self, NULL); }
+
+static PyObject *cell_load(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    CellObject *c = (CellObject *)self;
+    if (enter(c) < 0)
+        return NULL;
+    uint32_t v = futex_load(c->word);
+    leave(c);
+    return PyLong_FromUnsignedLong(v);
+}
+
+static PyObject *cell_store(PyObject *self, PyObject *arg)
+{
+    CellObject *c = (CellObject *)self;
+    uint32_t v;
+    if (to_u32(arg, &v, "value") < 0 || enter(c) < 0)
+        return NULL;
+    futex_store(c->word, v);
+    leave(c);
+    Py_RETURN_NONE;
+}
+
+static PyObject *cell_compare_exchange(PyObject *self, PyObject *args)
+{
+    CellObject *c = (CellObject *)self;
+    PyObject *expected_obj, *desired_obj;
+    uint32_t expected, desired;
+    if (!PyArg_ParseTuple(args, "OO:compare_exchange", &expected_obj, &desired_obj))
+        return NULL;
+    if (to_u32(expected_obj, &expected, "expected") < 0 || to_u32(desired_obj, &desired, "desired") < 0 ||
+        enter(c) < 0)
+        return NULL;
+    uint32_t old = futex_compare_exchange(c->word, expected, desired);
+    leave(c);
+    return PyLong_FromUnsignedLong(old);
+}
+
+/* The read-modify-write ops differ only in the core function they call. */
+#define RMW_METHOD(name)                                                                                               \
+    static PyObject *cell_##name(PyObject *self, PyObject *arg)                                                        \
+    {                                                                                                                  \
+        CellObject *c = (CellObject *)self;                                                                            \
+        uint32_t v;                                                                                                    \
+        if (to_u32(arg, &v, "value") < 0 || enter(c) < 0)                                                              \
+            return NULL;                                                                                               \
+        uint32_t old = futex_##name(c->word, v);                                                                       \
+        leave(c);                                                                                                      \
+        return PyLong_FromUnsignedLong(old);                                                                           \
+    }
+RMW_METHOD(exchange)
+RMW_METHOD(fetch_add)
+RMW_METHOD(fetch_sub)
+RMW_METHOD(fetch_and)
+RMW_METHOD(fetch_or)
+RMW_METHOD(fetch_xor)
+
+/* The one blocking loop behind Cell.wait and Deadline.wait (CPython's
+ * acquire_timed): try holding the GIL; release it only around the blocking
+ * call; after an interrupted return run the signal handlers and re-wait on
+ * the same absolute deadline, so re-waits never stretch the total time.
+ * The caller has enter()ed the cell. */
+static PyObject *wait_until(CellObject *c, uint32_t expected, const futex_deadline *d, int spin)
+{
+    unsigned flags = c->flags | (spin ? 0u : FUTEX_NOSPIN);
+    /* A zero timeout is the core's check-only path: it validates the
+     * flags and compares the word without entering the OS. */
+    int rc = futex_timed_wait(c->word, expected, 0, flags);
+    if (rc == -EAGAIN)
+        Py_RETURN_TRUE;
+    if (rc != -ETIMEDOUT)
+        return raise_result(rc);
+    const int sliced = !(futex_capabilities() & FUTEX_CAP_INTERRUPTIBLE);
+    for (;;) {
+        Py_BEGIN_ALLOW_THREADS
+        if (!sliced) {
+            rc = futex_deadline_wait(d, c->word, expected, flags);
+        } else {
+            /* The OS wait ignores signals: wait a slice, then look at them. */
+            uint64_t left = futex_deadline_remaining_ns(d);
+            rc = futex_timed_wait(c->word, expected, left < SLICE_NS ? left : SLICE_NS, flags);
+            if (rc == -ETIMEDOUT && futex_deadline_remaining_ns(d) != 0)
+                rc = -EINTR;
+        }
+        Py_END_ALLOW_THREADS
+        switch (rc) {
+        case 0:       /* woken, or a spurious wakeup: the caller re-checks */
+        case -EAGAIN: /* the word no longer holds expected */
+            Py_RETURN_TRUE;
+        case -ETIMEDOUT: /* the core has checked the deadline really passed */
+            Py_RETURN_FALSE;
+        case -EINTR: /* a signal: its handler may raise (KeyboardInterrupt) */
+            if (PyErr_CheckSignals() < 0)
+                return NULL;
+            flags |= FUTEX_NOSPIN; /* we spun once already; go straight back to sleep */
+            continue;
+        default:
+            return raise_result(rc);
+        }
+    }
+}
+
+static int parse_spin(PyObject *obj)
+{
+    return obj == NULL ? 1 : PyObject_IsTrue(obj);
+}
+
+static PyObject *cell_wait(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"expected", "timeout", "spin", NULL};
+    CellObject *c = (CellObject *)self;
+    PyObject *expected_obj, *timeout_obj = Py_None, *spin_obj = NULL;
+    uint32_t expected;
+    uint64_t timeout_ns;
+    int spin;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O$O:wait", kwlist, &expected_obj, &timeout_obj, &spin_obj))
+        return NULL;
+    if (to_u32(expected_obj, &expected, "expected") < 0 || to_timeout_ns(timeout_obj, &timeout_ns) < 0 ||
+        (spin = parse_spin(spin_obj)) < 0)
+        return NULL;
+    futex_deadline d;
+    futex_deadline_init(&d, timeout_ns);
+    if (enter(c) < 0)
+        return NULL;
+    PyObject *res = wait_until(c, expected, &d, spin);
+    leave(c);
+    return res;
+}
+
+/* wake(n): n >= 0; n >= 2**32 - 1 means everyone. None where the OS does
+ * not say how many it woke. */
+static PyObject *wake_result(int rc)
+{
+    if (rc == FUTEX_UNCOUNTED)
+        Py_RETURN_NONE;
+    if (rc < 0)
+        return raise_result(rc);
+    return PyLong_FromLong(rc);
+}
+
+static PyObject *cell_wake(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"n", NULL};
+    CellObject *c = (CellObject *)self;
+    PyObject *n_obj = NULL;
+    uint32_t n = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:wake", kwlist, &n_obj))
+        return NULL;
+    if (n_obj != NULL) {
+        PyObject *idx = PyNumber_Index(n_obj);
+        if (idx == NULL)
+            return NULL;
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
+        Py_DECREF(idx);
+        if (v == -1 && PyErr_Occurred())
+            return NULL;
+        if (overflow < 0 || v < 0) {
+            PyErr_Format(PyExc_ValueError, "n must be >= 0, got %R", n_obj);
+            return NULL;
+        }
+        n = overflow > 0 || v >= (long long)FUTEX_ALL ? FUTEX_ALL : (uint32_t)v;
+    }
+    if (enter(c) < 0)
+        return NULL;
+    int rc = futex_wake(c->word, n, c->flags);
+    leave(c);
+    return wake_result(rc);
+}
+
+static PyObject *cell_wake_all(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    CellObject *c = (CellObject *)self;
+    if (enter(c) < 0)
+        return NULL;
+    int rc = futex_wake(c->word, FUTEX_ALL, c->flags);
+    leave(c);
+    return wake_result(rc);
+}
+
+static PyObject *cell_repr(PyObject *self)
+{
+    CellObject *c = (CellObject *)self;
+    if (__atomic_load_n(&c->state, __ATOMIC_ACQUIRE) & RELEASED)
+        return PyUnicode_FromFormat("<futex.Cell released>");
+    if (enter(c) < 0)
+        return NULL;
+    unsigned long v = futex_load(c->word);
+    leave(c);
+    return PyUnicode_FromFormat("<futex.Cell offset=%zd value=%lu shared=%s>", c->offset, v,
+                                (c->flags & FUTEX_SHARED) ? "True" : "False");
+}
+
+static PyObject *cell_get_offset(PyObject *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSsize_t(((CellObject *)self)->offset);
+}
+
+static PyObject *cell_get_shared(PyObject *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(((CellObject *)self)->flags & FUTEX_SHARED);
+}
+
+static PyObject *cell_get_released(PyObject *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong((__atomic_load_n(&((CellObject *)self)->state, __ATOMIC_ACQUIRE) & RELEASED) != 0);
+}
+
+static PyMethodDef cell_methods[] = {
+    {"load", cell_load, METH_NOARGS, "load() -> int\n\nThe current value (sequentially consistent)."},
+    {"store", cell_store, METH_O, "store(value)\n\nStore value, an int in [0, 2**32)."},
+    {"exchange", cell_exchange, METH_O, "exchange(value) -> old\n\nStore value; return the previous one."},
+    {"compare_exchange", cell_compare_exchange, METH_VARARGS,
+     "compare_exchange(expected, desired) -> old\n\nStore desired if the cell holds expected; return the "
+     "previous value (== expected on success)."},
+    {"fetch_add", cell_fetch_add, METH_O, "fetch_add(v) -> old\n\nAdd v modulo 2**32; return the previous value."},
+    {"fetch_sub", cell_fetch_sub, METH_O, "fetch_sub(v) -> old\n\nSubtract v modulo 2**32; return the previous value."},
+    {"fetch_and", cell_fetch_and, METH_O, "fetch_and(v) -> old\n\nBitwise and; return the previous value."},
+    {"fetch_or", cell_fetch_or, METH_O, "fetch_or(v) -> old\n\nBitwise or; return the previous value."},
+    {"fetch_xor", cell_fetch_xor, METH_O, "fetch_xor(v) -> old\n\nBitwise xor; return the previous value."},
+    {"wait", (PyCFunction)(void (*)(void))cell_wait, METH_VARARGS | METH_KEYWORDS,
+     "wait(expected, timeout=None, *, spin=True) -> bool\n\n"
+     "Return True at once if the cell does not hold expected; else block until woken (or a spurious\n"
+     "wakeup): True, or until timeout seconds passed: False. timeout None waits forever, 0 only checks.\n"
+     "Signals run their handlers during the wait; one that raises ends it with that exception.\n"
+     "spin=False skips the short spin before sleeping."},
+    {"wake", (PyCFunction)(void (*)(void))cell_wake, METH_VARARGS | METH_KEYWORDS,
+     "wake(n=1) -> int | None\n\nWake up to n waiters: the number woken, or None where the OS does not say."},
+    {"wake_all", cell_wake_all, METH_NOARGS, "wake_all() -> int | None\n\nWake every waiter."},
+    {"release", cell_release, METH_NOARGS,
+     "release()\n\nDrop the buffer export; every later call raises ValueError. A wait blocked in another\n"
+     "thread keeps the export until it returns. Calling it again does nothing."},
+    {"__enter__", cell_enter, METH_NOARGS, NULL},
+    {"__exit__", cell_exit, METH_VARARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef cell_getset[] = {
+    {"offset", cell_get_offset, NULL, "Byte offset of the word in the buffer.", NULL},
+    {"shared", cell_get_shared, NULL, "True if waits and wakes reach other processes.", NULL},
+    {"released", cell_get_released, NULL, "True after release().", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyDoc_STRVAR(cell_doc, "Cell(buffer=None, offset=0, *, shared=None)\n\n"
+                       "An atomic 32-bit unsigned word at `offset` (a multiple of 4) of a writable buffer, with\n"
+                       "futex wait and wake. The cell holds the buffer export until release(), the end of a\n"
+                       "`with` block, or garbage collection. buffer=None: the cell owns 4 private bytes.\n"
+                       "shared=None means True with a buffer, False without.");
+
+static PyType_Slot cell_slots[] = {
+    SLOT(Py_tp_doc, cell_doc),
+    SLOT(Py_tp_new, cell_new),
+    SLOT(Py_tp_dealloc, cell_dealloc),
+    SLOT(Py_tp_traverse, cell_traverse),
+    SLOT(Py_tp_clear, cell_clear),
+    SLOT(Py_tp_repr, cell_repr),
+    SLOT(Py_tp_methods, cell_methods),
+    SLOT(Py_tp_getset, cell_getset),
+    {0, NULL},
+};
+
+static PyType_Spec cell_spec = {
+    .name = "futex.Cell",
+    .basicsize = sizeof(CellObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = cell_slots,
+};
+
+/* ---- Deadline ------------------------------------------------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    futex_deadline d;
+} DeadlineObject;
+
+static PyObject *deadline_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"timeout", NULL};
+    PyObject *timeout_obj = Py_None;
+    uint64_t ns;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:Deadline", kwlist, &timeout_obj) ||
+        to_timeout_ns(timeout_obj, &ns) < 0)
+        return NULL;
+    DeadlineObject *self = (DeadlineObject *)type->tp_alloc(type, 0);
+    if (self != NULL)
+        futex_deadline_init(&self->d, ns);
+    return (PyObject *)self;
+}
+
+static int deadline_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    return 0;
+}
+
+static void deadline_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyObject *deadline_wait(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"cell", "expected", "spin", NULL};
+    PyObject *cell_obj, *expected_obj, *spin_obj = NULL;
+    uint32_t expected;
+    int spin;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|$O:wait", kwlist, &cell_obj, &expected_obj, &spin_obj))
+        return NULL;
+    module_state *st = state_of_type(Py_TYPE(self));
+    if (st == NULL)
+        return NULL;
+    if (!PyObject_TypeCheck(cell_obj, st->cell_type)) {
+        PyErr_Format(PyExc_TypeError, "cell must be a futex.Cell, not %.100s", Py_TYPE(cell_obj)->tp_name);
+        return NULL;
+    }
+    if (to_u32(expected_obj, &expected, "expected") < 0 || (spin = parse_spin(spin_obj)) < 0)
+        return NULL;
+    CellObject *c = (CellObject *)cell_obj;
+    if (enter(c) < 0)
+        return NULL;
+    PyObject *res = wait_until(c, expected, &((DeadlineObject *)self)->d, spin);
+    leave(c);
+    return res;
+}
+
+static PyObject *deadline_get_remaining(PyObject *self, void *Py_UNUSED(closure))
+{
+    uint64_t ns = futex_deadline_remaining_ns(&((DeadlineObject *)self)->d);
+    if (ns == FUTEX_FOREVER)
+        Py_RETURN_NONE;
+    return PyFloat_FromDouble((double)ns / 1e9);
+}
+
+static PyObject *deadline_get_expired(PyObject *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(futex_deadline_remaining_ns(&((DeadlineObject *)self)->d) == 0);
+}
+
+static PyObject *deadline_repr(PyObject *self)
+{
+    uint64_t ns = futex_deadline_remaining_ns(&((DeadlineObject *)self)->d);
+    if (ns == FUTEX_FOREVER)
+        return PyUnicode_FromString("<futex.Deadline never>");
+    /* %f is not supported by PyUnicode_FromFormat: format milliseconds. */
+    return PyUnicode_FromFormat("<futex.Deadline remaining=%llu.%03llus>", (unsigned long long)(ns / 1000000000u),
+                                (unsigned long long)(ns / 1000000u % 1000u));
+}
+
+static PyMethodDef deadline_methods[] = {
+    {"wait", (PyCFunction)(void (*)(void))deadline_wait, METH_VARARGS | METH_KEYWORDS,
+     "wait(cell, expected, *, spin=True) -> bool\n\n"
+     "cell.wait(expected) until this deadline: True if the cell does not hold expected or a wake came\n"
+     "(spurious ones included), False once the deadline has passed. Call it in a loop: the deadline is\n"
+     "absolute, so re-waits never add up to more than the timeout."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef deadline_getset[] = {
+    {"remaining", deadline_get_remaining, NULL, "Seconds left (0.0 once expired), or None for never.", NULL},
+    {"expired", deadline_get_expired, NULL, "True once the deadline has passed.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyDoc_STRVAR(deadline_doc, "Deadline(timeout=None)\n\n"
+                           "An absolute deadline on the monotonic clock, timeout seconds from now (None or\n"
+                           "math.inf: never), for a loop of waits. Timeouts past ~584 years are clamped.");
+
+static PyType_Slot deadline_slots[] = {
+    SLOT(Py_tp_doc, deadline_doc),
+    SLOT(Py_tp_new, deadline_new),
+    SLOT(Py_tp_dealloc, deadline_dealloc),
+    SLOT(Py_tp_traverse, deadline_traverse),
+    SLOT(Py_tp_repr, deadline_repr),
+    SLOT(Py_tp_methods, deadline_methods),
+    SLOT(Py_tp_getset, deadline_getset),
+    {0, NULL},
+};
+
+static PyType_Spec deadline_spec = {
+    .name = "futex.Deadline",
+    .basicsize = sizeof(DeadlineObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = deadline_slots,
+};
+
+/* ---- module -------------------------------------------------------------- */
+
+static PyObject *mod_set_spin(PyObject *Py_UNUSED(mod), PyObject *arg)
+{
+    uint32_t n;
+    if (to_u32(arg, &n, "iterations") < 0)
+        return NULL;
+    futex_set_spin(n);
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_get_spin(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(ignored))
+{
+    return PyLong_FromUnsignedLong(futex_get_spin());
+}
+
+static PyMethodDef module_methods[] = {
+    {"set_spin", mod_set_spin, METH_O,
+     "set_spin(iterations)\n\nHow many times a wait re-checks the word before sleeping in the OS\n"
+     "(process-wide; 0 turns spinning off)."},
+    {"get_spin", mod_get_spin, METH_NOARGS, "get_spin() -> int\n\nThe spin count set_spin() set."},
+    {NULL, NULL, 0, NULL},
+};
+
+static int module_exec(PyObject *mod)
+{
+    module_state *st = PyModule_GetState(mod);
+    st->cell_type = (PyTypeObject *)PyType_FromModuleAndSpec(mod, &cell_spec, NULL);
+    if (st->cell_type == NULL || PyModule_AddType(mod, st->cell_type) < 0)
+        return -1;
+    st->deadline_type = (PyTypeObject *)PyType_FromModuleAndSpec(mod, &deadline_spec, NULL);
+    if (st->deadline_type == NULL || PyModule_AddType(mod, st->deadline_type) < 0)
+        return -1;
+    if (PyModule_AddStringConstant(mod, "__version__", FUTEX_VERSION) < 0 ||
+        PyModule_AddStringConstant(mod, "backend", futex_backend()) < 0 ||
+        PyModule_AddIntConstant(mod, "capabilities", (long)futex_capabilities()) < 0 ||
+        PyModule_AddIntConstant(mod, "CAP_SHARED", FUTEX_CAP_SHARED) < 0 ||
+        PyModule_AddIntConstant(mod, "CAP_WAKE_COUNT", FUTEX_CAP_WAKE_COUNT) < 0 ||
+        PyModule_AddIntConstant(mod, "CAP_ABSOLUTE_DEADLINE", FUTEX_CAP_ABSOLUTE_DEADLINE) < 0 ||
+        PyModule_AddIntConstant(mod, "CAP_INTERRUPTIBLE", FUTEX_CAP_INTERRUPTIBLE) < 0)
+        return -1;
+    return 0;
+}
+
+static int module_traverse(PyObject *mod, visitproc visit, void *arg)
+{
+    module_state *st = PyModule_GetState(mod);
+    Py_VISIT(st->cell_type);
+    Py_VISIT(st->deadline_type);
+    return 0;
+}
+
+static int module_clear(PyObject *mod)
+{
+    module_state *st = PyModule_GetState(mod);
+    Py_CLEAR(st->cell_type);
+    Py_CLEAR(st->deadline_type);
+    return 0;
+}
+
+static void module_free(void *mod) { module_clear((PyObject *)mod); }
+
+static PyModuleDef_Slot module_slots[] = {
+    SLOT(Py_mod_exec, module_exec),
+#ifdef Py_mod_multiple_interpreters
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+#ifdef Py_mod_gil
+    /* Cells are safe without the GIL: the word is atomic and the export's
+     * lifetime is guarded by the atomic state counter. */
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
+    {0, NULL},
+};
+
+static struct PyModuleDef futex_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "futex._futex",
+    .m_doc = "Futex wait/wake on 32-bit words in any writable buffer (libfutex " FUTEX_VERSION ").",
+    .m_size = sizeof(module_state),
+    .m_methods = module_methods,
+    .m_slots = module_slots,
+    .m_traverse = module_traverse,
+    .m_clear = module_clear,
+    .m_free = module_free,
+};
+
+PyMODINIT_FUNC PyInit__futex(void); /* the one exported symbol */
+PyMODINIT_FUNC PyInit__futex(void) { return PyModuleDef_Init(&futex_module); }
