@@ -1,0 +1,511 @@
+/*
+ * The Lua 5.4 module: require "futex".
+ *
+ *   futex.map(path, size) / futex.anon(size)  -> region   (shared memory, unmapped by close/__close/__gc)
+ *   region:cell(offset)                        -> cell     (an atomic u32 word in the region)
+ *   cell:load/store/exchange/compare_exchange/fetch_*, cell:wait/wake/wake_all
+ *   futex.deadline(timeout)                    -> deadline (wait/remaining/expired)
+ *
+ * A thin binding: atomics, deadlines and error texts are the core's. This
+ * file only converts arguments, owns the mappings, and decides how a wait
+ * hands control back to Lua when a signal arrives (see wait_on).
+ *
+ * No mutable statics: several Lua states (Lanes, effil) may load the module
+ * in one process, and each keeps its metatables in its own registry.
+ */
+#include "futex.h"
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if defined(__GNUC__)
+#define EXPORT __attribute__((visibility("default")))
+#else
+#define EXPORT
+#endif
+
+EXPORT int luaopen_futex(lua_State *L);
+
+#define REGION "futex.region"
+#define CELL "futex.cell"
+#define DEADLINE "futex.deadline"
+
+#define NS_PER_S 1e9
+/* "Forever" is a wait on this far-off deadline, never an untimed wait: Linux
+ * restarts an untimed FUTEX_WAIT after a handler installed with SA_RESTART
+ * (lua5.4's SIGINT handler comes from signal(), which sets it), so the wait
+ * would never come back for the interpreter's hook to run; a timed wait
+ * returns EINTR after any handler. A year elapsing is a spurious wake. */
+#define FAR_NS (365ull * 24 * 3600 * 1000000000ull)
+/* Backends whose wait a signal does not interrupt (no FUTEX_CAP_INTERRUPTIBLE)
+ * wait in slices this long, and go back to Lua when a signal hook appeared. */
+#define SLICE_NS 50000000ull
+
+typedef struct region {
+    unsigned char *base; /* NULL until mapped, and again once closed */
+    size_t size;
+    unsigned flags; /* FUTEX_SHARED where the backend can reach other processes */
+} region;
+
+typedef struct cell {
+    region *r; /* kept alive by the cell's user value, which is the region */
+    size_t offset;
+} cell;
+
+typedef struct deadline {
+    futex_deadline d;
+    int forever;
+} deadline;
+
+/* ---- argument conversion ------------------------------------------------ */
+
+/* A u32: an integer (or an integral float, as math.tointeger) in [0, 2^32). */
+static uint32_t checkvalue(lua_State *L, int arg)
+{
+    lua_Integer v = luaL_checkinteger(L, arg);
+    luaL_argcheck(L, v >= 0 && v <= (lua_Integer)UINT32_MAX, arg, "value out of range [0, 2^32)");
+    return (uint32_t)v;
+}
+
+/* Seconds as a non-negative number, nil (or math.huge) for forever, to
+ * nanoseconds rounded up so that a timeout never ends early. A timeout past
+ * 2^64 ns (585 years) is clamped to the longest finite one. */
+static uint64_t checktimeout(lua_State *L, int arg)
+{
+    if (lua_isnoneornil(L, arg))
+        return FUTEX_FOREVER;
+    lua_Number t = luaL_checknumber(L, arg);
+    luaL_argcheck(L, t >= 0, arg, "timeout must be a non-negative number of seconds"); /* also NaN */
+    if (isinf(t))
+        return FUTEX_FOREVER;
+    double ns = ceil((double)t * NS_PER_S);
+    return ns >= 1.8e19 ? FUTEX_FOREVER - 1 : (uint64_t)ns;
+}
+
+static region *checkregion(lua_State *L, int arg)
+{
+    region *r = (region *)luaL_checkudata(L, arg, REGION);
+    if (r->base == NULL)
+        luaL_error(L, "region is closed");
+    return r;
+}
+
+static cell *checkcell(lua_State *L, int arg)
+{
+    cell *c = (cell *)luaL_checkudata(L, arg, CELL);
+    if (c->r->base == NULL)
+        luaL_error(L, "region is closed");
+    return c;
+}
+
+static uint32_t *wordof(const cell *c) { return (uint32_t *)(void *)(c->r->base + c->offset); }
+
+/* ---- waiting ------------------------------------------------------------- */
+
+/* The hooks of the running thread and of the main thread when a wait began.
+ * lua5.4's SIGINT handler (and luaposix's) arm a hook on the main thread,
+ * which only runs once that thread is back in the VM. */
+typedef struct hooks {
+    lua_State *main;
+    lua_Hook own, main_hook;
+} hooks;
+
+static void hooks_save(lua_State *L, hooks *h)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    h->main = lua_tothread(L, -1);
+    lua_pop(L, 1);
+    h->own = lua_gethook(L);
+    h->main_hook = lua_gethook(h->main);
+}
+
+static int hooks_changed(lua_State *L, const hooks *h)
+{
+    return lua_gethook(L) != h->own || lua_gethook(h->main) != h->main_hook;
+}
+
+/* A signal hook armed on the main thread while a coroutine waited would only
+ * run after the coroutine yields, which a wait loop never does: arm the same
+ * hook on the coroutine, so Ctrl-C ends a wait inside a coroutine too. */
+static void hooks_follow(lua_State *L, const hooks *h)
+{
+    lua_Hook m = lua_gethook(h->main);
+    if (L != h->main && m != NULL && m != h->main_hook && lua_gethook(L) == h->own)
+        lua_sethook(L, m, lua_gethookmask(h->main), lua_gethookcount(h->main));
+}
+
+/* One wait until *d, returned to Lua as a boolean: false only when a finite
+ * timeout has passed. Never retries EINTR here: an interrupted wait returns
+ * true (a spurious wake) so the VM runs the signal's hook before the
+ * caller's loop waits again. */
+static int wait_on(lua_State *L, const cell *c, uint32_t expected, const futex_deadline *d, int forever)
+{
+    int interruptible = (futex_capabilities() & FUTEX_CAP_INTERRUPTIBLE) != 0;
+    hooks h;
+    hooks_save(L, &h);
+    int rc;
+    for (;;) {
+        futex_deadline slice = *d;
+        if (!interruptible) {
+            futex_deadline_init(&slice, SLICE_NS);
+            if (slice.at_ns > d->at_ns)
+                slice = *d;
+        }
+        rc = futex_deadline_wait(&slice, wordof(c), expected, c->r->flags);
+        if (rc != -ETIMEDOUT || slice.at_ns == d->at_ns)
+            break;
+        if (hooks_changed(L, &h)) {
+            rc = -EINTR; /* a signal's hook is waiting for the VM: treat as interrupted */
+            break;
+        }
+    }
+    switch (rc) {
+    case 0:       /* woken, or a spurious wake: the caller re-checks the word */
+    case -EAGAIN: /* the word did not hold expected: nothing to wait for */
+        lua_pushboolean(L, 1);
+        return 1;
+    case -EINTR: /* a signal handler ran: back to the VM so its hook runs */
+        hooks_follow(L, &h);
+        lua_pushboolean(L, 1);
+        return 1;
+    case -ETIMEDOUT: /* for "forever", the far-off deadline passed: a spurious wake */
+        lua_pushboolean(L, forever);
+        return 1;
+    default: /* -EFAULT, -ENOSYS, -EPERM, -EDEADLK: the OS refused; say why */
+        return luaL_error(L, "futex wait: %s", futex_strerror(rc));
+    }
+}
+
+/* Deadline for a relative timeout (FUTEX_FOREVER: the far-off one). */
+static void deadline_for(futex_deadline *d, uint64_t timeout_ns)
+{
+    futex_deadline_init(d, timeout_ns == FUTEX_FOREVER ? FAR_NS : timeout_ns);
+}
+
+/* ---- cells ---------------------------------------------------------------- */
+
+static int cell_load(lua_State *L)
+{
+    lua_pushinteger(L, futex_load(wordof(checkcell(L, 1))));
+    return 1;
+}
+
+static int cell_store(lua_State *L)
+{
+    cell *c = checkcell(L, 1);
+    futex_store(wordof(c), checkvalue(L, 2));
+    return 0;
+}
+
+static int cell_compare_exchange(lua_State *L)
+{
+    cell *c = checkcell(L, 1);
+    uint32_t expected = checkvalue(L, 2), desired = checkvalue(L, 3);
+    lua_pushinteger(L, futex_compare_exchange(wordof(c), expected, desired));
+    return 1;
+}
+
+/* The read-modify-write ops share one shape: (cell, value) -> old value. */
+#define CELL_RMW(op)                                                                                             \
+    static int cell_##op(lua_State *L)                                                                          \
+    {                                                                                                            \
+        cell *c = checkcell(L, 1);                                                                               \
+        uint32_t v = checkvalue(L, 2);                                                                           \
+        lua_pushinteger(L, futex_##op(wordof(c), v));                                                            \
+        return 1;                                                                                                \
+    }
+CELL_RMW(exchange)
+CELL_RMW(fetch_add)
+CELL_RMW(fetch_sub)
+CELL_RMW(fetch_and)
+CELL_RMW(fetch_or)
+CELL_RMW(fetch_xor)
+
+static int cell_wait(lua_State *L)
+{
+    cell *c = checkcell(L, 1);
+    uint32_t expected = checkvalue(L, 2);
+    uint64_t timeout = checktimeout(L, 3);
+    if (timeout == 0) {
+        /* Check only: the core answers without entering the OS. */
+        int rc = futex_timed_wait(wordof(c), expected, 0, c->r->flags);
+        lua_pushboolean(L, rc != -ETIMEDOUT);
+        return 1;
+    }
+    futex_deadline d;
+    deadline_for(&d, timeout);
+    return wait_on(L, c, expected, &d, timeout == FUTEX_FOREVER);
+}
+
+static int wake(lua_State *L, const cell *c, uint32_t n)
+{
+    int rc = futex_wake(wordof(c), n, c->r->flags);
+    if (rc == FUTEX_UNCOUNTED)
+        lua_pushnil(L); /* the OS woke them without saying how many */
+    else if (rc >= 0)
+        lua_pushinteger(L, rc);
+    else
+        return luaL_error(L, "futex wake: %s", futex_strerror(rc));
+    return 1;
+}
+
+static int cell_wake(lua_State *L)
+{
+    cell *c = checkcell(L, 1);
+    lua_Integer n = luaL_optinteger(L, 2, 1);
+    luaL_argcheck(L, n >= 0, 2, "wake count must be >= 0");
+    return wake(L, c, n > (lua_Integer)UINT32_MAX ? FUTEX_ALL : (uint32_t)n);
+}
+
+static int cell_wake_all(lua_State *L) { return wake(L, checkcell(L, 1), FUTEX_ALL); }
+
+static int cell_tostring(lua_State *L)
+{
+    cell *c = (cell *)luaL_checkudata(L, 1, CELL);
+    if (c->r->base == NULL)
+        lua_pushfstring(L, CELL " (offset %I, closed)", (lua_Integer)c->offset);
+    else
+        lua_pushfstring(L, CELL " (offset %I, value %I)", (lua_Integer)c->offset,
+                        (lua_Integer)futex_load(wordof(c)));
+    return 1;
+}
+
+/* ---- regions -------------------------------------------------------------- */
+
+static int region_cell(lua_State *L)
+{
+    region *r = checkregion(L, 1);
+    lua_Integer off = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, off >= 0 && (size_t)off <= r->size - 4, 2, "offset outside the region");
+    luaL_argcheck(L, off % 4 == 0, 2, "offset must be a multiple of 4");
+    cell *c = (cell *)lua_newuserdatauv(L, sizeof *c, 1);
+    c->r = r;
+    c->offset = (size_t)off;
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, -2, 1); /* the cell keeps its region (and so the mapping) alive */
+    luaL_setmetatable(L, CELL);
+    return 1;
+}
+
+static int region_close(lua_State *L)
+{
+    region *r = (region *)luaL_checkudata(L, 1, REGION);
+    if (r->base != NULL) {
+        /* munmap only fails for arguments we made ourselves. */
+        munmap(r->base, r->size);
+        r->base = NULL;
+    }
+    return 0;
+}
+
+static int region_len(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)checkregion(L, 1)->size);
+    return 1;
+}
+
+static int region_tostring(lua_State *L)
+{
+    region *r = (region *)luaL_checkudata(L, 1, REGION);
+    if (r->base == NULL)
+        lua_pushliteral(L, REGION " (closed)");
+    else
+        lua_pushfstring(L, REGION " (%I bytes at %p)", (lua_Integer)r->size, (void *)r->base);
+    return 1;
+}
+
+/* The region's userdata, made before mapping so that a memory error cannot
+ * leak a mapping. */
+static region *newregion(lua_State *L, size_t size)
+{
+    region *r = (region *)lua_newuserdatauv(L, sizeof *r, 0);
+    r->base = NULL;
+    r->size = size;
+    r->flags = (futex_capabilities() & FUTEX_CAP_SHARED) ? FUTEX_SHARED : FUTEX_PRIVATE;
+    luaL_setmetatable(L, REGION);
+    return r;
+}
+
+static size_t checksize(lua_State *L, int arg)
+{
+    lua_Integer size = luaL_checkinteger(L, arg);
+    luaL_argcheck(L, size >= 4 && (lua_Unsigned)size <= (SIZE_MAX >> 1), arg, "size must be at least 4 bytes");
+    return (size_t)size;
+}
+
+static int f_map(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    size_t size = checksize(L, 2);
+    region *r = newregion(L, size);
+    /* O_CLOEXEC: children started with io.popen must not inherit the descriptor. */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return luaL_fileresult(L, 0, path);
+    struct stat st;
+    int ok = fstat(fd, &st) == 0;
+    /* Grow only: a partner may already use a larger file. Two processes that
+     * grow one file at once to different sizes race; map with one size. */
+    if (ok && (uintmax_t)st.st_size < (uintmax_t)size)
+        ok = ftruncate(fd, (off_t)size) == 0;
+    if (ok) {
+        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p != MAP_FAILED)
+            r->base = (unsigned char *)p;
+    }
+    int saved = errno;
+    close(fd); /* the mapping outlives the descriptor */
+    if (r->base == NULL) {
+        errno = saved;
+        return luaL_fileresult(L, 0, path);
+    }
+    return 1;
+}
+
+static int f_anon(lua_State *L)
+{
+    size_t size = checksize(L, 1);
+    region *r = newregion(L, size);
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return luaL_fileresult(L, 0, NULL);
+    r->base = (unsigned char *)p;
+    return 1;
+}
+
+/* ---- deadlines ------------------------------------------------------------ */
+
+static int f_deadline(lua_State *L)
+{
+    uint64_t timeout = checktimeout(L, 1);
+    deadline *d = (deadline *)lua_newuserdatauv(L, sizeof *d, 0);
+    futex_deadline_init(&d->d, timeout);
+    d->forever = timeout == FUTEX_FOREVER;
+    luaL_setmetatable(L, DEADLINE);
+    return 1;
+}
+
+static int deadline_wait(lua_State *L)
+{
+    deadline *d = (deadline *)luaL_checkudata(L, 1, DEADLINE);
+    cell *c = checkcell(L, 2);
+    uint32_t expected = checkvalue(L, 3);
+    if (!d->forever)
+        return wait_on(L, c, expected, &d->d, 0);
+    futex_deadline far;
+    deadline_for(&far, FUTEX_FOREVER);
+    return wait_on(L, c, expected, &far, 1);
+}
+
+static int deadline_remaining(lua_State *L)
+{
+    deadline *d = (deadline *)luaL_checkudata(L, 1, DEADLINE);
+    if (d->forever)
+        lua_pushnil(L);
+    else
+        lua_pushnumber(L, (lua_Number)futex_deadline_remaining_ns(&d->d) / NS_PER_S);
+    return 1;
+}
+
+static int deadline_expired(lua_State *L)
+{
+    deadline *d = (deadline *)luaL_checkudata(L, 1, DEADLINE);
+    lua_pushboolean(L, !d->forever && futex_deadline_remaining_ns(&d->d) == 0);
+    return 1;
+}
+
+static int deadline_tostring(lua_State *L)
+{
+    deadline *d = (deadline *)luaL_checkudata(L, 1, DEADLINE);
+    if (d->forever)
+        lua_pushliteral(L, DEADLINE " (never)");
+    else
+        lua_pushfstring(L, DEADLINE " (%f s left)", (lua_Number)futex_deadline_remaining_ns(&d->d) / NS_PER_S);
+    return 1;
+}
+
+/* ---- module --------------------------------------------------------------- */
+
+static int f_set_spin(lua_State *L)
+{
+    futex_set_spin(checkvalue(L, 1));
+    return 0;
+}
+
+static int f_get_spin(lua_State *L)
+{
+    lua_pushinteger(L, futex_get_spin());
+    return 1;
+}
+
+static int f_monotonic(lua_State *L)
+{
+    lua_pushnumber(L, (lua_Number)futex_monotonic_ns() / NS_PER_S);
+    return 1;
+}
+
+static void newclass(lua_State *L, const char *name, const luaL_Reg *methods, const luaL_Reg *meta)
+{
+    luaL_newmetatable(L, name); /* sets __name, which error messages and tostring use */
+    luaL_setfuncs(L, meta, 0);
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}
+
+EXPORT int luaopen_futex(lua_State *L)
+{
+    static const luaL_Reg region_methods[] = {{"cell", region_cell}, {"close", region_close}, {NULL, NULL}};
+    static const luaL_Reg region_meta[] = {{"__len", region_len},
+                                           {"__close", region_close},
+                                           {"__gc", region_close},
+                                           {"__tostring", region_tostring},
+                                           {NULL, NULL}};
+    static const luaL_Reg cell_methods[] = {
+        {"load", cell_load},           {"store", cell_store},         {"exchange", cell_exchange},
+        {"compare_exchange", cell_compare_exchange},                  {"fetch_add", cell_fetch_add},
+        {"fetch_sub", cell_fetch_sub}, {"fetch_and", cell_fetch_and}, {"fetch_or", cell_fetch_or},
+        {"fetch_xor", cell_fetch_xor}, {"wait", cell_wait},           {"wake", cell_wake},
+        {"wake_all", cell_wake_all},   {NULL, NULL}};
+    static const luaL_Reg cell_meta[] = {{"__tostring", cell_tostring}, {NULL, NULL}};
+    static const luaL_Reg deadline_methods[] = {
+        {"wait", deadline_wait}, {"remaining", deadline_remaining}, {"expired", deadline_expired}, {NULL, NULL}};
+    static const luaL_Reg deadline_meta[] = {{"__tostring", deadline_tostring}, {NULL, NULL}};
+    static const luaL_Reg funcs[] = {{"map", f_map},           {"anon", f_anon},         {"deadline", f_deadline},
+                                     {"set_spin", f_set_spin}, {"get_spin", f_get_spin}, {"monotonic", f_monotonic},
+                                     {NULL, NULL}};
+
+    newclass(L, REGION, region_methods, region_meta);
+    newclass(L, CELL, cell_methods, cell_meta);
+    newclass(L, DEADLINE, deadline_methods, deadline_meta);
+
+    luaL_newlib(L, funcs);
+    lua_pushstring(L, futex_backend());
+    lua_setfield(L, -2, "backend");
+    lua_pushliteral(L, FUTEX_VERSION);
+    lua_setfield(L, -2, "version");
+    lua_pushinteger(L, futex_capabilities());
+    lua_setfield(L, -2, "capabilities");
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } caps[] = {{"CAP_SHARED", FUTEX_CAP_SHARED},
+                {"CAP_WAKE_COUNT", FUTEX_CAP_WAKE_COUNT},
+                {"CAP_ABSOLUTE_DEADLINE", FUTEX_CAP_ABSOLUTE_DEADLINE},
+                {"CAP_INTERRUPTIBLE", FUTEX_CAP_INTERRUPTIBLE}};
+    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+        lua_pushinteger(L, caps[i].bit);
+        lua_setfield(L, -2, caps[i].name);
+    }
+    return 1;
+}
