@@ -459,7 +459,7 @@ static PyObject *cell_wake(PyObject *self, PyObject *args, PyObject *kwds)
         Py_DECREF(idx);
         if (v == -1 && PyErr_Occurred())
             return NULL;
-        if (overflow < 0 || v < 0) {
+        if (overflow < 0 || (overflow == 0 && v < 0)) {
             PyErr_Format(PyExc_ValueError, "n must be >= 0, got %R", n_obj);
             return NULL;
         }
