@@ -1,0 +1,38 @@
+-- A partner process for the specs: lua5.4 tests/lua/child.lua <role> args...
+-- Exits 0 when its role went as expected, 1 with a message otherwise.
+local futex = require "futex"
+local role, path = arg[1], arg[2]
+
+local function fail(msg)
+  io.stderr:write("child ", role, ": ", msg, "\n")
+  os.exit(1)
+end
+
+if role == "pong" then
+  -- Answers each odd value 2i-1 the parent stores with 2i, n times.
+  local n = tonumber(arg[3])
+  local r <close> = assert(futex.map(path, 4096))
+  local c = r:cell(0)
+  for i = 1, n do
+    local d = futex.deadline(20)
+    while c:load() ~= 2 * i - 1 do
+      if not d:wait(c, 2 * i - 2) then fail("no ping " .. i .. ", value " .. c:load()) end
+    end
+    c:store(2 * i)
+    c:wake()
+  end
+  os.exit(0)
+elseif role == "waiter" then
+  -- Announces itself in cell 4, waits once on cell 0 (which stays 0), and
+  -- counts in cell 8 that a wake, not a timeout, ended the wait.
+  futex.set_spin(0) -- park at once
+  local r <close> = assert(futex.map(path, 4096))
+  local word, ready, woken = r:cell(0), r:cell(4), r:cell(8)
+  ready:fetch_add(1)
+  ready:wake_all()
+  if not word:wait(0, 20) then fail("never woken") end
+  woken:fetch_add(1)
+  os.exit(0)
+else
+  fail("unknown role " .. tostring(role))
+end

@@ -1,0 +1,46 @@
+-- Shared by the specs: run from the repository root (tests/suites/60-lua.sh
+-- does), with LUA_CPATH_5_4 pointing at the futex.so under test.
+local futex = require "futex"
+
+local H = {}
+
+H.LUA = os.getenv("FUTEX_TEST_LUA") or "lua5.4"
+H.CHILD = "tests/lua/child.lua"
+
+-- Sleeps by waiting on a private word nobody changes (Lua has no sleep).
+local clock = futex.anon(4):cell(0)
+function H.sleep(seconds)
+  while clock:wait(0, seconds) do end
+end
+
+function H.tmpname()
+  local p = os.tmpname()
+  os.remove(p)
+  return p
+end
+
+-- Starts `lua5.4 tests/lua/child.lua args...` reading its stdout.
+function H.spawn(...)
+  local args = { H.LUA, H.CHILD }
+  for _, a in ipairs({ ... }) do args[#args + 1] = string.format("%q", tostring(a)) end
+  return assert(io.popen(table.concat(args, " ") .. " 2>&1", "r"))
+end
+
+-- Reads a child's whole output and its exit status.
+function H.finish(p)
+  local out = p:read("a")
+  local ok, how, code = p:close()
+  return out, ok, how, code
+end
+
+-- Waits (bounded) until cell holds want; returns whether it did.
+function H.await(cell, want, seconds)
+  local d = futex.deadline(seconds or 10)
+  while true do
+    local v = cell:load()
+    if v == want then return true end
+    if not d:wait(cell, v) then return cell:load() == want end
+  end
+end
+
+return H
