@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Lua <-> Python over one mapped file (issues 3 and 4): builds the Lua module
+# with CMake, installs the Python binding with `pip install .` if `import
+# futex` fails, then runs the busted specs in tests/cross/ (which start
+# tests/cross/partner.py). Ends with "cross: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+
+bash scripts/need.sh apt lua5.4 liblua5.4-dev lua-busted || exit 1
+command -v cmake >/dev/null || bash scripts/need.sh apt cmake || exit 1
+
+fail=0
+if ! cmake -S . -B build/lua -DFUTEX_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null ||
+   ! cmake --build build/lua --target futex_lua -j2 >/dev/null; then
+  echo "not ok - building the Lua module"; fail=1
+fi
+# Run from / so that the check sees the installed package, not bindings/python.
+if ! (cd / && python3 -c "import futex") 2>/dev/null; then
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore . ||
+    { echo "not ok - pip install ."; fail=1; }
+fi
+
+out=$(LUA_CPATH_5_4="$root/build/lua/bindings/lua/?.so;;" busted --lua=lua5.4 -o TAP tests/cross 2>&1); rc=$?
+echo "$out"
+pass=$(grep -c '^ok ' <<<"$out"); f=$(grep -c '^not ok ' <<<"$out")
+fail=$((fail + f))
+if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then echo "not ok - busted exited $rc"; fail=$((fail + 1)); fi
+if [ "$pass" -eq 0 ]; then echo "not ok - busted ran no tests"; fail=$((fail + 1)); fi
+echo "cross: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
