@@ -1,5 +1,6 @@
 """Builds the `futex` Python package: the binding with the libfutex core
 compiled in (no separate install of the C library)."""
+import glob
 import os
 import re
 import sys
@@ -20,26 +21,29 @@ def futex_version():
 
 # The same two sources every build lists: backend.c picks the OS backend.
 # FUTEX_BACKEND=<name> in the environment forces one (as CMake's option does).
-define_macros = [("_GNU_SOURCE", None)]
-extra_compile_args = []
+# FUTEX_EXTERN empty and hidden visibility: the core's symbols, public and
+# futex__ internal alike, stay inside the module; only PyInit__futex
+# (marked by PyMODINIT_FUNC) leaves it. Windows DLLs export nothing unasked.
+define_macros = [("_GNU_SOURCE", None), ("FUTEX_EXTERN", "")]
+extra_compile_args = [] if sys.platform == "win32" else ["-std=c11", "-fvisibility=hidden"]
 libraries = []
-backend = os.environ.get("FUTEX_BACKEND", "auto").strip().lower()
-if backend not in ("", "auto"):
+backend = os.environ.get("FUTEX_BACKEND", "auto").strip().lower() or "auto"
+if backend != "auto":
     if not re.fullmatch(r"[a-z]+", backend):
         raise RuntimeError(f"FUTEX_BACKEND={backend!r}: expected a backend name such as posix")
     define_macros.append(("FUTEX_BACKEND_" + backend.upper(), None))
-if sys.platform == "win32":
-    define_macros.append(("FUTEX_EXTERN", ""))
-    if backend in ("", "auto", "windows"):
-        libraries.append("synchronization")
-else:
-    # Hide the core's symbols, public and futex__ internal alike: only
-    # PyInit__futex (marked by PyMODINIT_FUNC) leaves the module.
-    define_macros.append(("FUTEX_EXTERN", ""))
-    extra_compile_args += ["-std=c11", "-fvisibility=hidden"]
+if sys.platform == "win32" and backend in ("auto", "windows"):
+    libraries.append("synchronization")  # WaitOnAddress
+
+# backend.c #includes backend/<os>.c, so name every core file as a
+# dependency: an edited backend must rebuild the module.
+depends = sorted(glob.glob("libfutex/*.h") + glob.glob("libfutex/backend/*.c"))
 
 setup(
     version=futex_version(),
+    # One build directory per backend: setuptools decides "up to date" from
+    # file times alone, so a posix build would otherwise reuse linux objects.
+    options={"build": {"build_base": os.path.join("build", "python-" + backend)}},
     packages=["futex"],
     package_dir={"": "bindings/python"},
     package_data={"futex": ["py.typed", "*.pyi"]},
@@ -51,6 +55,7 @@ setup(
             define_macros=define_macros,
             extra_compile_args=extra_compile_args,
             libraries=libraries,
+            depends=depends,
         )
     ],
 )

@@ -198,13 +198,9 @@ static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         if (offset == -1 && PyErr_Occurred())
             return NULL;
     }
-    int shared;
-    if (shared_obj == Py_None)
-        shared = buffer != Py_None;
-    else if ((shared = PyObject_IsTrue(shared_obj)) < 0)
+    int shared = buffer != Py_None;
+    if (shared_obj != Py_None && (shared = PyObject_IsTrue(shared_obj)) < 0)
         return NULL;
-    if (shared && !(futex_capabilities() & FUTEX_CAP_SHARED))
-        return raise_result(-ENOTSUP);
 
     Py_buffer view = {0};
     if (buffer != Py_None) {
@@ -241,6 +237,12 @@ static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     } else if (offset != 0) {
         PyErr_SetString(PyExc_ValueError, "offset needs a buffer");
         return NULL;
+    }
+    /* Refuse now rather than at the first wait: the backend is fixed. */
+    if (shared && !(futex_capabilities() & FUTEX_CAP_SHARED)) {
+        if (view.obj != NULL)
+            PyBuffer_Release(&view);
+        return raise_result(-ENOTSUP);
     }
 
     CellObject *c = (CellObject *)type->tp_alloc(type, 0);

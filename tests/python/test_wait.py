@@ -156,7 +156,7 @@ def test_wake_all_wakes_everyone():
 
 
 def test_wake_with_nobody():
-    c = futex.Cell(bytearray(8), 4)
+    c = futex.Cell(bytearray(8), 4, shared=False)
     assert c.wake() == count(0)
     assert c.wake(100) == count(0)
     assert c.wake_all() == count(0)
@@ -240,8 +240,8 @@ def test_barrier_of_threads():
     # passes round r before everyone has arrived at it.
     n, rounds = 4, 50
     buf = bytearray(8 + 4 * n)
-    count, gen = futex.Cell(buf, 0), futex.Cell(buf, 4)
-    slots = [futex.Cell(buf, 8 + 4 * i) for i in range(n)]
+    count, gen = futex.Cell(buf, 0, shared=False), futex.Cell(buf, 4, shared=False)
+    slots = [futex.Cell(buf, 8 + 4 * i, shared=False) for i in range(n)]
     errors = []
 
     def run(i):
@@ -288,7 +288,7 @@ def test_release_during_a_wait_keeps_the_memory():
     import mmap
 
     m = mmap.mmap(-1, 4096)
-    c = futex.Cell(m, 0)
+    c = futex.Cell(m, 0, shared=False)
     w = Waiters(c, 1)
     time.sleep(0.1)
     c.release()
