@@ -9,18 +9,10 @@ local function fail(msg)
 end
 
 if role == "pong" then
-  -- Answers each odd value 2i-1 the parent stores with 2i, n times.
-  local n = tonumber(arg[3])
+  -- Follows the parent's ping-pong for n rounds.
   local r <close> = assert(futex.map(path, 4096))
-  local c = r:cell(0)
-  for i = 1, n do
-    local d = futex.deadline(20)
-    while c:load() ~= 2 * i - 1 do
-      if not d:wait(c, 2 * i - 2) then fail("no ping " .. i .. ", value " .. c:load()) end
-    end
-    c:store(2 * i)
-    c:wake()
-  end
+  local ok, err = pcall(dofile("tests/lua/helpers.lua").follow, r:cell(0), tonumber(arg[3]))
+  if not ok then fail(err) end
   os.exit(0)
 elseif role == "waiter" then
   -- Announces itself in cell 4, waits once on cell 0 (which stays 0), and

@@ -43,4 +43,29 @@ function H.await(cell, want, seconds)
   end
 end
 
+-- The two sides of a ping-pong of n rounds on cell c (holding 0 at first):
+-- the leader stores 2i-1 and waits for 2i, the follower answers 2i-1 with
+-- 2i. Each raises if its partner is silent for `patience` seconds.
+function H.lead(c, n, patience)
+  for i = 1, n do
+    c:store(2 * i - 1)
+    c:wake()
+    local d = futex.deadline(patience or 20)
+    while c:load() ~= 2 * i do
+      if not d:wait(c, 2 * i - 1) then error(("no answer to %d, value %d"):format(i, c:load())) end
+    end
+  end
+end
+
+function H.follow(c, n, patience)
+  for i = 1, n do
+    local d = futex.deadline(patience or 20)
+    while c:load() ~= 2 * i - 1 do
+      if not d:wait(c, 2 * i - 2) then error(("no ping %d, value %d"):format(i, c:load())) end
+    end
+    c:store(2 * i)
+    c:wake()
+  end
+end
+
 return H

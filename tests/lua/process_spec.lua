@@ -10,14 +10,7 @@ describe("futex.map between processes", function()
     local c = r:cell(0)
     local n = 10000
     local child = H.spawn("pong", path, n)
-    for i = 1, n do
-      c:store(2 * i - 1)
-      c:wake()
-      local d = futex.deadline(20)
-      while c:load() ~= 2 * i do
-        assert.is_true(d:wait(c, 2 * i - 1), "no pong " .. i)
-      end
-    end
+    H.lead(c, n)
     local out, ok = H.finish(child)
     assert.is_true(ok, out)
     assert.are.equal(2 * n, c:load())
