@@ -15,6 +15,7 @@
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 #else
+#include <sched.h> /* sched_yield, for the spin phase */
 #include <time.h>
 #include <unistd.h>
 #endif
@@ -88,10 +89,13 @@ static uint64_t deadline_after(uint64_t timeout_ns)
 
 /* ---- spin-then-park ----------------------------------------------------- */
 
-/* Chosen by bench/: long enough to catch a partner on another core that
- * answers within ~1-2 µs, short enough that a wait which ends up sleeping
- * burns only a few µs of CPU first. */
-#define DEFAULT_SPIN 100u
+/* Chosen by bench/ (bench/README.md has the data): 16 re-checks, the first 12
+ * after a pause and the last 4 after a yield -- about 0.4 µs of pausing and
+ * 4 yields, so a wait that ends up sleeping burns ~2-3 µs of CPU first. Longer
+ * pause-spins lost on every measurement: the scheduler usually wakes a
+ * ping-pong partner onto the waker's own CPU, where it cannot run until the
+ * waker stops spinning. */
+#define DEFAULT_SPIN 16u
 
 static uint32_t spin_iterations = DEFAULT_SPIN;
 static int cpu_count; /* 0 until first asked; races only write the same value */
@@ -131,14 +135,35 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Returns 1 if the word stopped holding `expected` while we spun. */
+/* The yields of a spin of n re-checks: the last 4 (the last n/2 for n < 8). */
+#define SPIN_YIELDS(n) ((n) < 8u ? (n) / 2u : 4u)
+
+/* Returns 1 if the word stopped holding `expected` while we spun.
+ *
+ * Two phases, because a partner that will change the word soon is in one of
+ * two places. On another CPU, it answers within a few hundred nanoseconds,
+ * and re-checking after a pause hint catches that. On our own CPU -- where
+ * Linux tends to put a thread we just woke, since the waker is about to
+ * sleep -- it cannot run at all while we spin; only yielding lets it run and
+ * answer before we pay for a sleep and a wakeup. A yield with nothing else to
+ * run returns at once, so the yields also extend the first case's window.
+ * This is libstdc++'s atomic::wait shape (12 relaxes, then 4 yields). */
 static int spin_until_changed(const uint32_t *word, uint32_t expected)
 {
     uint32_t n = futex_get_spin();
     if (n == 0 || cpus() < 2)
         return 0; /* on one CPU the writer cannot run while we spin */
-    while (n-- > 0) {
-        cpu_relax();
+    uint32_t pauses = n - SPIN_YIELDS(n);
+    for (uint32_t i = 0; i < n; i++) {
+        if (i < pauses) {
+            cpu_relax();
+        } else {
+#if defined(_WIN32)
+            SwitchToThread();
+#else
+            sched_yield();
+#endif
+        }
         /* Relaxed is enough: spinning is only a hint. The caller re-reads the
          * word with its own ordering, and the OS wait re-checks it under the
          * kernel's lock if we give up. */

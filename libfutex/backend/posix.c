@@ -54,27 +54,17 @@ static bucket buckets[BUCKETS];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 /* ---- fork ----------------------------------------------------------------
- * A child forked while another thread holds a bucket lock would inherit it
- * locked forever. So fork takes every bucket lock first (the queues are then
- * consistent), and the child starts from fresh locks and empty queues: the
- * waiters in them were threads that the child does not have. */
-
-static void fork_prepare(void)
-{
-    for (unsigned i = 0; i < BUCKETS; i++)
-        pthread_mutex_lock(&buckets[i].lock);
-}
-
-static void fork_parent(void)
-{
-    for (unsigned i = BUCKETS; i-- > 0;)
-        pthread_mutex_unlock(&buckets[i].lock);
-}
+ * A child forked while another thread held a bucket lock would inherit it
+ * locked forever, and queues of waiters that are threads it does not have.
+ * So the child starts from fresh locks and empty queues. Nothing needs
+ * holding across the fork: whatever state another thread left a queue in is
+ * thrown away whole (and 256 locks held at once would exceed TSan's limit). */
 
 static void fork_child(void)
 {
+    static const pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
     for (unsigned i = 0; i < BUCKETS; i++) {
-        pthread_mutex_init(&buckets[i].lock, NULL);
+        buckets[i].lock = fresh; /* not pthread_mutex_init: that may not be given a locked mutex */
         buckets[i].head = buckets[i].tail = NULL;
         __atomic_store_n(&buckets[i].pending, 0, __ATOMIC_RELAXED);
     }
@@ -84,7 +74,7 @@ static void init_buckets(void)
 {
     for (unsigned i = 0; i < BUCKETS; i++)
         pthread_mutex_init(&buckets[i].lock, NULL);
-    if (pthread_atfork(fork_prepare, fork_parent, fork_child) != 0)
+    if (pthread_atfork(NULL, NULL, fork_child) != 0)
         abort(); /* ENOMEM at startup: without the handlers fork could deadlock */
 }
 
@@ -262,6 +252,26 @@ int futex__os_wait(const uint32_t *word, uint32_t expected, uint64_t deadline_ns
     return rc;
 }
 
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+
+static uintptr_t pending_after_fence(bucket *b)
+{
+#if defined(UNDER_TSAN)
+    /* TSan does not model fences; the RMW gives the same store-load order
+     * (at the cost the fence avoids), so TSan checks the real protocol. */
+    return __atomic_fetch_add(&b->pending, 0, __ATOMIC_SEQ_CST);
+#else
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return __atomic_load_n(&b->pending, __ATOMIC_RELAXED);
+#endif
+}
+
 int futex__os_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags)
 {
     (void)flags;
@@ -274,8 +284,7 @@ int futex__os_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags)
      * sleeps; T2 stores) the wakeup is lost. A release load does not exist
      * in C11, and fetch_add(0) would take the cache line from the waiters,
      * so: a SeqCst fence (a store-load barrier), then a plain load. */
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&b->pending, __ATOMIC_RELAXED) == 0)
+    if (pending_after_fence(b) == 0)
         return 0;
 
     waiter *list = NULL, **tail = &list;

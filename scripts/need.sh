@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what a README command needs and the machine lacks, and nothing else:
+#   scripts/need.sh apt PKG...   Debian packages (apt-get update only if one is missing)
+#   scripts/need.sh pip PKG...   PyPI packages, into the python3 on PATH
+# Safe to run again and again: a machine that has everything returns at once.
+set -euo pipefail
+kind=${1:?usage: need.sh apt|pip PKG...}; shift
+case "$kind" in
+apt)
+  missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && exit 0
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "need.sh: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  ;;
+pip)
+  missing=()
+  for p in "$@"; do
+    python3 -m pip show -q "${p%%[<>=]*}" >/dev/null 2>&1 || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && exit 0
+  echo "need.sh: pip installing ${missing[*]}" >&2
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${missing[@]}"
+  ;;
+*) echo "need.sh: unknown kind $kind" >&2; exit 2 ;;
+esac

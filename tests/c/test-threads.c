@@ -1,0 +1,218 @@
+/* Threads waking threads: the reference's signaling ring and broadcasting
+ * barrier, exact wake counts, and the parking lot's FIFO order. */
+#include "test.h"
+
+#define RING 4
+#define ROUNDS 2000
+
+typedef struct paddle {
+    uint32_t value;
+    uint32_t current;
+    struct paddle *next;
+} paddle;
+
+static void hit(paddle *p)
+{
+    futex_fetch_add(&p->value, 1);
+    futex_wake(&p->value, 1, FUTEX_PRIVATE);
+}
+
+static void *paddle_run(void *arg)
+{
+    paddle *p = arg;
+    while (p->current < ROUNDS) {
+        uint32_t v;
+        while ((v = futex_load(&p->value)) == p->current) {
+            int rc = futex_wait(&p->value, p->current, FUTEX_PRIVATE);
+            CHECK(rc == 0 || rc == -EAGAIN || rc == -EINTR);
+        }
+        CHECK_EQ(v, p->current + 1); /* exactly one hit per round: no lost or doubled wakeup */
+        p->current = v;
+        hit(p->next);
+    }
+    return NULL;
+}
+
+TEST(signaling_ring, THREADS)
+{
+    paddle paddles[RING];
+    pthread_t threads[RING];
+    memset(paddles, 0, sizeof paddles);
+    for (int i = 0; i < RING; i++)
+        paddles[i].next = &paddles[(i + 1) % RING];
+    for (int i = 0; i < RING; i++)
+        threads[i] = spawn(paddle_run, &paddles[i]);
+    hit(&paddles[0]);
+    for (int i = 0; i < RING; i++)
+        join(threads[i]);
+    for (int i = 0; i < RING; i++)
+        CHECK_EQ(paddles[i].current, ROUNDS);
+}
+
+#define BARRIER_THREADS 6
+#define BARRIERS 200
+
+typedef struct {
+    uint32_t count;
+    uint32_t futex;
+} barrier;
+
+static barrier barriers[BARRIERS];
+static uint32_t passed[BARRIERS];
+
+static void barrier_wait(barrier *b)
+{
+    uint32_t count = futex_fetch_sub(&b->count, 1);
+    CHECK(count >= 1 && count <= BARRIER_THREADS);
+    if (count == 1) {
+        /* The last one in opens the barrier for everyone. */
+        futex_store(&b->futex, 1);
+        futex_wake(&b->futex, FUTEX_ALL, FUTEX_PRIVATE);
+        return;
+    }
+    while (futex_load(&b->futex) == 0)
+        futex_wait(&b->futex, 0, FUTEX_PRIVATE);
+}
+
+static void *barrier_run(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < BARRIERS; i++) {
+        barrier_wait(&barriers[i]);
+        /* Everyone has arrived at barrier i, so nobody is past barrier i+1. */
+        futex_fetch_add(&passed[i], 1);
+        if (i + 1 < BARRIERS)
+            CHECK(futex_load(&barriers[i + 1].count) > 0);
+    }
+    return NULL;
+}
+
+TEST(broadcasting_barrier, THREADS)
+{
+    pthread_t threads[BARRIER_THREADS];
+    for (int i = 0; i < BARRIERS; i++)
+        barriers[i].count = BARRIER_THREADS, barriers[i].futex = 0, passed[i] = 0;
+    for (int i = 0; i < BARRIER_THREADS; i++)
+        threads[i] = spawn(barrier_run, NULL);
+    for (int i = 0; i < BARRIER_THREADS; i++)
+        join(threads[i]);
+    for (int i = 0; i < BARRIERS; i++) {
+        CHECK_EQ(barriers[i].count, 0);
+        CHECK_EQ(passed[i], BARRIER_THREADS);
+    }
+}
+
+#define PARKED 6
+
+typedef struct {
+    uint32_t word, arrived, returned, seq;
+    long tids[PARKED];
+    uint32_t order[PARKED]; /* order[i]: when waiter i returned (1-based) */
+    int rcs[PARKED];
+} park;
+
+typedef struct {
+    park *p;
+    int index;
+} park_arg;
+
+static void *parked_waiter(void *arg)
+{
+    park_arg *a = arg;
+    park *p = a->p;
+    p->tids[a->index] = self_tid();
+    futex_fetch_add(&p->arrived, 1);
+    p->rcs[a->index] = futex_wait(&p->word, 0, FUTEX_NOSPIN);
+    p->order[a->index] = futex_fetch_add(&p->seq, 1) + 1;
+    futex_fetch_add(&p->returned, 1);
+    return NULL;
+}
+
+static void wait_returned(park *p, uint32_t n)
+{
+    for (int i = 0; i < 20000 && futex_load(&p->returned) < n; i++)
+        sleep_ms(1);
+    CHECK_EQ(futex_load(&p->returned), n);
+}
+
+TEST(wake_counts, THREADS)
+{
+    park p;
+    park_arg args[PARKED];
+    pthread_t threads[PARKED];
+    memset(&p, 0, sizeof p);
+    for (int i = 0; i < PARKED; i++) {
+        args[i].p = &p, args[i].index = i;
+        threads[i] = spawn(parked_waiter, &args[i]);
+    }
+    settle_tids(&p.arrived, PARKED, p.tids);
+    CHECK_EQ(futex_load(&p.returned), 0); /* a forever wait blocks until woken */
+
+    int r = futex_wake(&p.word, 2, FUTEX_PRIVATE);
+    if (counts_wakes()) {
+        CHECK_EQ(r, 2);
+        wait_returned(&p, 2);
+        sleep_ms(50);
+        CHECK_EQ(futex_load(&p.returned), 2); /* and no more than 2 */
+        CHECK_EQ(futex_wake(&p.word, FUTEX_ALL, FUTEX_PRIVATE), PARKED - 2);
+    } else {
+        CHECK_EQ(r, FUTEX_UNCOUNTED);
+        r = futex_wake(&p.word, FUTEX_ALL, FUTEX_PRIVATE);
+        CHECK_EQ(r, FUTEX_UNCOUNTED);
+    }
+    wait_returned(&p, PARKED);
+    for (int i = 0; i < PARKED; i++) {
+        join(threads[i]);
+        CHECK_EQ(p.rcs[i], 0); /* woken, not timed out or refused */
+    }
+    /* Nobody is left: a further wake finds no one. */
+    r = futex_wake(&p.word, FUTEX_ALL, FUTEX_PRIVATE);
+    CHECK(r == 0 || r == FUTEX_UNCOUNTED);
+}
+
+TEST(fifo_order, THREADS, FIFO)
+{
+    /* The parking lot wakes one address's waiters in arrival order. Each
+     * waiter is parked before the next one starts. */
+    park p;
+    park_arg args[PARKED];
+    pthread_t threads[PARKED];
+    memset(&p, 0, sizeof p);
+    for (int i = 0; i < PARKED; i++) {
+        args[i].p = &p, args[i].index = i;
+        threads[i] = spawn(parked_waiter, &args[i]);
+        settle_tids(&p.arrived, (uint32_t)i + 1, p.tids);
+    }
+    for (int i = 0; i < PARKED; i++) {
+        CHECK_EQ(futex_wake(&p.word, 1, FUTEX_PRIVATE), 1);
+        wait_returned(&p, (uint32_t)i + 1);
+    }
+    for (int i = 0; i < PARKED; i++) {
+        join(threads[i]);
+        CHECK_EQ(p.order[i], (uint32_t)i + 1);
+    }
+}
+
+TEST(wake_other_address, THREADS)
+{
+    /* Wakes go to the word they name: a waiter on a neighbouring word (same
+     * bucket or cache line) stays asleep. */
+    park p;
+    park_arg arg = {&p, 0};
+    memset(&p, 0, sizeof p);
+    uint32_t neighbours[2] = {0, 0};
+    pthread_t t = spawn(parked_waiter, &arg);
+    settle_tids(&p.arrived, 1, p.tids);
+    for (int i = 0; i < 2; i++) {
+        int r = futex_wake(&neighbours[i], FUTEX_ALL, FUTEX_PRIVATE);
+        CHECK(r == 0 || r == FUTEX_UNCOUNTED);
+    }
+    sleep_ms(50);
+    CHECK_EQ(futex_load(&p.returned), 0);
+    futex_store(&p.word, 1);
+    futex_wake(&p.word, 1, FUTEX_PRIVATE);
+    join(t);
+    CHECK(p.rcs[0] == 0 || p.rcs[0] == -EAGAIN);
+}
+
+TEST_MAIN(signaling_ring, broadcasting_barrier, wake_counts, fifo_order, wake_other_address)
