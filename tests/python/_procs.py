@@ -1,7 +1,7 @@
 """Child-process halves of test_process.py. Kept free of pytest so that
 `spawn` children import only this, futex and the standard library."""
 import mmap
-from multiprocessing import resource_tracker, shared_memory
+from multiprocessing import shared_memory
 
 import futex
 from _util import PATIENCE, wait_for_value
@@ -13,11 +13,10 @@ class Region:
     def __init__(self, where):
         kind, name = where
         if kind == "shm":
+            # Attaching registers the name with the resource tracker again;
+            # multiprocessing children share the parent's tracker, whose set
+            # holds it once, so the parent's unlink() settles it for all.
             self.shm = shared_memory.SharedMemory(name=name)
-            # Python < 3.13 registers attached segments with the resource
-            # tracker too, which would unlink the parent's segment when this
-            # child exits. The parent owns it.
-            resource_tracker.unregister(self.shm._name, "shared_memory")
             self.buf, self.close_map = self.shm.buf, self.shm.close
         else:
             with open(name, "r+b") as f:

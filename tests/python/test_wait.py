@@ -39,7 +39,7 @@ def test_zero_timeout_only_checks():
     assert futex.Deadline(0).remaining == 0.0
 
 
-@pytest.mark.parametrize("timeout", [1e-9, 0.001, 0.01, 0.05, 0.2, 1])
+@pytest.mark.parametrize("timeout", [1e-9, 0.001, 0.01, 0.05, 0.2])
 def test_timeouts_are_never_early(timeout):
     c = futex.Cell()
     for spin in (True, False):

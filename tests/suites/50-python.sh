@@ -18,7 +18,9 @@ command -v cc >/dev/null 2>&1 || bash scripts/need.sh apt gcc libc6-dev
 python3 -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' ||
   bash scripts/need.sh apt python3-dev
 python3 -m pip --version >/dev/null 2>&1 || bash scripts/need.sh apt python3-pip python3-venv
-bash scripts/need.sh pip pytest hypothesis build || { fail "could not install pytest/hypothesis/build"; report; }
+# (need.sh asks pip about each package, seconds apiece; an import answers at once.)
+python3 -c 'import pytest, hypothesis, build, setuptools' 2>/dev/null ||
+  bash scripts/need.sh pip pytest hypothesis build setuptools || { fail "could not install pytest/hypothesis/build"; report; }
 
 # Warnings are errors for our own C (the pip build is lenient for users).
 if cc -std=c11 -fsyntax-only -D_GNU_SOURCE -DFUTEX_EXTERN= -Wall -Wextra -Wpedantic -Wshadow \
@@ -68,10 +70,13 @@ fi
 #    with the posix parking-lot backend forced, which has neither
 #    cross-process waits nor interruptible ones (so waits run in slices).
 #    test_process.py needs FUTEX_CAP_SHARED, so it is not part of this run.
-if python3 -m build --sdist --outdir "$out/dist" . >"$out/sdist.log" 2>&1 &&
-   FUTEX_BACKEND=posix python3 -m pip install -q --no-deps --target "$out/posix" "$out"/dist/libfutex-*.tar.gz >>"$out/sdist.log" 2>&1; then
+#    (No build isolation here: step 1 already showed the isolated build works.)
+if python3 -m build --no-isolation --sdist --outdir "$out/dist" . >"$out/sdist.log" 2>&1 &&
+   FUTEX_BACKEND=posix python3 -m pip install -q --no-build-isolation --no-deps --target "$out/posix" \
+     "$out"/dist/libfutex-*.tar.gz >>"$out/sdist.log" 2>&1; then
   run_pytest posix FUTEX_EXPECT_BACKEND=posix PYTHONPATH="$PWD/$out/posix" -- \
-    tests/python/test_ops.py tests/python/test_wait.py tests/python/test_signals.py
+    tests/python/test_ops.py tests/python/test_wait.py tests/python/test_signals.py \
+    -k "not test_ops_match_the_model"  # the atomics are the front layer's, the same on every backend
 else
   cat "$out/sdist.log"; fail "sdist build or posix install failed"
 fi
