@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 
-bash scripts/need.sh apt lua5.4 liblua5.4-dev
-command -v cmake >/dev/null || bash scripts/need.sh apt cmake
+bash scripts/need.sh apt lua5.4 liblua5.4-dev gcc libc6-dev make
+command -v cmake >/dev/null || bash scripts/need.sh pip cmake
 cmake -S . -B build/lua -DFUTEX_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/lua --target futex_lua -j2 >/dev/null
 (cd / && python3 -c "import futex") 2>/dev/null ||

@@ -10,8 +10,8 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 
 bash scripts/need.sh apt lua5.4 liblua5.4-dev lua-busted luarocks || exit 1
-command -v cmake >/dev/null || bash scripts/need.sh apt cmake || exit 1
-command -v cc >/dev/null && command -v nm >/dev/null || bash scripts/need.sh apt gcc libc6-dev binutils || exit 1
+command -v cmake >/dev/null || bash scripts/need.sh pip cmake || exit 1
+bash scripts/need.sh apt gcc libc6-dev make binutils || exit 1
 
 pass=0 fail=0
 log=$(mktemp); trap 'rm -f "$log"' EXIT

@@ -7,8 +7,8 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 
-bash scripts/need.sh apt lua5.4 liblua5.4-dev lua-busted || exit 1
-command -v cmake >/dev/null || bash scripts/need.sh apt cmake || exit 1
+bash scripts/need.sh apt lua5.4 liblua5.4-dev lua-busted gcc libc6-dev make || exit 1
+command -v cmake >/dev/null || bash scripts/need.sh pip cmake || exit 1
 
 fail=0
 if ! cmake -S . -B build/lua -DFUTEX_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null ||
