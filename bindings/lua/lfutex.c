@@ -235,13 +235,7 @@ static int cell_wait(lua_State *L)
     cell *c = checkcell(L, 1);
     uint32_t expected = checkvalue(L, 2);
     uint64_t timeout = checktimeout(L, 3);
-    if (timeout == 0) {
-        /* Check only: the core answers without entering the OS. */
-        int rc = futex_timed_wait(wordof(c), expected, 0, c->r->flags);
-        lua_pushboolean(L, rc != -ETIMEDOUT);
-        return 1;
-    }
-    futex_deadline d;
+    futex_deadline d; /* timeout 0 is a deadline already passed: the core only checks the word */
     deadline_for(&d, timeout);
     return wait_on(L, c, expected, &d, timeout == FUTEX_FOREVER);
 }
@@ -338,7 +332,8 @@ static region *newregion(lua_State *L, size_t size)
 static size_t checksize(lua_State *L, int arg)
 {
     lua_Integer size = luaL_checkinteger(L, arg);
-    luaL_argcheck(L, size >= 4 && (lua_Unsigned)size <= (SIZE_MAX >> 1), arg, "size must be at least 4 bytes");
+    luaL_argcheck(L, size >= 4, arg, "size must be at least 4 bytes");
+    luaL_argcheck(L, (lua_Unsigned)size <= (SIZE_MAX >> 1), arg, "size too large"); /* 32-bit size_t */
     return (size_t)size;
 }
 

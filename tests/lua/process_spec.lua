@@ -105,6 +105,13 @@ describe("futex.map between processes", function()
     assert.are.equal(2, errno) -- ENOENT
   end)
 
+  it("futex.anon returns nil, message, errno when the OS has no memory for it", function()
+    local r, msg, errno = futex.anon(1 << 60) -- an exbibyte
+    assert.is_nil(r)
+    assert.are.equal("Cannot allocate memory", msg)
+    assert.are.equal(12, errno) -- ENOMEM
+  end)
+
   it("returns nil, message, errno for a directory", function()
     local r, msg, errno = futex.map("/tmp", 4096)
     assert.is_nil(r)
