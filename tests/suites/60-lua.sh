@@ -43,7 +43,8 @@ cmake_build() { # cmake_build DIR [CMAKE ARGS...]: only the Lua module's target
 }
 
 step "cmake builds futex.so (-Werror)" cmake_build build/lua
-step "luarocks --lua-version 5.4 make builds and installs it" luarocks --lua-version 5.4 make
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo" # the system tree, as need.sh installs packages
+step "luarocks --lua-version 5.4 make builds and installs it" $sudo luarocks --lua-version 5.4 make
 # No path set, from another directory: found where luarocks put it.
 step "lua5.4 -e 'require \"futex\"' works after luarocks make" \
   env -u LUA_PATH -u LUA_CPATH -u LUA_PATH_5_4 -u LUA_CPATH_5_4 sh -c \
