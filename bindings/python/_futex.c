@@ -69,7 +69,7 @@ static PyObject *raise_result(int rc)
         return NULL;
     case ENOTSUP:
         /* Only FUTEX_SHARED leads here: tell the caller the way out. */
-        return raise_oserror(ENOTSUP, PyUnicode_FromFormat("%s (backend %s); pass shared=False", msg, futex_backend()));
+        return raise_oserror(ENOTSUP, PyUnicode_FromFormat("%s (%s); pass shared=False", msg, futex_backend()));
     case EAGAIN:
     case ETIMEDOUT:
     case EINTR:
@@ -118,8 +118,18 @@ static int to_timeout_ns(PyObject *obj, uint64_t *out)
         return -1;
     }
     double s = PyFloat_AsDouble(obj);
-    if (s == -1.0 && PyErr_Occurred())
-        return -1;
+    if (s == -1.0 && PyErr_Occurred()) {
+        /* An int past the float range: as long as asked is forever. */
+        if (!PyLong_Check(obj) || !PyErr_ExceptionMatches(PyExc_OverflowError))
+            return -1;
+        PyErr_Clear();
+        PyObject *zero = PyLong_FromLong(0);
+        int negative = zero == NULL ? -1 : PyObject_RichCompareBool(obj, zero, Py_LT);
+        Py_XDECREF(zero);
+        if (negative < 0)
+            return -1;
+        s = negative ? -INFINITY : INFINITY;
+    }
     if (isnan(s) || s < 0) {
         PyErr_Format(PyExc_ValueError, "timeout must be >= 0 seconds or None, got %R", obj);
         return -1;
@@ -376,6 +386,8 @@ static PyObject *wait_until(CellObject *c, uint32_t expected, const futex_deadli
         Py_RETURN_TRUE;
     if (rc != -ETIMEDOUT)
         return raise_result(rc);
+    if (futex_deadline_remaining_ns(d) == 0)
+        Py_RETURN_FALSE; /* a zero timeout or a spent deadline: checked, done */
     const int sliced = !(futex_capabilities() & FUTEX_CAP_INTERRUPTIBLE);
     for (;;) {
         Py_BEGIN_ALLOW_THREADS

@@ -4,7 +4,7 @@ import mmap
 from multiprocessing import shared_memory
 
 import futex
-from _util import PATIENCE, wait_for_value
+from _util import barrier_rounds, wait_for_value
 
 
 class Region:
@@ -49,19 +49,5 @@ def barrier_party(where, me, parties, rounds):
     r = Region(where)
     count, gen = r.cell(0), r.cell(4)
     slots = [r.cell(8 + 4 * i) for i in range(parties)]
-    for rnd in range(rounds):
-        slots[me].store(rnd + 1)
-        g = gen.load()
-        if count.fetch_add(1) == parties - 1:
-            count.store(0)
-            gen.fetch_add(1)
-            gen.wake_all()
-        else:
-            d = futex.Deadline(PATIENCE)
-            while gen.load() == g:
-                if not d.wait(gen, g):
-                    raise SystemExit(f"party {me}: barrier {rnd} timed out")
-        seen = [s.load() for s in slots]
-        if min(seen) < rnd + 1:
-            raise SystemExit(f"party {me}: passed barrier {rnd} early, saw {seen}")
+    barrier_rounds(count, gen, slots, me, rounds)
     r.close(count, gen, *slots)

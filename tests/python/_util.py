@@ -58,6 +58,31 @@ class Waiters:
             assert not t.is_alive(), "a waiter never returned"
 
 
+def barrier_wait(count, gen, parties):
+    """A reusable barrier on two cells: the last to arrive bumps the generation."""
+    g = gen.load()
+    if count.fetch_add(1) == parties - 1:
+        count.store(0)
+        gen.fetch_add(1)
+        gen.wake_all()
+    else:
+        d = futex.Deadline(PATIENCE)
+        while gen.load() == g:
+            if not d.wait(gen, g):
+                raise AssertionError("barrier timed out")
+
+
+def barrier_rounds(count, gen, slots, me, rounds):
+    """Party `me` of len(slots) goes through `rounds` barriers, checking
+    that nobody passes round r before every party has arrived at it."""
+    for r in range(rounds):
+        slots[me].store(r + 1)
+        barrier_wait(count, gen, len(slots))
+        seen = [s.load() for s in slots]
+        if min(seen) < r + 1:
+            raise AssertionError(f"party {me}: passed barrier {r} early, saw {seen}")
+
+
 def later(delay, fn, *args):
     """Run fn(*args) on a timer thread after `delay` seconds; returns the timer."""
     t = threading.Timer(delay, fn, args)

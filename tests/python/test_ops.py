@@ -236,7 +236,7 @@ def test_bad_values_change_nothing(value, exc):
 
 
 @pytest.mark.parametrize("timeout, exc", [(-1, ValueError), (-0.001, ValueError), (float("nan"), ValueError),
-                                          (float("-inf"), ValueError), ("1", TypeError), ([], TypeError)])
+                                          (float("-inf"), ValueError), (-(10**400), ValueError), ("1", TypeError), ([], TypeError)])
 def test_bad_timeouts(timeout, exc):
     c = futex.Cell()
     with pytest.raises(exc):
@@ -314,3 +314,17 @@ def test_cells_cannot_be_pickled():
 
     with pytest.raises(TypeError):
         pickle.dumps(futex.Cell())
+
+
+def test_package_ships_types_and_hides_the_core():
+    import ctypes
+    import importlib.resources
+
+    files = importlib.resources.files("futex")
+    assert (files / "py.typed").is_file() and (files / "__init__.pyi").is_file()
+    # The core is compiled in with hidden visibility: it cannot clash with
+    # a libfutex (or another binding) loaded into the same process.
+    lib = ctypes.CDLL(futex._futex.__file__)
+    assert hasattr(lib, "PyInit__futex")
+    for name in ("futex_wait", "futex_wake", "futex_load", "futex__os_wait", "futex__os_name"):
+        assert not hasattr(lib, name), name
