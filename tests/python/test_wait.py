@@ -22,11 +22,15 @@ def count(n):
 def test_not_equal_returns_at_once():
     c = futex.Cell()
     c.store(1)
-    for timeout in (None, 0, 0.5, math.inf):
+    fallback = later(PATIENCE, c.wake_all)  # ends a wait that wrongly blocked, so the test fails, not hangs
+    try:
         t0 = time.monotonic()
-        assert c.wait(0, timeout) is True
-        assert c.wait(0, timeout, spin=False) is True
-        assert time.monotonic() - t0 < PATIENCE  # returns; a blocked wait would have hung here
+        for timeout in (None, 0, 0.5, math.inf):
+            assert c.wait(0, timeout) is True
+            assert c.wait(0, timeout, spin=False) is True
+        assert time.monotonic() - t0 < PATIENCE
+    finally:
+        fallback.cancel()
 
 
 def test_zero_timeout_only_checks():
