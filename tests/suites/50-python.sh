@@ -17,7 +17,7 @@ fail() { echo "50-python: $*" >&2; failed=$((failed + 1)); }
 command -v cc >/dev/null 2>&1 || bash scripts/need.sh apt gcc libc6-dev
 python3 -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' ||
   bash scripts/need.sh apt python3-dev
-python3 -m pip --version >/dev/null 2>&1 || bash scripts/need.sh apt python3-pip python3-venv
+python3 -m pip --version >/dev/null 2>&1 || bash scripts/need.sh apt python3-pip
 # (need.sh asks pip about each package, seconds apiece; an import answers at once.)
 python3 -c 'import pytest, hypothesis, build, setuptools' 2>/dev/null ||
   bash scripts/need.sh pip pytest hypothesis build setuptools || { fail "could not install pytest/hypothesis/build"; report; }
