@@ -5,11 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 echo "== python: ring buffer across processes (demo/python_ring.py)"
-if ! python3 -c 'import futex' 2>/dev/null; then
+# Checked from / so that the installed package answers, not a source tree.
+if ! (cd / && python3 -c 'import futex') 2>/dev/null; then
   echo "installing the futex package (pip install .)"
   PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 \
     python3 -m pip install -q .
 fi
-# Run from elsewhere so `import futex` finds the installed package, never a source tree.
-repo=$PWD
-cd /tmp && timeout 60 python3 "$repo/demo/python_ring.py" --seconds 3 --consumers 2
+timeout 60 python3 demo/python_ring.py --seconds 3 --consumers 2
