@@ -19,7 +19,8 @@ if ! cmake -S . -B "$dir" -DCMAKE_TOOLCHAIN_FILE=tests/windows/mingw-w64-x86_64.
   tail -40 "$dir.configure.log" "$dir.build.log"
   echo "windows: 0 passed, 1 failed"; exit 1
 fi
-if ! x86_64-w64-mingw32-objdump -p "$dir/tests/c/test-windows-threads.exe" | grep -q WaitOnAddress; then
+imports=$(x86_64-w64-mingw32-objdump -p "$dir/tests/c/test-windows-threads.exe" 2>&1)
+if ! grep -q WaitOnAddress <<<"$imports"; then
   echo "windows: the test binaries do not import WaitOnAddress"
   echo "windows: 0 passed, 1 failed"; exit 1
 fi
