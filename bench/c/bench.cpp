@@ -1,0 +1,650 @@
+/*
+ * The C benchmarks: libfutex and its peers on one workload each, in one
+ * binary so that every peer is built with the same compiler and flags.
+ *
+ *   bench pingpong  threads|procs IMPL [rounds]   µs per round trip, one sample per round trip
+ *   bench wakeone   IMPL N                        µs per wake(1) with N parked waiters, one sample per round
+ *   bench broadcast IMPL N                        µs from wake(all) until the last of N waiters runs
+ *   bench wakenobody IMPL                         ns per wake with nobody waiting (batches of 1000)
+ *   bench fetchadd  IMPL                          ns per uncontended fetch_add (batches of 10000)
+ *   bench parkcost  SPIN                          CPU µs a 200 µs wait burns (it spins, then sleeps)
+ *   bench hash      T                             ns per backend wait that finds a stale value, T threads x 1024 words
+ *
+ * IMPL: ours (this binary's backend, default spin), ours-spinN (futex_set_spin(N)), ours-nospin
+ * (FUTEX_NOSPIN), raw (futex(2), no spin), raw-spin1000, atomic (libstdc++ std::atomic wait /
+ * notify), condvar (mutex + condvar pair), eventfd (a pair), pipe (a pair), inline (fetchadd:
+ * the __atomic builtin inlined).
+ *
+ * Each run prints one line: "RESULT <unit> <sample> <sample> ...". bench/run.py pools
+ * the samples of interleaved runs and computes the median and the 99th percentile.
+ * Built by bench/run.sh with the library compiled in (-DFUTEX_BACKEND_POSIX for bench-posix).
+ */
+#include "futex.h"
+
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+#include <vector>
+
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern "C" int futex__os_wait(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, unsigned flags);
+
+static uint64_t now_ns()
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t thread_cpu_ns()
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+[[noreturn]] static void die(const char *what)
+{
+    fprintf(stderr, "bench: %s: %s\n", what, strerror(errno));
+    exit(2);
+}
+
+static void print_samples(const char *unit, const std::vector<double> &v)
+{
+    printf("RESULT %s", unit);
+    for (double x : v)
+        printf(" %.4g", x);
+    printf("\n");
+    fflush(stdout);
+}
+
+static inline void pause_cpu() { __builtin_ia32_pause(); }
+
+/* ---- the raw system call ---------------------------------------------------------------- */
+
+static long raw_wait(uint32_t *w, uint32_t v, bool shared)
+{
+    return syscall(SYS_futex, w, shared ? FUTEX_WAIT : FUTEX_WAIT_PRIVATE, v, nullptr, nullptr, 0);
+}
+static long raw_wake(uint32_t *w, int n, bool shared)
+{
+    return syscall(SYS_futex, w, shared ? FUTEX_WAKE : FUTEX_WAKE_PRIVATE, n, nullptr, nullptr, 0);
+}
+
+/* ---- implementations ---------------------------------------------------------------------
+ * A "channel" is two one-way directions. post(d) tells the other side; wait(d) returns once
+ * the other side has posted on d one more time than this side has seen. Every direction has
+ * one poster and one waiter, so `seen` (the waiter's count) needs no sharing. */
+
+enum Kind { OURS, OURS_NOSPIN, RAW, RAW_SPIN, ATOMIC, CONDVAR, EVENTFD, PIPE };
+
+struct alignas(128) Dir {
+    uint32_t word;
+    char pad1[124];
+    std::atomic<unsigned> aword;
+    char pad2[124];
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    uint32_t count;
+};
+
+struct Shared {
+    Dir dir[2];
+    alignas(128) uint32_t gen;   /* wakeone/broadcast: the generation waiters wait on */
+    alignas(128) std::atomic<unsigned> agen;
+    alignas(128) uint32_t arrived;
+    alignas(128) uint32_t done;
+    alignas(128) uint32_t round; /* wakeone/broadcast: the round the main thread has opened */
+    pthread_mutex_t m;
+    pthread_cond_t c;
+};
+
+struct Impl {
+    Kind kind = OURS;
+    bool shared = false; /* across processes */
+    unsigned flags = 0;
+    uint32_t seen[2] = {0, 0};
+    int fd[2][2] = {{-1, -1}, {-1, -1}}; /* eventfd: fd[d][0]; pipe: fd[d][0] read, fd[d][1] write */
+    Shared *s = nullptr;
+
+    void post(int d)
+    {
+        Dir &x = s->dir[d];
+        switch (kind) {
+        case OURS:
+        case OURS_NOSPIN:
+            futex_fetch_add(&x.word, 1);
+            futex_wake(&x.word, 1, flags);
+            break;
+        case RAW:
+        case RAW_SPIN:
+            __atomic_fetch_add(&x.word, 1, __ATOMIC_SEQ_CST);
+            raw_wake(&x.word, 1, shared);
+            break;
+        case ATOMIC:
+            x.aword.fetch_add(1);
+            x.aword.notify_one();
+            break;
+        case CONDVAR:
+            pthread_mutex_lock(&x.m);
+            x.count++;
+            pthread_cond_signal(&x.c);
+            pthread_mutex_unlock(&x.m);
+            break;
+        case EVENTFD: {
+            uint64_t one = 1;
+            if (write(fd[d][0], &one, 8) != 8)
+                die("eventfd write");
+            break;
+        }
+        case PIPE: {
+            char c = 1;
+            if (write(fd[d][1], &c, 1) != 1)
+                die("pipe write");
+            break;
+        }
+        }
+    }
+
+    void wait(int d)
+    {
+        Dir &x = s->dir[d];
+        uint32_t v = seen[d]++;
+        switch (kind) {
+        case OURS:
+        case OURS_NOSPIN:
+            while (futex_load(&x.word) == v)
+                futex_wait(&x.word, v, flags);
+            break;
+        case RAW_SPIN:
+            for (int i = 0; i < 1000 && __atomic_load_n(&x.word, __ATOMIC_RELAXED) == v; i++)
+                pause_cpu();
+            /* fall through */
+        case RAW:
+            while (__atomic_load_n(&x.word, __ATOMIC_SEQ_CST) == v)
+                raw_wait(&x.word, v, shared);
+            break;
+        case ATOMIC:
+            while (x.aword.load() == v)
+                x.aword.wait(v);
+            break;
+        case CONDVAR:
+            pthread_mutex_lock(&x.m);
+            while (x.count == v)
+                pthread_cond_wait(&x.c, &x.m);
+            pthread_mutex_unlock(&x.m);
+            break;
+        case EVENTFD: {
+            uint64_t n;
+            if (read(fd[d][0], &n, 8) != 8)
+                die("eventfd read");
+            break;
+        }
+        case PIPE: {
+            char c;
+            if (read(fd[d][0], &c, 1) != 1)
+                die("pipe read");
+            break;
+        }
+        }
+    }
+};
+
+static Shared *new_shared(bool pshared)
+{
+    void *p = mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        die("mmap");
+    Shared *s = new (p) Shared();
+    pthread_mutexattr_t ma;
+    pthread_condattr_t ca;
+    pthread_mutexattr_init(&ma);
+    pthread_condattr_init(&ca);
+    if (pshared) {
+        pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+        pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
+    }
+    for (Dir &d : s->dir) {
+        pthread_mutex_init(&d.m, &ma);
+        pthread_cond_init(&d.c, &ca);
+    }
+    pthread_mutex_init(&s->m, &ma);
+    pthread_cond_init(&s->c, &ca);
+    return s;
+}
+
+/* Parses IMPL; spin counts go to futex_set_spin. */
+static Impl make_impl(const std::string &name, bool procs)
+{
+    Impl im;
+    im.shared = procs;
+    im.flags = procs ? FUTEX_SHARED : FUTEX_PRIVATE;
+    if (name == "ours") {
+        im.kind = OURS;
+    } else if (name.rfind("ours-spin", 0) == 0) {
+        im.kind = OURS;
+        futex_set_spin((uint32_t)strtoul(name.c_str() + 9, nullptr, 10));
+    } else if (name == "ours-nospin") {
+        im.kind = OURS_NOSPIN;
+        im.flags |= FUTEX_NOSPIN;
+    } else if (name == "raw") {
+        im.kind = RAW;
+    } else if (name == "raw-spin1000") {
+        im.kind = RAW_SPIN;
+    } else if (name == "atomic") {
+        im.kind = ATOMIC;
+    } else if (name == "condvar") {
+        im.kind = CONDVAR;
+    } else if (name == "eventfd") {
+        im.kind = EVENTFD;
+        for (auto &f : im.fd)
+            if ((f[0] = eventfd(0, 0)) < 0)
+                die("eventfd");
+    } else if (name == "pipe") {
+        im.kind = PIPE;
+        for (auto &f : im.fd)
+            if (pipe(f) != 0)
+                die("pipe");
+    } else {
+        fprintf(stderr, "bench: unknown impl %s\n", name.c_str());
+        exit(2);
+    }
+    im.s = new_shared(procs);
+    return im;
+}
+
+/* ---- ping-pong ---------------------------------------------------------------------------- */
+
+struct PongArg {
+    Impl *im;
+    long rounds;
+};
+
+/* BENCH_PIN=1 pins the two sides to CPUs 0 and 1 (for studying the scheduler's part). */
+static void pin(int cpu)
+{
+    const char *e = getenv("BENCH_PIN");
+    if (e == nullptr || *e != '1')
+        return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    sched_setaffinity(0, sizeof set, &set);
+}
+
+static void *ponger(void *p)
+{
+    PongArg *a = (PongArg *)p;
+    pin(1);
+    for (long i = 0; i < a->rounds; i++) {
+        a->im->wait(0);
+        a->im->post(1);
+    }
+    return nullptr;
+}
+
+static void pingpong(bool procs, const std::string &name, long n)
+{
+    Impl im = make_impl(name, procs);
+    long warm = n / 10 + 100;
+    PongArg a{&im, warm + n};
+    pthread_t t;
+    pid_t child = -1;
+    if (procs) {
+        child = fork();
+        if (child < 0)
+            die("fork");
+        if (child == 0) {
+            ponger(&a);
+            _exit(0);
+        }
+    } else if (pthread_create(&t, nullptr, ponger, &a) != 0) {
+        die("pthread_create");
+    }
+    pin(0);
+    std::vector<double> us;
+    us.reserve((size_t)n);
+    for (long i = 0; i < warm + n; i++) {
+        uint64_t t0 = now_ns();
+        im.post(0);
+        im.wait(1);
+        uint64_t t1 = now_ns();
+        if (i >= warm)
+            us.push_back((double)(t1 - t0) / 1000.0);
+    }
+    if (procs) {
+        int st;
+        waitpid(child, &st, 0);
+    } else {
+        pthread_join(t, nullptr);
+    }
+    print_samples("us", us);
+}
+
+/* ---- wake-one and broadcast, N threads ---------------------------------------------------- */
+
+struct Crowd {
+    Impl *im;
+    int n;
+    int rounds;
+    std::vector<uint64_t> woke_at; /* broadcast: when each waiter ran again */
+};
+
+struct CrowdArg {
+    Crowd *c;
+    int id;
+};
+
+/* Waits until the generation moves past g. */
+static void crowd_wait(Impl *im, uint32_t g)
+{
+    Shared *s = im->s;
+    switch (im->kind) {
+    case OURS:
+    case OURS_NOSPIN:
+        while (futex_load(&s->gen) == g)
+            futex_wait(&s->gen, g, im->flags);
+        break;
+    case RAW:
+    case RAW_SPIN:
+        while (__atomic_load_n(&s->gen, __ATOMIC_SEQ_CST) == g)
+            raw_wait(&s->gen, g, false);
+        break;
+    case ATOMIC:
+        while (s->agen.load() == g)
+            s->agen.wait(g);
+        break;
+    case CONDVAR:
+        pthread_mutex_lock(&s->m);
+        while (s->gen == g)
+            pthread_cond_wait(&s->c, &s->m);
+        pthread_mutex_unlock(&s->m);
+        break;
+    default:
+        fprintf(stderr, "bench: impl not supported for this case\n");
+        exit(2);
+    }
+}
+
+static void crowd_advance(Impl *im)
+{
+    Shared *s = im->s;
+    if (im->kind == CONDVAR) {
+        pthread_mutex_lock(&s->m);
+        s->gen++;
+        pthread_mutex_unlock(&s->m);
+    } else if (im->kind == ATOMIC) {
+        s->agen.fetch_add(1);
+    } else {
+        __atomic_fetch_add(&s->gen, 1, __ATOMIC_SEQ_CST);
+    }
+}
+
+/* Wakes one waiter (all: every waiter). Returns how many the primitive says it woke, or 1
+ * where it does not say. */
+static int crowd_wake(Impl *im, bool all)
+{
+    Shared *s = im->s;
+    switch (im->kind) {
+    case OURS:
+    case OURS_NOSPIN: {
+        int r = futex_wake(&s->gen, all ? FUTEX_ALL : 1, im->flags);
+        return r == FUTEX_UNCOUNTED ? 1 : r;
+    }
+    case RAW:
+    case RAW_SPIN:
+        return (int)raw_wake(&s->gen, all ? INT_MAX : 1, false);
+    case ATOMIC:
+        if (all)
+            s->agen.notify_all();
+        else
+            s->agen.notify_one();
+        return 1;
+    case CONDVAR:
+        pthread_mutex_lock(&s->m);
+        if (all)
+            pthread_cond_broadcast(&s->c);
+        else
+            pthread_cond_signal(&s->c);
+        pthread_mutex_unlock(&s->m);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static void *crowd_member(void *p)
+{
+    CrowdArg *a = (CrowdArg *)p;
+    Crowd *c = a->c;
+    Shared *s = c->im->s;
+    for (int r = 0; r < c->rounds; r++) {
+        uint32_t g = (uint32_t)r;
+        /* Never park for round r+1 while round r's wakes are still being sent: a wake(1)
+         * would then wake us instead of a waiter of round r. */
+        while (__atomic_load_n(&s->round, __ATOMIC_SEQ_CST) < (uint32_t)r)
+            sched_yield();
+        __atomic_fetch_add(&s->arrived, 1, __ATOMIC_SEQ_CST);
+        crowd_wait(c->im, g);
+        c->woke_at[(size_t)a->id] = now_ns();
+        __atomic_fetch_add(&s->done, 1, __ATOMIC_SEQ_CST);
+    }
+    return nullptr;
+}
+
+static void settle(uint32_t *counter, uint32_t target)
+{
+    while (__atomic_load_n(counter, __ATOMIC_SEQ_CST) != target)
+        sched_yield();
+}
+
+static void crowd(const std::string &name, int n, bool broadcast)
+{
+    Impl im = make_impl(name, false);
+    Crowd c{&im, n, broadcast ? (n > 8 ? 60 : 150) : (n > 8 ? 40 : 150), std::vector<uint64_t>((size_t)n)};
+    std::vector<pthread_t> ts((size_t)n);
+    std::vector<CrowdArg> args((size_t)n);
+    for (int i = 0; i < n; i++) {
+        args[(size_t)i] = CrowdArg{&c, i};
+        if (pthread_create(&ts[(size_t)i], nullptr, crowd_member, &args[(size_t)i]) != 0)
+            die("pthread_create");
+    }
+    std::vector<double> us;
+    Shared *s = im.s;
+    for (int r = 0; r < c.rounds; r++) {
+        settle(&s->arrived, (uint32_t)(n * (r + 1)));
+        /* Give the waiters time to get past any spin phase and park in the OS. */
+        struct timespec nap = {0, 3000000};
+        nanosleep(&nap, nullptr);
+        uint64_t t0 = now_ns(), t1;
+        crowd_advance(&im);
+        if (broadcast) {
+            crowd_wake(&im, true);
+            settle(&s->done, (uint32_t)(n * (r + 1)));
+            t1 = t0;
+            for (uint64_t w : c.woke_at)
+                t1 = w > t1 ? w : t1;
+        } else {
+            /* Count wakes that woke someone: a waiter that had not parked yet is not a wake. */
+            for (int woken = 0; woken < n;) {
+                int k = crowd_wake(&im, false);
+                woken += k > 0 ? k : 0;
+                if (k <= 0 && __atomic_load_n(&s->done, __ATOMIC_SEQ_CST) == (uint32_t)(n * (r + 1)))
+                    break;
+            }
+            t1 = now_ns();
+            /* A notify that found nobody parked (atomic, condvar) would leave one behind. */
+            while (__atomic_load_n(&s->done, __ATOMIC_SEQ_CST) != (uint32_t)(n * (r + 1))) {
+                crowd_wake(&im, true);
+                sched_yield();
+            }
+        }
+        __atomic_store_n(&s->round, (uint32_t)(r + 1), __ATOMIC_SEQ_CST);
+        us.push_back((double)(t1 - t0) / 1000.0 / (broadcast ? 1 : n));
+    }
+    for (pthread_t t : ts)
+        pthread_join(t, nullptr);
+    print_samples("us", us);
+}
+
+/* ---- wake with nobody waiting, uncontended fetch_add -------------------------------------- */
+
+static void wakenobody(const std::string &name)
+{
+    bool shared = name.size() > 7 && name.compare(name.size() - 7, 7, "-shared") == 0;
+    std::string base = shared ? name.substr(0, name.size() - 7) : name;
+    Impl im = make_impl(base, shared);
+    Shared *s = im.s;
+    std::vector<double> ns;
+    const int batch = 1000;
+    for (int k = 0; k < 300; k++) {
+        uint64_t t0 = now_ns();
+        for (int i = 0; i < batch; i++) {
+            switch (im.kind) {
+            case OURS:
+            case OURS_NOSPIN: futex_wake(&s->gen, 1, im.flags); break;
+            case RAW: raw_wake(&s->gen, 1, shared); break;
+            case ATOMIC: s->agen.notify_one(); break;
+            case CONDVAR: pthread_cond_signal(&s->c); break;
+            case EVENTFD: {
+                uint64_t one = 1;
+                if (write(im.fd[0][0], &one, 8) != 8)
+                    die("eventfd write");
+                break;
+            }
+            default: fprintf(stderr, "bench: impl not supported for this case\n"); exit(2);
+            }
+        }
+        ns.push_back((double)(now_ns() - t0) / batch);
+    }
+    print_samples("ns", ns);
+}
+
+static void fetchadd(const std::string &name)
+{
+    Impl im = make_impl(name == "inline" ? "ours" : name, false);
+    Shared *s = im.s;
+    std::vector<double> ns;
+    const int batch = 10000;
+    for (int k = 0; k < 300; k++) {
+        uint64_t t0 = now_ns();
+        if (name == "ours") {
+            for (int i = 0; i < batch; i++)
+                futex_fetch_add(&s->gen, 1);
+        } else if (name == "inline") {
+            for (int i = 0; i < batch; i++)
+                __atomic_fetch_add(&s->gen, 1, __ATOMIC_SEQ_CST);
+        } else if (name == "atomic") {
+            for (int i = 0; i < batch; i++)
+                s->agen.fetch_add(1);
+        } else {
+            fprintf(stderr, "bench: impl not supported for this case\n");
+            exit(2);
+        }
+        ns.push_back((double)(now_ns() - t0) / batch);
+    }
+    print_samples("ns", ns);
+}
+
+/* ---- the CPU a long wait burns before it parks ---------------------------------------------
+ * A 200 µs timed wait on a word nobody changes: it spins, gives up, and sleeps until the
+ * timeout. Its thread CPU time minus that of the same wait with spin 0 is what spinning costs
+ * a waiter that was going to sleep anyway. */
+static void parkcost(uint32_t spin)
+{
+    futex_set_spin(spin);
+    uint32_t word = 0;
+    std::vector<double> us;
+    for (int k = 0; k < 400; k++) {
+        uint64_t c0 = thread_cpu_ns();
+        futex_timed_wait(&word, 0, 200000, FUTEX_PRIVATE);
+        us.push_back((double)(thread_cpu_ns() - c0) / 1000.0);
+    }
+    print_samples("us", us);
+}
+
+/* ---- many addresses: the backend's hash table and bucket locks ----------------------------
+ * As perf bench futex hash: each thread cycles over its own 1,024 words, asking the backend
+ * to wait on a value the word does not hold. The kernel (or the parking lot) hashes the
+ * address, locks the bucket, compares and returns EAGAIN. */
+
+struct HashArg {
+    int id;
+    std::vector<double> ns;
+    uint64_t stop_at;
+};
+
+static void *hasher(void *p)
+{
+    HashArg *a = (HashArg *)p;
+    std::vector<uint32_t> words(1024 + 32);
+    uint32_t *w = words.data();
+    while (now_ns() < a->stop_at) {
+        uint64_t t0 = now_ns();
+        for (int i = 0; i < 1024; i++)
+            futex__os_wait(&w[i], 1, FUTEX_FOREVER, 0); /* the words hold 0: EAGAIN */
+        a->ns.push_back((double)(now_ns() - t0) / 1024);
+    }
+    return nullptr;
+}
+
+static void hash(int threads)
+{
+    std::vector<HashArg> args((size_t)threads);
+    std::vector<pthread_t> ts((size_t)threads);
+    uint64_t stop = now_ns() + 300000000u;
+    for (int i = 0; i < threads; i++) {
+        args[(size_t)i].id = i;
+        args[(size_t)i].stop_at = stop;
+        pthread_create(&ts[(size_t)i], nullptr, hasher, &args[(size_t)i]);
+    }
+    std::vector<double> all;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(ts[(size_t)i], nullptr);
+        all.insert(all.end(), args[(size_t)i].ns.begin(), args[(size_t)i].ns.end());
+    }
+    print_samples("ns", all);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench CASE ARGS... (see the top of bench/c/bench.cpp)\n");
+        return 2;
+    }
+    std::string c = argv[1];
+    if (c == "pingpong" && argc >= 4)
+        pingpong(std::string(argv[2]) == "procs", argv[3], argc > 4 ? atol(argv[4]) : 20000);
+    else if (c == "wakeone" && argc >= 4)
+        crowd(argv[2], atoi(argv[3]), false);
+    else if (c == "broadcast" && argc >= 4)
+        crowd(argv[2], atoi(argv[3]), true);
+    else if (c == "wakenobody")
+        wakenobody(argv[2]);
+    else if (c == "fetchadd")
+        fetchadd(argv[2]);
+    else if (c == "parkcost")
+        parkcost((uint32_t)strtoul(argv[2], nullptr, 10));
+    else if (c == "hash")
+        hash(atoi(argv[2]));
+    else {
+        fprintf(stderr, "bench: bad arguments\n");
+        return 2;
+    }
+    return 0;
+}

@@ -1,0 +1,80 @@
+-- Lua ping-pong between two lua5.4 processes, run by bench/run.py:
+--
+--   lua5.4 pingpong.lua futex PATH [rounds]   two cells in futex.map(PATH): add 1 and wake, then wait
+--   lua5.4 pingpong.lua pipe DIR [rounds]     a pipe each way: the child's stdin (io.popen) and a FIFO in DIR
+--
+-- The parent starts the child itself (io.popen) and prints "RESULT us <µs per round trip>...",
+-- timed with futex.monotonic() for both, so the clock costs the same on each side.
+local futex = require "futex"
+
+local impl, path, rounds, role = arg[1], arg[2], tonumber(arg[3] or "10000"), arg[4]
+local WARM = 500
+local total = WARM + rounds
+local me = arg[0]
+
+local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+local function child_cmd()
+  return string.format("%s %s %s %s %d child", q(arg[-1] or "lua5.4"), q(me), impl, q(path), rounds)
+end
+
+if impl == "futex" then
+  local r = futex.map(path, 4096)
+  local c0, c1 = r:cell(0), r:cell(128)
+  local function post(c) c:fetch_add(1); c:wake(1) end
+  local function wait(c, v) while c:load() == v do c:wait(v) end end
+  if role == "child" then
+    for i = 0, total - 1 do
+      wait(c0, i)
+      post(c1)
+    end
+    os.exit(0)
+  end
+  c0:store(0); c1:store(0)
+  local child = assert(io.popen(child_cmd(), "r"))
+  local now = futex.monotonic
+  local us = {}
+  for i = 0, total - 1 do
+    local t0 = now()
+    post(c0)
+    wait(c1, i)
+    local t1 = now()
+    if i >= WARM then us[#us + 1] = string.format("%.4g", (t1 - t0) * 1e6) end
+  end
+  child:close()
+  r:close()
+  print("RESULT us " .. table.concat(us, " "))
+elseif impl == "pipe" then
+  local fifo = path .. "/back.fifo"
+  if role == "child" then
+    local out = assert(io.open(fifo, "w"))
+    out:setvbuf("no")
+    io.stdin:setvbuf("no")
+    for _ = 1, total do
+      assert(io.stdin:read(1))
+      out:write("x")
+    end
+    os.exit(0)
+  end
+  os.remove(fifo)
+  assert(os.execute("mkfifo " .. q(fifo)))
+  local to_child = assert(io.popen(child_cmd(), "w"))
+  to_child:setvbuf("no")
+  local from_child = assert(io.open(fifo, "r"))
+  from_child:setvbuf("no")
+  local now = futex.monotonic
+  local us = {}
+  for i = 0, total - 1 do
+    local t0 = now()
+    to_child:write("x")
+    assert(from_child:read(1))
+    local t1 = now()
+    if i >= WARM then us[#us + 1] = string.format("%.4g", (t1 - t0) * 1e6) end
+  end
+  to_child:close()
+  from_child:close()
+  os.remove(fifo)
+  print("RESULT us " .. table.concat(us, " "))
+else
+  error("usage: lua5.4 pingpong.lua futex|pipe PATH [rounds]")
+end

@@ -1,0 +1,270 @@
+"""Python benchmarks, run by bench/run.py (one case per process, like the C benches).
+
+    python3 pybench.py pingpong IMPL [rounds]   µs per round trip between two processes
+    python3 pybench.py call IMPL                ns per uncontended call (batches of 20,000)
+
+Ping-pong IMPLs: ours (futex.Cell over SharedMemory), ours-nospin (wait(spin=False)),
+semaphore (multiprocessing.Semaphore pair), event (multiprocessing.Event pair), pipe
+(multiprocessing.Pipe), posix_ipc (posix_ipc.Semaphore pair), eventfd (os.eventfd pair),
+fastipc (fastipc's FutexWord). Call IMPLs: load, fetch_add (futex.Cell), bit_length
+(int.bit_length, the floor: a C method call), atomics (atomics.atomicview fetch_add),
+atomicshm (atomicshm.AtomicU32 fetch_add).
+
+Prints "RESULT <unit> <sample>...", or "SKIP <reason>" when a peer is not installed.
+"""
+
+import multiprocessing as mp
+import os
+import sys
+import time
+from multiprocessing.shared_memory import SharedMemory
+
+WARM = 500
+
+
+def skip(why):
+    print("SKIP", why)
+    sys.exit(0)
+
+
+def result(unit, samples):
+    print("RESULT", unit, " ".join(f"{x:.4g}" for x in samples), flush=True)
+
+
+# ---- ping-pong: each impl makes (post0, wait0, post1, wait1, cleanup) -------------------
+# post(d) tells the other side; wait(d) returns once the other side has posted on d one
+# more time than this side has seen. Only the parent's calls are timed.
+
+
+def futex_pair(spin):
+    import futex
+
+    shm = SharedMemory(create=True, size=256)
+    cells = [futex.Cell(shm.buf, 0), futex.Cell(shm.buf, 128)]
+    seen = [0, 0]
+
+    def mk(d):
+        c = cells[d]
+        add, wake, load, wait = c.fetch_add, c.wake, c.load, c.wait
+
+        def post():
+            add(1)
+            wake(1)
+
+        def wait_():
+            v = seen[d]
+            seen[d] = v + 1
+            while load() == v:
+                wait(v, spin=spin)
+
+        return post, wait_
+
+    def cleanup():
+        for c in cells:
+            c.release()
+        shm.close()
+        shm.unlink()
+
+    (p0, w0), (p1, w1) = mk(0), mk(1)
+    return p0, w0, p1, w1, cleanup
+
+
+def fastipc_pair():
+    try:
+        from fastipc._primitives import FutexWord
+    except ImportError:
+        skip("fastipc not installed")
+    shm = SharedMemory(create=True, size=256)
+    views = [shm.buf[0:4], shm.buf[128:132]]
+    words = [FutexWord(v, shared=True) for v in views]
+    seen = [0, 0]
+    posted = [0, 0]
+
+    def mk(d):
+        w = words[d]
+        store, wake, load, wait = w.store_release, w.wake, w.load_acquire, w.wait
+
+        def post():
+            posted[d] += 1
+            store(posted[d])
+            wake(1)
+
+        def wait_():
+            v = seen[d]
+            seen[d] = v + 1
+            while load() == v:
+                wait(v)
+
+        return post, wait_
+
+    def cleanup():
+        words.clear()
+        for v in views:
+            v.release()
+        shm.close()
+        shm.unlink()
+
+    (p0, w0), (p1, w1) = mk(0), mk(1)
+    return p0, w0, p1, w1, cleanup
+
+
+def semaphore_pair():
+    s = [mp.Semaphore(0), mp.Semaphore(0)]
+    return s[0].release, s[0].acquire, s[1].release, s[1].acquire, lambda: None
+
+
+def event_pair():
+    e = [mp.Event(), mp.Event()]
+
+    def mk(d):
+        ev = e[d]
+
+        def wait_():
+            ev.wait()
+            ev.clear()  # strict alternation: the other side sets it again only after we answer
+
+        return ev.set, wait_
+
+    (p0, w0), (p1, w1) = mk(0), mk(1)
+    return p0, w0, p1, w1, lambda: None
+
+
+def pipe_pair():
+    a, b = mp.Pipe()
+    # Direction 0: parent (a) -> child (b); direction 1: child (b) -> parent (a).
+    return (lambda: a.send_bytes(b"x")), b.recv_bytes, (lambda: b.send_bytes(b"x")), a.recv_bytes, lambda: None
+
+
+def posix_ipc_pair():
+    try:
+        import posix_ipc
+    except ImportError:
+        skip("posix_ipc not installed")
+    s = [posix_ipc.Semaphore(None, posix_ipc.O_CREX, initial_value=0) for _ in range(2)]
+
+    def cleanup():
+        for x in s:
+            x.unlink()
+
+    return s[0].release, s[0].acquire, s[1].release, s[1].acquire, cleanup
+
+
+def eventfd_pair():
+    if not hasattr(os, "eventfd"):
+        skip("os.eventfd needs Python 3.10+ on Linux")
+    fds = [os.eventfd(0), os.eventfd(0)]
+    w, r = os.eventfd_write, os.eventfd_read
+    return (lambda: w(fds[0], 1)), (lambda: r(fds[0])), (lambda: w(fds[1], 1)), (lambda: r(fds[1])), lambda: None
+
+
+PAIRS = {
+    "ours": lambda: futex_pair(True),
+    "ours-nospin": lambda: futex_pair(False),
+    "semaphore": semaphore_pair,
+    "event": event_pair,
+    "pipe": pipe_pair,
+    "posix_ipc": posix_ipc_pair,
+    "eventfd": eventfd_pair,
+    "fastipc": fastipc_pair,
+}
+
+
+def ponger(wait0, post1, rounds):
+    for _ in range(rounds):
+        wait0()
+        post1()
+
+
+def pingpong(impl, rounds):
+    post0, wait0, post1, wait1, cleanup = PAIRS[impl]()
+    ctx = mp.get_context("fork")
+    child = ctx.Process(target=ponger, args=(wait0, post1, WARM + rounds))
+    child.start()
+    clock = time.perf_counter_ns
+    us = []
+    for i in range(WARM + rounds):
+        t0 = clock()
+        post0()
+        wait1()
+        t1 = clock()
+        if i >= WARM:
+            us.append((t1 - t0) / 1000.0)
+    child.join()
+    cleanup()
+    result("us", us)
+
+
+# ---- uncontended calls -------------------------------------------------------------------
+
+
+def calls(impl):
+    keep = []
+    if impl in ("load", "fetch_add"):
+        import futex
+
+        c = futex.Cell(bytearray(8), 0)
+        keep.append(c)
+        f, arg = (c.load, None) if impl == "load" else (c.fetch_add, 1)
+    elif impl == "bit_length":
+        f, arg = (12345).bit_length, None
+    elif impl == "atomics":
+        try:
+            import atomics
+        except ImportError:
+            skip("atomics not installed")
+        buf = bytearray(8)
+        ctx = atomics.atomicview(buffer=memoryview(buf)[:4], atype=atomics.UINT)
+        a = ctx.__enter__()
+        keep.append(lambda: ctx.__exit__(None, None, None))
+        f, arg = a.fetch_add, 1
+    elif impl == "atomicshm":
+        try:
+            import atomicshm
+        except ImportError:
+            skip("atomicshm not installed")
+        buf = bytearray(8)
+        view = atomicshm.AtomicView(buf)
+        keep.append((view, buf))
+        f, arg = view.cell_u32(0).fetch_add, 1
+    else:
+        raise SystemExit(f"pybench: unknown impl {impl}")
+    clock = time.perf_counter_ns
+    # Size the batches to ~2 ms each, so that a slow peer does not take minutes.
+    t0 = clock()
+    for _ in range(1000):
+        f() if arg is None else f(arg)
+    per = max(1.0, (clock() - t0) / 1000)
+    batch = max(100, min(20000, int(2e6 / per)))
+    r = range(batch)
+    ns = []
+    for k in range(60):
+        if arg is None:
+            t0 = clock()
+            for _ in r:
+                f()
+            t1 = clock()
+        else:
+            t0 = clock()
+            for _ in r:
+                f(arg)
+            t1 = clock()
+        if k >= 5:
+            ns.append((t1 - t0) / batch)
+    for k in keep:
+        if callable(k):
+            k()
+    result("ns", ns)
+
+
+def main():
+    case, impl = sys.argv[1], sys.argv[2]
+    if case == "pingpong":
+        pingpong(impl, int(sys.argv[3]) if len(sys.argv) > 3 else 10000)
+    elif case == "call":
+        calls(impl)
+    else:
+        raise SystemExit(f"pybench: unknown case {case}")
+
+
+if __name__ == "__main__":
+    main()
