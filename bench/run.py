@@ -1,4 +1,4 @@
-"""Runs every benchmark, prints one table, writes bench/results.json and bench/results.png.
+"""Runs every benchmark, prints one table, writes bench/results.{txt,json,png}.
 
 Started by bench/run.sh (which installs and builds what this needs). Every group compares
 peers on one workload within this one run: the runs of a group are interleaved (ours, peer,
@@ -22,9 +22,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "out")
 QUICK = "--quick" in sys.argv
 ONLY = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
-ROUNDS = 1 if QUICK else 3
-PP = "2000" if QUICK else "15000"  # C ping-pong round trips per run
-PY_PP = "1000" if QUICK else "6000"  # Python and Lua round trips per run
+ROUNDS = 1 if QUICK else 5
+PP = "2000" if QUICK else "3000"  # C ping-pong round trips per run
+# Linux places a ping-pong pair on one CPU or on two at random, and a run keeps the placement
+# it started with (0.4 µs vs 5 µs here): many short runs sample both as they come.
+PP_ROUNDS = 1 if QUICK else 15
+PY_PP = "1000" if QUICK else "4000"  # Python and Lua round trips per run
 
 C = os.path.join(OUT, "bench")
 CPOSIX = os.path.join(OUT, "bench-posix")
@@ -79,12 +82,32 @@ def groups():
     pp_peers = ["ours", "ours-nospin", "raw", "raw-spin1000", "atomic", "condvar", "eventfd", "pipe"]
     thr = c_rows(lambda k: ["pingpong", "threads", k, PP], pp_peers)
     thr.insert(-1, row("zig", PEERS["zig"], [ZIG], {"BENCH_ROUNDS": PP}))
-    g.append({"id": "c-pp-threads", "title": "C ping-pong, 2 threads", "unit": "µs/round trip", "rows": thr})
+    thr.append(row("posix-nospin", "libfutex, posix backend, FUTEX_NOSPIN",
+                   [CPOSIX, "pingpong", "threads", "ours-nospin", PP]))
+    g.append({"id": "c-pp-threads", "title": "C ping-pong, 2 threads", "unit": "µs/round trip", "rows": thr,
+              "rounds": PP_ROUNDS})
     prc = c_rows(lambda k: ["pingpong", "procs", k, PP], [p for p in pp_peers if p != "atomic"], posix=False)
     g.append({"id": "c-pp-procs", "title": "C ping-pong, 2 processes (fork + MAP_SHARED)", "unit": "µs/round trip",
-              "rows": prc,
+              "rows": prc, "rounds": PP_ROUNDS,
               "note": "libstdc++ atomic::wait and Zig's futex use FUTEX_PRIVATE: their wakes cannot reach "
                       "another process, so they have no cross-process row"})
+    pinned = {"BENCH_PIN": "1"}
+    for mode in ("threads", "procs"):
+        g.append({"id": f"c-pp-pinned-{mode}", "title": f"C ping-pong, 2 {mode} pinned to CPUs 0 and 1",
+                  "unit": "µs/round trip", "rounds": PP_ROUNDS,
+                  "rows": [row(k, PEERS[k], [C, "pingpong", mode, k, PP], pinned)
+                           for k in ("ours", "ours-nospin", "raw", "raw-spin1000")
+                           + (("atomic",) if mode == "threads" else ())]
+                          + ([row("posix", PEERS["posix"], [CPOSIX, "pingpong", mode, "ours", PP], pinned),
+                              row("posix-nospin", "libfutex, posix backend, FUTEX_NOSPIN",
+                                  [CPOSIX, "pingpong", mode, "ours-nospin", PP], pinned)] if mode == "threads" else []),
+                  "note": "pinning takes the scheduler's placement out: the FUTEX_NOSPIN vs raw goal is read here"})
+    same = {"BENCH_PIN": "same"}
+    g.append({"id": "c-pp-onecpu-threads", "title": "C ping-pong, 2 threads both pinned to CPU 0",
+              "unit": "µs/round trip", "rounds": PP_ROUNDS,
+              "rows": [row(k, PEERS[k], [C, "pingpong", "threads", k, PP], same)
+                       for k in ("ours", "ours-nospin", "raw", "raw-spin1000", "atomic", "condvar", "eventfd")],
+              "note": "on one CPU a waiter's partner runs only once the waiter yields or sleeps"})
     crowd = ["ours", "ours-nospin", "raw", "atomic", "condvar"]
     for n in (8, 64):
         g.append({"id": f"c-wakeone-{n}", "title": f"C wake-one throughput, {n} parked threads",
@@ -109,11 +132,14 @@ def groups():
                   "rows": [row("ours", "libfutex, linux backend (kernel hash)", [C, "hash", str(t)]),
                            row("posix", PEERS["posix"], [CPOSIX, "hash", str(t)])]})
     for mode in ("threads", "procs"):
-        rows = [row("ours", f"{LIB}, default spin {DEFAULT_SPIN}", [C, "pingpong", mode, "ours", PP])]
-        rows += [row(f"spin{s}", f"spin {s}", [C, "pingpong", mode, f"ours-spin{s}", PP]) for s in SPINS
-                 if s != DEFAULT_SPIN]
-        g.append({"id": f"spin-pp-{mode}", "title": f"Spin count sweep: C ping-pong, 2 {mode}",
-                  "unit": "µs/round trip", "rows": rows})
+        for pin_mode, where in (("1", "on CPUs 0 and 1"), ("same", "both on CPU 0")):
+            env = {"BENCH_PIN": pin_mode}
+            rows = [row("ours", f"{LIB}, default spin {DEFAULT_SPIN}", [C, "pingpong", mode, "ours", PP], env)]
+            rows += [row(f"spin{s}", f"spin {s}", [C, "pingpong", mode, f"ours-spin{s}", PP], env) for s in SPINS
+                     if s != DEFAULT_SPIN]
+            g.append({"id": f"spin-pp-{mode}-{'two' if pin_mode == '1' else 'one'}cpu",
+                      "title": f"Spin count sweep: C ping-pong, 2 {mode} {where}", "unit": "µs/round trip",
+                      "rows": rows, "rounds": 5})
     rows = [row("ours", f"spin {DEFAULT_SPIN} (default)", [C, "parkcost", str(DEFAULT_SPIN)])]
     rows += [row(f"spin{s}", f"spin {s}", [C, "parkcost", str(s)]) for s in SPINS if s != DEFAULT_SPIN]
     g.append({"id": "spin-park", "title": "CPU a 200 µs wait on an unchanging word burns (spin, then sleep)",
@@ -129,6 +155,11 @@ def groups():
               row("fastipc", "fastipc FutexWord", PY + ["pingpong", "fastipc", PY_PP], PY_ENV),
               row("c", "C floor: libfutex, 2 processes", [C, "pingpong", "procs", "ours", PP])]
     g.append({"id": "py-pp", "title": "Python ping-pong, 2 processes", "unit": "µs/round trip", "rows": pyrows})
+    g.append({"id": "py-pp-pinned", "title": "Python ping-pong, 2 processes pinned to CPUs 0 and 1",
+              "unit": "µs/round trip",
+              "rows": [dict(r, env=dict(r["env"], BENCH_PIN="1")) for r in pyrows
+                       if r["key"] in ("ours", "semaphore", "pipe", "c")],
+              "note": "unpinned, Linux mostly runs the two Python processes on one CPU, where no spin can help"})
     g.append({"id": "py-call", "title": "Python uncontended call", "unit": "ns/call",
               "rows": [row("ours", "Cell.fetch_add(1)", PY + ["call", "fetch_add"], PY_ENV),
                        row("load", "Cell.load()", PY + ["call", "load"], PY_ENV),
@@ -169,7 +200,7 @@ def pct(sorted_v, q):
 def measure(g):
     samples = {r["key"]: [] for r in g["rows"]}
     errors = {}
-    for _ in range(ROUNDS):
+    for _ in range(g.get("rounds", ROUNDS)):
         for r in g["rows"]:
             if r["key"] in errors:
                 continue
@@ -231,8 +262,19 @@ def goals(results):
         out.append((f"C ping-pong {mode}: libfutex / libstdc++ atomic::wait", ratio(gid, "ours", gid, "atomic"), 1.0,
                     "<="))
         out.append((f"C ping-pong {mode}: libfutex / Zig futex", ratio(gid, "ours", gid, "zig"), 1.0, "<="))
+        if mode == "threads":
+            for pg, where in (("c-pp-pinned-threads", "on 2 CPUs"), ("c-pp-onecpu-threads", "on 1 CPU")):
+                out.append((f"C ping-pong threads {where}: libfutex / libstdc++ atomic::wait",
+                            ratio(pg, "ours", pg, "atomic"), 1.0, "<="))
         out.append((f"C ping-pong {mode}: FUTEX_NOSPIN / raw futex(2)", ratio(gid, "ours-nospin", gid, "raw"), 1.05,
                     "<="))
+        pg = "c-pp-pinned-" + ("threads" if mode == "threads" else "procs")
+        out.append((f"C ping-pong {mode}, pinned: FUTEX_NOSPIN / raw futex(2)", ratio(pg, "ours-nospin", pg, "raw"),
+                    1.05, "<="))
+    out.append(("posix parking lot / linux backend, pp-threads pinned",
+                ratio("c-pp-pinned-threads", "posix", "c-pp-pinned-threads", "ours"), 1.5, "<="))
+    out.append(("posix / linux backend, FUTEX_NOSPIN, pp-threads pinned",
+                ratio("c-pp-pinned-threads", "posix-nospin", "c-pp-pinned-threads", "ours-nospin"), 1.5, "<="))
     for gid in ("c-pp-threads", "c-wakeone-8", "c-wakeone-64", "c-broadcast-8", "c-broadcast-64", "c-hash-2",
                 "c-hash-8"):
         out.append((f"posix parking lot / linux backend, {gid[2:]}", ratio(gid, "posix", gid, "ours"), 1.5, "<="))
@@ -241,6 +283,12 @@ def goals(results):
     out.append(("Python ping-pong: multiprocessing.Pipe / futex.Cell", ratio("py-pp", "pipe", "py-pp", "ours"), 20.0,
                 ">="))
     out.append(("Python ping-pong: futex.Cell / C libfutex", ratio("py-pp", "ours", "py-pp", "c"), 1.5, "<="))
+    out.append(("Python ping-pong, pinned: multiprocessing.Semaphore / futex.Cell",
+                ratio("py-pp-pinned", "semaphore", "py-pp-pinned", "ours"), 5.0, ">="))
+    out.append(("Python ping-pong, pinned: multiprocessing.Pipe / futex.Cell",
+                ratio("py-pp-pinned", "pipe", "py-pp-pinned", "ours"), 20.0, ">="))
+    out.append(("Python ping-pong, pinned: futex.Cell / C libfutex", ratio("py-pp-pinned", "ours", "py-pp-pinned", "c"),
+                1.5, "<="))
     out.append(("Python Cell.fetch_add / int.bit_length", ratio("py-call", "ours", "py-call", "bit_length"), 1.3, "<="))
     out.append(("Lua ping-pong: futex.map / C libfutex", ratio("lua-pp", "ours", "lua-pp", "c"), 1.3, "<="))
     out.append(("Lua ping-pong: pipe pair / futex.map", ratio("lua-pp", "pipe", "lua-pp", "ours"), 5.0, ">="))
@@ -284,11 +332,20 @@ def plot(results, path):
     fig.savefig(path, dpi=90)
 
 
+LINES = []
+
+
+def say(text=""):
+    """Prints a line of the report and keeps it for bench/results.txt."""
+    print(text, flush=True)
+    LINES.extend(text.split("\n"))
+
+
 def main():
     mach = machine()
-    print(f"machine: {mach['nproc']} CPUs, {mach['cpu']}, Linux {mach['kernel']}, Python {mach['python']}, "
+    say(f"machine: {mach['nproc']} CPUs, {mach['cpu']}, Linux {mach['kernel']}, Python {mach['python']}, "
           f"load {mach['load_at_start']:.2f} at start, {mach['date_utc']}; default spin {DEFAULT_SPIN}; "
-          f"{ROUNDS} interleaved round(s) per group", flush=True)
+          f"{ROUNDS} interleaved round(s) per group")
     results = []
     t_start = time.time()
     for g in groups():
@@ -297,29 +354,31 @@ def main():
         t0 = time.time()
         rows = measure(g)
         results.append({"id": g["id"], "title": g["title"], "unit": g["unit"], "note": g.get("note"), "rows": rows})
-        print(f"\n{g['title']} ({g['unit']}; {time.time() - t0:.0f} s)", flush=True)
-        print(f"  {'':46s} {'median':>9s} {'p99':>9s} {'x ours':>7s}")
+        say(f"\n{g['title']} ({g['unit']}; {time.time() - t0:.0f} s)")
+        say(f"  {'':46s} {'median':>9s} {'p99':>9s} {'x ours':>7s}")
         for r in rows:
             extra = f"  [{r['error']}]" if r["error"] else ""
-            print(f"  {r['label'][:46]:46s} {fmt(r['median']):>9s} {fmt(r['p99']):>9s} {fmt(r['ratio']):>7s}{extra}")
+            say(f"  {r['label'][:46]:46s} {fmt(r['median']):>9s} {fmt(r['p99']):>9s} {fmt(r['ratio']):>7s}{extra}")
         if g.get("note"):
-            print(f"  note: {g['note']}")
+            say(f"  note: {g['note']}")
     gl = goals(results) if not ONLY else []
     if gl:
-        print("\nGoals (issue 6; ratios of medians in this run)")
+        say("\nGoals (issue 6; ratios of medians in this run)")
         for x in gl:
-            print(f"  {x['status']:6s} {x['goal']:72s} {fmt(x['value']):>7s}")
-    print(f"\ntotal {time.time() - t_start:.0f} s")
+            say(f"  {x['status']:6s} {x['goal']:72s} {fmt(x['value']):>7s}")
+    say(f"\ntotal {time.time() - t_start:.0f} s")
     doc = {"machine": mach, "default_spin": DEFAULT_SPIN, "rounds": ROUNDS, "quick": QUICK, "groups": results,
            "goals": gl}
     if not ONLY:
         with open(os.path.join(HERE, "results.json"), "w") as f:
             json.dump(doc, f, indent=1, allow_nan=True)
+        with open(os.path.join(HERE, "results.txt"), "w") as f:
+            f.write("\n".join(LINES) + "\n")
         try:
             plot(results, os.path.join(HERE, "results.png"))
         except ImportError:
             print("matplotlib missing: no results.png")
-        print("wrote bench/results.json and bench/results.png")
+        print("wrote bench/results.txt, bench/results.json and bench/results.png")
 
 
 if __name__ == "__main__":

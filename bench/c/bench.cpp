@@ -275,12 +275,15 @@ struct PongArg {
     long rounds;
 };
 
-/* BENCH_PIN=1 pins the two sides to CPUs 0 and 1 (for studying the scheduler's part). */
+/* BENCH_PIN=1 pins the two sides to CPUs 0 and 1, BENCH_PIN=same both to CPU 0: the two
+ * placements Linux picks between for a ping-pong pair, each measured on its own. */
 static void pin(int cpu)
 {
     const char *e = getenv("BENCH_PIN");
-    if (e == nullptr || *e != '1')
+    if (e == nullptr || (strcmp(e, "1") != 0 && strcmp(e, "same") != 0))
         return;
+    if (strcmp(e, "same") == 0)
+        cpu = 0;
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);

@@ -7,6 +7,8 @@
 -- timed with futex.monotonic() for both, so the clock costs the same on each side.
 local futex = require "futex"
 
+if os.getenv("BENCH_SPIN") then futex.set_spin(tonumber(os.getenv("BENCH_SPIN"))) end
+
 local impl, path, rounds, role = arg[1], arg[2], tonumber(arg[3] or "10000"), arg[4]
 local WARM = 500
 local total = WARM + rounds

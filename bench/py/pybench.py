@@ -39,6 +39,8 @@ def result(unit, samples):
 def futex_pair(spin):
     import futex
 
+    if os.environ.get("BENCH_SPIN"):
+        futex.set_spin(int(os.environ["BENCH_SPIN"]))
     shm = SharedMemory(create=True, size=256)
     cells = [futex.Cell(shm.buf, 0), futex.Cell(shm.buf, 128)]
     seen = [0, 0]
@@ -51,11 +53,21 @@ def futex_pair(spin):
             add(1)
             wake(1)
 
-        def wait_():
-            v = seen[d]
-            seen[d] = v + 1
-            while load() == v:
-                wait(v, spin=spin)
+        if spin:  # the call a user writes: no keyword to parse
+
+            def wait_():
+                v = seen[d]
+                seen[d] = v + 1
+                while load() == v:
+                    wait(v)
+
+        else:
+
+            def wait_():
+                v = seen[d]
+                seen[d] = v + 1
+                while load() == v:
+                    wait(v, spin=False)
 
         return post, wait_
 
@@ -169,7 +181,14 @@ PAIRS = {
 }
 
 
+def pin(cpu):
+    """BENCH_PIN=1 pins the two sides to CPUs 0 and 1 (for studying the scheduler's part)."""
+    if os.environ.get("BENCH_PIN") == "1":
+        os.sched_setaffinity(0, {cpu})
+
+
 def ponger(wait0, post1, rounds):
+    pin(1)
     for _ in range(rounds):
         wait0()
         post1()
@@ -180,6 +199,7 @@ def pingpong(impl, rounds):
     ctx = mp.get_context("fork")
     child = ctx.Process(target=ponger, args=(wait0, post1, WARM + rounds))
     child.start()
+    pin(0)
     clock = time.perf_counter_ns
     us = []
     for i in range(WARM + rounds):
