@@ -323,6 +323,8 @@ def plot(results, path):
         ax.set_yticks(range(len(rs)))
         ax.set_yticklabels(labels, fontsize=7)
         ax.set_xscale("log")
+        # Bars on a log axis grow from its left edge: put it well below the smallest median.
+        ax.set_xlim(left=min(med) / 3, right=max(p99 + med) * 1.5)
         ax.set_title(g["title"], fontsize=8)
         ax.set_xlabel(g["unit"] + " (median bar, p99 tick; log)", fontsize=7)
         ax.tick_params(axis="x", labelsize=7)

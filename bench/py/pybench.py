@@ -13,6 +13,7 @@ atomicshm (atomicshm.AtomicU32 fetch_add).
 Prints "RESULT <unit> <sample>...", or "SKIP <reason>" when a peer is not installed.
 """
 
+import functools
 import multiprocessing as mp
 import os
 import sys
@@ -36,6 +37,32 @@ def result(unit, samples):
 # more time than this side has seen. Only the parent's calls are timed.
 
 
+def waiter(seen, d, load, wait):
+    """wait(d) of a futex word: returns once the word has moved past the count seen[d]."""
+
+    def wait_():
+        v = seen[d]
+        seen[d] = v + 1
+        while load() == v:
+            wait(v)
+
+    return wait_
+
+
+def closer(shm, exports, first=None):
+    """The cleanup of a pair over SharedMemory: drop what holds its buffer, then unlink it."""
+
+    def cleanup():
+        if first:
+            first()
+        for x in exports:
+            x.release()
+        shm.close()
+        shm.unlink()
+
+    return cleanup
+
+
 def futex_pair(spin):
     import futex
 
@@ -53,32 +80,11 @@ def futex_pair(spin):
             add(1)
             wake(1)
 
-        if spin:  # the call a user writes: no keyword to parse
-
-            def wait_():
-                v = seen[d]
-                seen[d] = v + 1
-                while load() == v:
-                    wait(v)
-
-        else:
-
-            def wait_():
-                v = seen[d]
-                seen[d] = v + 1
-                while load() == v:
-                    wait(v, spin=False)
-
-        return post, wait_
-
-    def cleanup():
-        for c in cells:
-            c.release()
-        shm.close()
-        shm.unlink()
+        # spin=True is the call a user writes, with no keyword to parse.
+        return post, waiter(seen, d, load, wait if spin else functools.partial(wait, spin=False))
 
     (p0, w0), (p1, w1) = mk(0), mk(1)
-    return p0, w0, p1, w1, cleanup
+    return p0, w0, p1, w1, closer(shm, cells)
 
 
 def fastipc_pair():
@@ -101,23 +107,10 @@ def fastipc_pair():
             store(posted[d])
             wake(1)
 
-        def wait_():
-            v = seen[d]
-            seen[d] = v + 1
-            while load() == v:
-                wait(v)
-
-        return post, wait_
-
-    def cleanup():
-        words.clear()
-        for v in views:
-            v.release()
-        shm.close()
-        shm.unlink()
+        return post, waiter(seen, d, load, wait)
 
     (p0, w0), (p1, w1) = mk(0), mk(1)
-    return p0, w0, p1, w1, cleanup
+    return p0, w0, p1, w1, closer(shm, views, first=words.clear)
 
 
 def semaphore_pair():
