@@ -347,7 +347,7 @@ def main():
     mach = machine()
     say(f"machine: {mach['nproc']} CPUs, {mach['cpu']}, Linux {mach['kernel']}, Python {mach['python']}, "
           f"load {mach['load_at_start']:.2f} at start, {mach['date_utc']}; default spin {DEFAULT_SPIN}; "
-          f"{ROUNDS} interleaved round(s) per group")
+          f"{ROUNDS} interleaved round(s) per group, {PP_ROUNDS} for C ping-pong")
     results = []
     t_start = time.time()
     for g in groups():
