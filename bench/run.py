@@ -172,6 +172,15 @@ def groups():
               "rows": [row("ours", "futex.map cells", LUA + ["futex", os.path.join(tmp, "map"), PY_PP], LUA_ENV),
                        row("pipe", "pipe pair (io.popen + FIFO)", LUA + ["pipe", tmp, PY_PP], LUA_ENV),
                        row("c", "C floor: libfutex, 2 processes", [C, "pingpong", "procs", "ours", PP])]})
+    pin_lua = dict(LUA_ENV, BENCH_PIN="1")
+    g.append({"id": "lua-pp-pinned", "title": "Lua ping-pong, 2 lua5.4 processes pinned to CPUs 0 and 1",
+              "unit": "µs/round trip",
+              "rows": [row("ours", "futex.map cells", ["taskset", "-c", "0"] + LUA
+                           + ["futex", os.path.join(tmp, "map"), PY_PP], pin_lua),
+                       row("pipe", "pipe pair (io.popen + FIFO)", ["taskset", "-c", "0"] + LUA + ["pipe", tmp, PY_PP],
+                           pin_lua),
+                       row("c", "C floor: libfutex, 2 processes", [C, "pingpong", "procs", "ours", PP],
+                           {"BENCH_PIN": "1"})]})
     return g
 
 
@@ -292,6 +301,10 @@ def goals(results):
     out.append(("Python Cell.fetch_add / int.bit_length", ratio("py-call", "ours", "py-call", "bit_length"), 1.3, "<="))
     out.append(("Lua ping-pong: futex.map / C libfutex", ratio("lua-pp", "ours", "lua-pp", "c"), 1.3, "<="))
     out.append(("Lua ping-pong: pipe pair / futex.map", ratio("lua-pp", "pipe", "lua-pp", "ours"), 5.0, ">="))
+    out.append(("Lua ping-pong, pinned: futex.map / C libfutex", ratio("lua-pp-pinned", "ours", "lua-pp-pinned", "c"),
+                1.3, "<="))
+    out.append(("Lua ping-pong, pinned: pipe pair / futex.map", ratio("lua-pp-pinned", "pipe", "lua-pp-pinned", "ours"),
+                5.0, ">="))
     res = []
     for text, v, limit, sense in out:
         if math.isnan(v):

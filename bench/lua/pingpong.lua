@@ -14,10 +14,19 @@ local WARM = 500
 local total = WARM + rounds
 local me = arg[0]
 
+-- Formats after the loop: a string.format per round trip would delay the next post, and
+-- the partner would be timed in a later phase of its spin than C's is.
+local function report(seconds)
+  for i, t in ipairs(seconds) do seconds[i] = string.format("%.4g", t * 1e6) end
+  print("RESULT us " .. table.concat(seconds, " "))
+end
+
 local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
+-- BENCH_PIN=1: run.py starts the parent on CPU 0 (taskset); the child goes to CPU 1.
 local function child_cmd()
-  return string.format("%s %s %s %s %d child", q(arg[-1] or "lua5.4"), q(me), impl, q(path), rounds)
+  local pin = os.getenv("BENCH_PIN") == "1" and "taskset -c 1 " or ""
+  return string.format("%s%s %s %s %s %d child", pin, q(arg[-1] or "lua5.4"), q(me), impl, q(path), rounds)
 end
 
 if impl == "futex" then
@@ -41,11 +50,11 @@ if impl == "futex" then
     post(c0)
     wait(c1, i)
     local t1 = now()
-    if i >= WARM then us[#us + 1] = string.format("%.4g", (t1 - t0) * 1e6) end
+    if i >= WARM then us[#us + 1] = t1 - t0 end
   end
   child:close()
   r:close()
-  print("RESULT us " .. table.concat(us, " "))
+  report(us)
 elseif impl == "pipe" then
   local fifo = path .. "/back.fifo"
   if role == "child" then
@@ -71,12 +80,12 @@ elseif impl == "pipe" then
     to_child:write("x")
     assert(from_child:read(1))
     local t1 = now()
-    if i >= WARM then us[#us + 1] = string.format("%.4g", (t1 - t0) * 1e6) end
+    if i >= WARM then us[#us + 1] = t1 - t0 end
   end
   to_child:close()
   from_child:close()
   os.remove(fifo)
-  print("RESULT us " .. table.concat(us, " "))
+  report(us)
 else
   error("usage: lua5.4 pingpong.lua futex|pipe PATH [rounds]")
 end
