@@ -274,7 +274,7 @@ const char *futex_strerror(int result)
     case EAGAIN: return "the word did not hold the expected value";
     case EINTR: return "interrupted by a signal";
     case ETIMEDOUT: return "timed out";
-    case EINVAL: return "invalid argument (NULL or misaligned word, or unknown flag)";
+    case EINVAL: return "invalid argument (a NULL or misaligned word, an unknown flag, or a word the OS refuses)";
     case ENOTSUP: return "cross-process waits are not supported by this backend";
     case EDEADLK: return "would wait forever: nothing else can change the word";
     case EFAULT: return "the word is not in mapped memory";
