@@ -6,6 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 command -v cmake >/dev/null || bash scripts/need.sh pip cmake
 bash scripts/need.sh apt gcc g++ make linux-libc-dev
+. scripts/suite-lib.sh
 
 pass=0; fail=0
 # run_suite <build-dir> <tag> <cmake args...>: configure, build, and run each
@@ -19,19 +20,8 @@ run_suite() {
     echo "$tag: 0 passed, 1 failed"; fail=$((fail + 1)); return
   fi
   for label in $labels; do
-    local out total failed
-    out=$(cd "$dir" && ctest -L "^${label}\$" --output-on-failure --timeout 180 2>&1)
-    # ctest closes with "100% tests passed out of T" or "P% tests passed, F tests failed out of T".
-    total=$(sed -nE 's/.*tests passed.* out of ([0-9]+).*/\1/p' <<<"$out")
-    failed=$(sed -nE 's/.*tests passed, ([0-9]+) tests? failed out of.*/\1/p' <<<"$out")
-    failed=${failed:-0}
-    if [ -z "$total" ]; then
-      echo "$out" | tail -20; total=1; failed=1
-    elif [ "$failed" -ne 0 ]; then
-      echo "$out" | grep -vE '^ +(Start|[0-9]+/[0-9]+ Test)' | tail -60
-    fi
-    echo "$label${tag:+-$tag}: $((total - failed)) passed, $failed failed"
-    pass=$((pass + total - failed)); fail=$((fail + failed))
+    ctest_label "$dir" "$label" "$label${tag:+-$tag}"
+    pass=$((pass + CT_PASS)); fail=$((fail + CT_FAIL))
   done
 }
 

@@ -11,6 +11,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 command -v cmake >/dev/null || bash scripts/need.sh pip cmake
 bash scripts/need.sh apt gcc make linux-libc-dev
+. scripts/suite-lib.sh
 
 dir=build/emul-darwin
 suites="darwin darwin-ulock2 darwin-ulock"
@@ -24,17 +25,8 @@ fi
 
 pass=0; fail=0
 for s in $suites; do
-  out=$(cd "$dir" && ctest -j2 -L "^$s\$" --output-on-failure --timeout 180 2>&1)
-  total=$(sed -nE 's/.*tests passed.* out of ([0-9]+).*/\1/p' <<<"$out")
-  failed=$(sed -nE 's/.*tests passed, ([0-9]+) tests? failed out of.*/\1/p' <<<"$out")
-  if [ -z "$total" ]; then
-    echo "$out" | tail -20; total=1; failed=1
-  elif [ "${failed:-0}" -ne 0 ]; then
-    echo "$out" | grep -vE '^ +(Start|[0-9]+/[0-9]+ Test)' | tail -60
-  fi
-  failed=${failed:-0}
-  echo "$s: $((total - failed)) passed, $failed failed"
-  pass=$((pass + total - failed)); fail=$((fail + failed))
+  ctest_label "$dir" "$s"
+  pass=$((pass + CT_PASS)); fail=$((fail + CT_FAIL))
 done
 
 # Evidence that each suite took its own path: the shim's call counts.

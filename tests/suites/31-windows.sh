@@ -7,6 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 command -v cmake >/dev/null || bash scripts/need.sh pip cmake
 bash scripts/need.sh apt gcc-mingw-w64-x86-64 wine64 make
+. scripts/suite-lib.sh
 
 dir=build/windows
 mkdir -p build
@@ -28,14 +29,5 @@ fi
 wine=$(command -v /usr/lib/wine/wine64 wine64 wine 2>/dev/null | head -n1)
 timeout 120 "$wine" "$dir/tests/c/test-windows-api.exe" introspection >/dev/null 2>&1 || true
 
-out=$(cd "$dir" && ctest -j2 -L '^windows$' --output-on-failure --timeout 180 2>&1)
-total=$(sed -nE 's/.*tests passed.* out of ([0-9]+).*/\1/p' <<<"$out")
-failed=$(sed -nE 's/.*tests passed, ([0-9]+) tests? failed out of.*/\1/p' <<<"$out")
-failed=${failed:-0}
-if [ -z "$total" ]; then
-  echo "$out" | tail -20; total=1; failed=1
-elif [ "$failed" -ne 0 ]; then
-  echo "$out" | grep -vE '^ +(Start|[0-9]+/[0-9]+ Test)' | tail -60
-fi
-echo "windows: $((total - failed)) passed, $failed failed"
-[ "$failed" -eq 0 ]
+ctest_label "$dir" windows
+[ "$CT_FAIL" -eq 0 ]

@@ -15,6 +15,7 @@ cd "$(dirname "$0")/../.."
 command -v cmake >/dev/null || bash scripts/need.sh pip cmake
 bash scripts/need.sh apt gcc make binutils linux-libc-dev
 bash scripts/need.sh pip ziglang
+. scripts/suite-lib.sh
 
 dir=build/emul-bsd
 oses="freebsd openbsd dragonfly netbsd"
@@ -37,19 +38,9 @@ for label in freebsd openbsd dragonfly netbsd netbsd-9; do
   if [ "$built" = 0 ]; then
     os_fail[$os]=$(( ${os_fail[$os]} + 1 )); os_note[$os]+=" $label: not built;"; continue
   fi
-  out=$(cd "$dir" && ctest -j2 -L "^$label\$" --output-on-failure --timeout 180 2>&1)
-  # ctest closes with "100% tests passed out of T" or "P% tests passed, F tests failed out of T".
-  total=$(sed -nE 's/.*tests passed.* out of ([0-9]+).*/\1/p' <<<"$out")
-  failed=$(sed -nE 's/.*tests passed, ([0-9]+) tests? failed out of.*/\1/p' <<<"$out")
-  failed=${failed:-0}
-  if [ -z "$total" ]; then
-    echo "$out" | tail -20; total=1; failed=1
-  elif [ "$failed" -ne 0 ]; then
-    echo "$out" | grep -vE '^ +(Start|[0-9]+/[0-9]+ Test)' | tail -60
-  fi
-  echo "  $label (emulated): $((total - failed))/$total tests of the C suite passed"
-  os_pass[$os]=$(( ${os_pass[$os]} + total - failed )); os_fail[$os]=$(( ${os_fail[$os]} + failed ))
-  os_note[$os]+=" C suite on the emulation ($label): $((total - failed))/$total;"
+  ctest_label "$dir" "$label" "  $label (emulated C suite)"
+  os_pass[$os]=$(( ${os_pass[$os]} + CT_PASS )); os_fail[$os]=$(( ${os_fail[$os]} + CT_FAIL ))
+  os_note[$os]+=" C suite on the emulation ($label): $CT_PASS/$((CT_PASS + CT_FAIL));"
 done
 
 # 2. The cross-compiles.
