@@ -15,7 +15,8 @@ apt)
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "need.sh: installing ${missing[*]}" >&2
   $sudo apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # With recommends: the set this project was verified with (wine64, for one, works best with them).
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
   ;;
 pip)
   missing=()
