@@ -2,7 +2,7 @@
 # Lua <-> Python over one mapped file (issues 3 and 4): builds the Lua module
 # with CMake, installs the Python binding with `pip install .` if `import
 # futex` fails, then runs the busted specs in tests/cross/ (which start
-# tests/cross/partner.py). Ends with "cross: N passed, N failed".
+# tests/cross/partner.py). Ends with "python-lua: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -27,5 +27,5 @@ pass=$(grep -c '^ok ' <<<"$out"); f=$(grep -c '^not ok ' <<<"$out")
 fail=$((fail + f))
 if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then echo "not ok - busted exited $rc"; fail=$((fail + 1)); fi
 if [ "$pass" -eq 0 ]; then echo "not ok - busted ran no tests"; fail=$((fail + 1)); fi
-echo "cross: $pass passed, $fail failed"
+echo "python-lua: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
