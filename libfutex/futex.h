@@ -156,10 +156,13 @@ FUTEX_EXTERN uint32_t futex_fetch_xor(uint32_t *word, uint32_t v);
 
 /*
  * Spin-then-park. Before sleeping in the OS, a wait re-checks the word up to
- * `iterations` times with a CPU pause hint in between, so a partner that
- * answers within a microsecond or two is seen without a system call. The
- * count is process-wide; 0 turns spinning off. On a single CPU no wait spins
- * (the partner cannot run while we spin). futex_get_spin returns the count.
+ * `iterations` times, so a partner that answers within a microsecond or two
+ * is seen without a sleep. All but the last few re-checks follow a CPU pause
+ * hint; the last 4 (half, below 8) follow a yield of the CPU (sched_yield),
+ * which lets a partner sharing our CPU run. The default, 16, was chosen in
+ * bench/ (about 3 µs of CPU before a long wait parks). The count is
+ * process-wide; 0 turns spinning off, as does FUTEX_NOSPIN per call. On a
+ * single CPU no wait spins. futex_get_spin returns the count.
  */
 FUTEX_EXTERN void futex_set_spin(uint32_t iterations);
 FUTEX_EXTERN uint32_t futex_get_spin(void);
