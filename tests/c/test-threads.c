@@ -128,6 +128,21 @@ static void *parked_waiter(void *arg)
     return NULL;
 }
 
+/* Starts PARKED waiters on p->word; with `one_by_one`, each is asleep
+ * before the next starts, so their arrival order is known. */
+static void start_parked(park *p, park_arg *args, pthread_t *threads, int one_by_one)
+{
+    memset(p, 0, sizeof *p);
+    for (int i = 0; i < PARKED; i++) {
+        args[i].p = p, args[i].index = i;
+        threads[i] = spawn(parked_waiter, &args[i]);
+        if (one_by_one)
+            settle_tids(&p->arrived, (uint32_t)i + 1, p->tids);
+    }
+    if (!one_by_one)
+        settle_tids(&p->arrived, PARKED, p->tids);
+}
+
 static void wait_returned(park *p, uint32_t n)
 {
     for (int i = 0; i < 20000 && futex_load(&p->returned) < n; i++)
@@ -140,12 +155,7 @@ TEST(wake_counts, THREADS)
     park p;
     park_arg args[PARKED];
     pthread_t threads[PARKED];
-    memset(&p, 0, sizeof p);
-    for (int i = 0; i < PARKED; i++) {
-        args[i].p = &p, args[i].index = i;
-        threads[i] = spawn(parked_waiter, &args[i]);
-    }
-    settle_tids(&p.arrived, PARKED, p.tids);
+    start_parked(&p, args, threads, 0);
     CHECK_EQ(futex_load(&p.returned), 0); /* a forever wait blocks until woken */
 
     int r = futex_wake(&p.word, 2, FUTEX_PRIVATE);
@@ -177,12 +187,7 @@ TEST(fifo_order, THREADS, FIFO)
     park p;
     park_arg args[PARKED];
     pthread_t threads[PARKED];
-    memset(&p, 0, sizeof p);
-    for (int i = 0; i < PARKED; i++) {
-        args[i].p = &p, args[i].index = i;
-        threads[i] = spawn(parked_waiter, &args[i]);
-        settle_tids(&p.arrived, (uint32_t)i + 1, p.tids);
-    }
+    start_parked(&p, args, threads, 1);
     for (int i = 0; i < PARKED; i++) {
         CHECK_EQ(futex_wake(&p.word, 1, FUTEX_PRIVATE), 1);
         wait_returned(&p, (uint32_t)i + 1);
