@@ -5,6 +5,7 @@
  */
 #include "futex.h"
 
+#include "atomic.h"
 #include "backend.h"
 
 #include <errno.h>
@@ -20,34 +21,27 @@
 #include <unistd.h>
 #endif
 
-#if !defined(__GNUC__) && !defined(__clang__)
-#error "libfutex needs the GCC/Clang __atomic builtins (gcc, clang, mingw-w64, zig cc)"
-#endif
-
 /* ---- atomics ------------------------------------------------------------
  * Every operation is SeqCst. A waker's store and its futex_wake must not be
  * reordered against a waiter's announce-then-check (see posix.c), and users
  * build locks from these without thinking about orders: the few nanoseconds
  * SeqCst costs over acquire/release buy a contract with no fine print. */
 
-uint32_t futex_load(const uint32_t *word) { return __atomic_load_n(word, __ATOMIC_SEQ_CST); }
-void futex_store(uint32_t *word, uint32_t value) { __atomic_store_n(word, value, __ATOMIC_SEQ_CST); }
-uint32_t futex_exchange(uint32_t *word, uint32_t value)
-{
-    return __atomic_exchange_n(word, value, __ATOMIC_SEQ_CST);
-}
+uint32_t futex_load(const uint32_t *word) { return futex__atomic_load(word, FUTEX__SEQ_CST); }
+void futex_store(uint32_t *word, uint32_t value) { futex__atomic_store(word, value, FUTEX__SEQ_CST); }
+uint32_t futex_exchange(uint32_t *word, uint32_t value) { return futex__atomic_exchange(word, value, FUTEX__SEQ_CST); }
 uint32_t futex_compare_exchange(uint32_t *word, uint32_t expected, uint32_t desired)
 {
     /* On failure `expected` is overwritten with the current value, which is
      * the old value either way: strong CAS, so no spurious failure. */
-    __atomic_compare_exchange_n(word, &expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    futex__atomic_cas(word, &expected, desired, FUTEX__SEQ_CST);
     return expected;
 }
-uint32_t futex_fetch_add(uint32_t *word, uint32_t v) { return __atomic_fetch_add(word, v, __ATOMIC_SEQ_CST); }
-uint32_t futex_fetch_sub(uint32_t *word, uint32_t v) { return __atomic_fetch_sub(word, v, __ATOMIC_SEQ_CST); }
-uint32_t futex_fetch_and(uint32_t *word, uint32_t v) { return __atomic_fetch_and(word, v, __ATOMIC_SEQ_CST); }
-uint32_t futex_fetch_or(uint32_t *word, uint32_t v) { return __atomic_fetch_or(word, v, __ATOMIC_SEQ_CST); }
-uint32_t futex_fetch_xor(uint32_t *word, uint32_t v) { return __atomic_fetch_xor(word, v, __ATOMIC_SEQ_CST); }
+uint32_t futex_fetch_add(uint32_t *word, uint32_t v) { return futex__atomic_fetch_add(word, v, FUTEX__SEQ_CST); }
+uint32_t futex_fetch_sub(uint32_t *word, uint32_t v) { return futex__atomic_fetch_sub(word, v, FUTEX__SEQ_CST); }
+uint32_t futex_fetch_and(uint32_t *word, uint32_t v) { return futex__atomic_fetch_and(word, v, FUTEX__SEQ_CST); }
+uint32_t futex_fetch_or(uint32_t *word, uint32_t v) { return futex__atomic_fetch_or(word, v, FUTEX__SEQ_CST); }
+uint32_t futex_fetch_xor(uint32_t *word, uint32_t v) { return futex__atomic_fetch_xor(word, v, FUTEX__SEQ_CST); }
 
 /* ---- the monotonic clock ------------------------------------------------ */
 
@@ -97,14 +91,14 @@ static uint64_t deadline_after(uint64_t timeout_ns)
 #define DEFAULT_SPIN 16u
 
 static uint32_t spin_iterations = DEFAULT_SPIN;
-static int cpu_count; /* 0 until first asked; races only write the same value */
+static uint32_t cpu_count; /* 0 until first asked; races only write the same value */
 
-void futex_set_spin(uint32_t iterations) { __atomic_store_n(&spin_iterations, iterations, __ATOMIC_RELAXED); }
-uint32_t futex_get_spin(void) { return __atomic_load_n(&spin_iterations, __ATOMIC_RELAXED); }
+void futex_set_spin(uint32_t iterations) { futex__atomic_store(&spin_iterations, iterations, FUTEX__RELAXED); }
+uint32_t futex_get_spin(void) { return futex__atomic_load(&spin_iterations, FUTEX__RELAXED); }
 
 static int cpus(void)
 {
-    int n = __atomic_load_n(&cpu_count, __ATOMIC_RELAXED);
+    int n = (int)futex__atomic_load(&cpu_count, FUTEX__RELAXED);
     if (n == 0) {
 #if defined(_WIN32)
         SYSTEM_INFO si;
@@ -116,22 +110,9 @@ static int cpus(void)
 #else
         n = 2; /* unknown: assume another CPU may run the partner */
 #endif
-        __atomic_store_n(&cpu_count, n, __ATOMIC_RELAXED);
+        futex__atomic_store(&cpu_count, (uint32_t)n, FUTEX__RELAXED);
     }
     return n;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__) || (defined(__arm__) && __ARM_ARCH >= 7)
-    __asm__ __volatile__("yield");
-#elif defined(__riscv)
-    __asm__ __volatile__(".insn i 0x0F, 0, x0, x0, 0x010"); /* pause (Zihintpause), a no-op elsewhere */
-#else
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-#endif
 }
 
 /* The yields of a spin of n re-checks: the last 4 (the last n/2 for n < 8). */
@@ -155,7 +136,7 @@ static int spin_until_changed(const uint32_t *word, uint32_t expected)
     uint32_t pauses = n - SPIN_YIELDS(n);
     for (uint32_t i = 0; i < n; i++) {
         if (i < pauses) {
-            cpu_relax();
+            futex__cpu_relax();
         } else {
 #if defined(_WIN32)
             SwitchToThread();
@@ -166,7 +147,7 @@ static int spin_until_changed(const uint32_t *word, uint32_t expected)
         /* Relaxed is enough: spinning is only a hint. The caller re-reads the
          * word with its own ordering, and the OS wait re-checks it under the
          * kernel's lock if we give up. */
-        if (__atomic_load_n(word, __ATOMIC_RELAXED) != expected)
+        if (futex__atomic_load_relaxed(word) != expected)
             return 1;
     }
     return 0;

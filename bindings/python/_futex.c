@@ -9,6 +9,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "atomic.h"
 #include "futex.h"
 
 #include <errno.h>
@@ -175,19 +176,19 @@ static void drop_export(CellObject *c)
 /* Marks the word in use; ValueError once released. */
 static int enter(CellObject *c)
 {
-    uint32_t s = __atomic_load_n(&c->state, __ATOMIC_ACQUIRE);
+    uint32_t s = futex__atomic_load(&c->state, FUTEX__ACQUIRE);
     do {
         if (s & RELEASED) {
             PyErr_SetString(PyExc_ValueError, "operation on a released futex.Cell");
             return -1;
         }
-    } while (!__atomic_compare_exchange_n(&c->state, &s, s + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+    } while (!futex__atomic_cas(&c->state, &s, s + 1, FUTEX__ACQ_REL));
     return 0;
 }
 
 static void leave(CellObject *c)
 {
-    if (__atomic_sub_fetch(&c->state, 1, __ATOMIC_ACQ_REL) == RELEASED)
+    if (futex__atomic_fetch_sub(&c->state, 1, FUTEX__ACQ_REL) - 1 == RELEASED)
         drop_export(c); /* a release() came while we used the word: finish it */
 }
 
@@ -282,7 +283,7 @@ static int cell_clear(PyObject *self)
     CellObject *c = (CellObject *)self;
     /* The GC only clears an object no running call holds, so no wait uses
      * the word: mark released and drop the export now. */
-    if (!(__atomic_fetch_or(&c->state, RELEASED, __ATOMIC_ACQ_REL) & RELEASED))
+    if (!(futex__atomic_fetch_or(&c->state, RELEASED, FUTEX__ACQ_REL) & RELEASED))
         drop_export(c);
     return 0;
 }
@@ -299,7 +300,7 @@ static void cell_dealloc(PyObject *self)
 static PyObject *cell_release(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
     CellObject *c = (CellObject *)self;
-    uint32_t old = __atomic_fetch_or(&c->state, RELEASED, __ATOMIC_ACQ_REL);
+    uint32_t old = futex__atomic_fetch_or(&c->state, RELEASED, FUTEX__ACQ_REL);
     if (old == 0)
         drop_export(c); /* nobody is using the word; else the last leave() drops it */
     Py_RETURN_NONE;
@@ -307,7 +308,7 @@ static PyObject *cell_release(PyObject *self, PyObject *Py_UNUSED(ignored))
 
 static PyObject *cell_enter(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
-    if (__atomic_load_n(&((CellObject *)self)->state, __ATOMIC_ACQUIRE) & RELEASED) {
+    if (futex__atomic_load(&((CellObject *)self)->state, FUTEX__ACQUIRE) & RELEASED) {
         PyErr_SetString(PyExc_ValueError, "operation on a released futex.Cell");
         return NULL;
     }
@@ -499,7 +500,7 @@ static PyObject *cell_wake_all(PyObject *self, PyObject *Py_UNUSED(ignored))
 static PyObject *cell_repr(PyObject *self)
 {
     CellObject *c = (CellObject *)self;
-    if (__atomic_load_n(&c->state, __ATOMIC_ACQUIRE) & RELEASED)
+    if (futex__atomic_load(&c->state, FUTEX__ACQUIRE) & RELEASED)
         return PyUnicode_FromFormat("<futex.Cell released>");
     if (enter(c) < 0)
         return NULL;
@@ -521,7 +522,7 @@ static PyObject *cell_get_shared(PyObject *self, void *Py_UNUSED(closure))
 
 static PyObject *cell_get_released(PyObject *self, void *Py_UNUSED(closure))
 {
-    return PyBool_FromLong((__atomic_load_n(&((CellObject *)self)->state, __ATOMIC_ACQUIRE) & RELEASED) != 0);
+    return PyBool_FromLong((futex__atomic_load(&((CellObject *)self)->state, FUTEX__ACQUIRE) & RELEASED) != 0);
 }
 
 static PyMethodDef cell_methods[] = {

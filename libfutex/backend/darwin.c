@@ -30,6 +30,7 @@
  * the remaining time is carried over from one clock to the other at each call;
  * a system sleep during the wait can only make it end later, never early.
  */
+#include "../atomic.h"
 #include "../backend.h"
 
 /* <Availability.h>: the deployment-target macros __builtin_available checks
@@ -96,15 +97,15 @@ static uint32_t tb_numer, tb_denom; /* 0 until first asked; races only store the
  * Intel and 125/3 ns on Apple silicon. Returns 0 if it would not fit. */
 static uint64_t ns_to_ticks(uint64_t ns)
 {
-    uint32_t numer = __atomic_load_n(&tb_numer, __ATOMIC_RELAXED);
-    uint32_t denom = __atomic_load_n(&tb_denom, __ATOMIC_RELAXED);
+    uint32_t numer = futex__atomic_load(&tb_numer, FUTEX__RELAXED);
+    uint32_t denom = futex__atomic_load(&tb_denom, FUTEX__RELAXED);
     if (numer == 0 || denom == 0) {
         mach_timebase_info_data_t tb;
         if (mach_timebase_info(&tb) != KERN_SUCCESS || tb.numer == 0 || tb.denom == 0)
             abort(); /* mach_timebase_info cannot fail on a real system */
         numer = tb.numer, denom = tb.denom;
-        __atomic_store_n(&tb_denom, denom, __ATOMIC_RELAXED);
-        __atomic_store_n(&tb_numer, numer, __ATOMIC_RELAXED);
+        futex__atomic_store(&tb_denom, denom, FUTEX__RELAXED);
+        futex__atomic_store(&tb_numer, numer, FUTEX__RELAXED);
     }
     /* ticks = ceil(ns * denom / numer), split so no product overflows. */
     uint64_t whole = ns / numer, rest = ns % numer;

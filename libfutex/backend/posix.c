@@ -16,6 +16,7 @@
  * Process-private only: the queues live in this process's memory, so
  * FUTEX_SHARED is refused by the front layer (no FUTEX_CAP_SHARED).
  */
+#include "../atomic.h"
 #include "../backend.h"
 
 #include <errno.h>
@@ -46,7 +47,7 @@ typedef struct waiter {
 
 typedef struct bucket {
     pthread_mutex_t lock;
-    uintptr_t pending; /* atomic: waiters announced in this bucket, queued or about to be */
+    uint32_t pending; /* atomic: waiters announced in this bucket, queued or about to be */
     waiter *head, *tail;
 } __attribute__((aligned(CACHE_LINE))) bucket;
 
@@ -66,7 +67,7 @@ static void fork_child(void)
     for (unsigned i = 0; i < BUCKETS; i++) {
         buckets[i].lock = fresh; /* not pthread_mutex_init: that may not be given a locked mutex */
         buckets[i].head = buckets[i].tail = NULL;
-        __atomic_store_n(&buckets[i].pending, 0, __ATOMIC_RELAXED);
+        futex__atomic_store(&buckets[i].pending, 0, FUTEX__RELAXED);
     }
 }
 
@@ -211,7 +212,7 @@ int futex__os_wait(const uint32_t *word, uint32_t expected, uint64_t deadline_ns
      *   T1: bumps pending, sleeps, and nobody ever wakes it.
      * SeqCst puts this increment in one total order with the waker's
      * fence + load of pending. */
-    __atomic_fetch_add(&b->pending, 1, __ATOMIC_SEQ_CST);
+    futex__atomic_fetch_add(&b->pending, 1, FUTEX__SEQ_CST);
 
     waiter w;
     event_init(&w);
@@ -220,10 +221,10 @@ int futex__os_wait(const uint32_t *word, uint32_t expected, uint64_t deadline_ns
     pthread_mutex_lock(&b->lock);
     /* SeqCst, not relaxed: on weakly ordered CPUs a relaxed load may be
      * satisfied before the increment above is visible, reopening the race. */
-    if (__atomic_load_n(word, __ATOMIC_SEQ_CST) != expected) {
+    if (futex__atomic_load(word, FUTEX__SEQ_CST) != expected) {
         pthread_mutex_unlock(&b->lock);
         /* Relaxed: the count only gates wakers' fast path; nobody waits on it. */
-        __atomic_fetch_sub(&b->pending, 1, __ATOMIC_RELAXED);
+        futex__atomic_fetch_sub(&b->pending, 1, FUTEX__RELAXED);
         event_destroy(&w);
         return -EAGAIN;
     }
@@ -238,7 +239,7 @@ int futex__os_wait(const uint32_t *word, uint32_t expected, uint64_t deadline_ns
             dequeue(b, &w);
         pthread_mutex_unlock(&b->lock);
         if (cancelled) {
-            __atomic_fetch_sub(&b->pending, 1, __ATOMIC_RELAXED); /* relaxed: as above */
+            futex__atomic_fetch_sub(&b->pending, 1, FUTEX__RELAXED); /* relaxed: as above */
         } else {
             /* We lost the race: a waker dequeued us before we could cancel
              * and will set our event. Wait for that, or the waker would
@@ -260,15 +261,15 @@ int futex__os_wait(const uint32_t *word, uint32_t expected, uint64_t deadline_ns
 #endif
 #endif
 
-static uintptr_t pending_after_fence(bucket *b)
+static uint32_t pending_after_fence(bucket *b)
 {
 #if defined(UNDER_TSAN)
     /* TSan does not model fences; the RMW gives the same store-load order
      * (at the cost the fence avoids), so TSan checks the real protocol. */
-    return __atomic_fetch_add(&b->pending, 0, __ATOMIC_SEQ_CST);
+    return futex__atomic_fetch_add(&b->pending, 0, FUTEX__SEQ_CST);
 #else
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    return __atomic_load_n(&b->pending, __ATOMIC_RELAXED);
+    futex__atomic_fence(FUTEX__SEQ_CST);
+    return futex__atomic_load(&b->pending, FUTEX__RELAXED);
 #endif
 }
 
@@ -303,7 +304,7 @@ int futex__os_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags)
     pthread_mutex_unlock(&b->lock);
     if (woken == 0)
         return 0;
-    __atomic_fetch_sub(&b->pending, (uintptr_t)woken, __ATOMIC_RELAXED); /* relaxed: a fast-path hint */
+    futex__atomic_fetch_sub(&b->pending, (uint32_t)woken, FUTEX__RELAXED); /* relaxed: a fast-path hint */
 
     /* Set the events outside the bucket lock, so the woken threads do not
      * wake only to block on it. Read the link first: once set, a waiter may

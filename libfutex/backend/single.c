@@ -5,6 +5,7 @@
  * hanging. A signal handler could still change the word, so the sleep ends
  * early on a signal and the front layer's caller re-checks.
  */
+#include "../atomic.h"
 #include "../backend.h"
 
 #include <errno.h>
@@ -37,7 +38,7 @@ int futex__os_wait(const uint32_t *word, uint32_t expected, uint64_t deadline_ns
     if (nanosleep(&ts, NULL) != 0)
         return errno == EINTR ? -EINTR : -errno; /* EINTR: a handler ran and may have changed the word */
     /* The word can only have changed in a signal handler, which would have cut the sleep short. */
-    return __atomic_load_n(word, __ATOMIC_SEQ_CST) != expected ? -EAGAIN : -ETIMEDOUT;
+    return futex__atomic_load(word, FUTEX__SEQ_CST) != expected ? -EAGAIN : -ETIMEDOUT;
 #endif
 }
 
