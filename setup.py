@@ -35,6 +35,16 @@ if backend != "auto":
 if sys.platform == "win32" and backend in ("auto", "windows"):
     libraries.append("synchronization")  # WaitOnAddress
 
+# One wheel for every CPython >= 3.11: the module keeps to the Limited API of
+# 3.11 and is tagged abi3. FUTEX_LIMITED_API=0 builds a version-specific
+# module instead (bench/ compares the two).
+limited_api = os.environ.get("FUTEX_LIMITED_API", "1") != "0"
+if limited_api:
+    define_macros.append(("Py_LIMITED_API", "0x030B0000"))
+# The release module carries no debug info: the linker drops it (-s), so
+# neither `pip install .` nor the wheel ships it. macOS's ld has no -s.
+extra_link_args = ["-s"] if sys.platform.startswith("linux") else []
+
 # backend.c #includes backend/<os>.c, so name every core file as a
 # dependency: an edited backend must rebuild the module.
 depends = sorted(glob.glob("libfutex/*.h") + glob.glob("libfutex/backend/*.c"))
@@ -43,7 +53,10 @@ setup(
     version=futex_version(),
     # One build directory per backend: setuptools decides "up to date" from
     # file times alone, so a posix build would otherwise reuse linux objects.
-    options={"build": {"build_base": os.path.join("build", "python-" + backend)}},
+    options={
+        "build": {"build_base": os.path.join("build", "python-" + backend + ("" if limited_api else "-full"))},
+        "bdist_wheel": {"py_limited_api": "cp311"} if limited_api else {},
+    },
     packages=["futex"],
     package_dir={"": "bindings/python"},
     package_data={"futex": ["py.typed", "*.pyi"]},
@@ -54,6 +67,8 @@ setup(
             include_dirs=["libfutex"],
             define_macros=define_macros,
             extra_compile_args=extra_compile_args,
+            extra_link_args=extra_link_args,
+            py_limited_api=limited_api,
             libraries=libraries,
             depends=depends,
         )

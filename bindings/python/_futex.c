@@ -30,6 +30,11 @@
  * uintptr_t, which holds either on every platform CPython supports. */
 #define SLOT(id, p) {(id), (void *)(uintptr_t)(p)}
 
+/* A type's tp_alloc and tp_free through PyType_GetSlot, as the Limited API
+ * has no struct fields; the same uintptr_t detour back to a function. */
+static allocfunc slot_alloc(PyTypeObject *type) { return (allocfunc)(uintptr_t)PyType_GetSlot(type, Py_tp_alloc); }
+static freefunc slot_free(PyTypeObject *type) { return (freefunc)(uintptr_t)PyType_GetSlot(type, Py_tp_free); }
+
 typedef struct {
     PyTypeObject *cell_type;
     PyTypeObject *deadline_type;
@@ -37,13 +42,27 @@ typedef struct {
 
 static struct PyModuleDef futex_module;
 
+/* The types are not subclassable (no Py_TPFLAGS_BASETYPE), so the type of
+ * self is the one the module made, and PyType_GetModule (in the Limited
+ * API, unlike PyType_GetModuleByDef before 3.13) finds the module. */
 static module_state *state_of_type(PyTypeObject *type)
 {
-    PyObject *mod = PyType_GetModuleByDef(type, &futex_module);
+    PyObject *mod = PyType_GetModule(type);
     return mod == NULL ? NULL : (module_state *)PyModule_GetState(mod);
 }
 
 /* ---- errors ------------------------------------------------------------- */
+
+/* TypeError(format % type(obj).__name__), format holding one %U: tp_name is
+ * not in the Limited API. */
+static void type_error(const char *format, PyObject *obj)
+{
+    PyObject *name = PyType_GetName(Py_TYPE(obj));
+    if (name != NULL) {
+        PyErr_Format(PyExc_TypeError, format, name);
+        Py_DECREF(name);
+    }
+}
 
 /* OSError(err, text): the errno attribute set, and the subclass (e.g.
  * TimeoutError) chosen by err as for any OS call. Steals text. */
@@ -114,8 +133,7 @@ static int to_timeout_ns(PyObject *obj, uint64_t *out)
         return 0;
     }
     if (!PyFloat_Check(obj) && !PyLong_Check(obj)) {
-        PyErr_Format(PyExc_TypeError, "timeout must be a number of seconds or None, not %.100s",
-                     Py_TYPE(obj)->tp_name);
+        type_error("timeout must be a number of seconds or None, not %U", obj);
         return -1;
     }
     double s = PyFloat_AsDouble(obj);
@@ -216,8 +234,7 @@ static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     Py_buffer view = {0};
     if (buffer != Py_None) {
         if (!PyObject_CheckBuffer(buffer)) {
-            PyErr_Format(PyExc_TypeError, "buffer must support the buffer protocol (bytearray, mmap, ...), not %.100s",
-                         Py_TYPE(buffer)->tp_name);
+            type_error("buffer must support the buffer protocol (bytearray, mmap, ...), not %U", buffer);
             return NULL;
         }
         if (PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE) < 0) {
@@ -226,7 +243,7 @@ static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
             Py_buffer probe;
             if (PyErr_ExceptionMatches(PyExc_BufferError) && PyObject_GetBuffer(buffer, &probe, PyBUF_SIMPLE) == 0) {
                 PyBuffer_Release(&probe);
-                PyErr_Format(PyExc_TypeError, "buffer must be writable; %.100s is read-only", Py_TYPE(buffer)->tp_name);
+                type_error("buffer must be writable; %U is read-only", buffer);
             }
             return NULL;
         }
@@ -256,7 +273,7 @@ static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         return raise_result(-ENOTSUP);
     }
 
-    CellObject *c = (CellObject *)type->tp_alloc(type, 0);
+    CellObject *c = (CellObject *)slot_alloc(type)(type, 0);
     if (c == NULL) {
         if (view.obj != NULL)
             PyBuffer_Release(&view);
@@ -293,7 +310,7 @@ static void cell_dealloc(PyObject *self)
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
     cell_clear(self);
-    tp->tp_free(self);
+    slot_free(tp)(self);
     Py_DECREF(tp);
 }
 
@@ -601,7 +618,7 @@ static PyObject *deadline_new(PyTypeObject *type, PyObject *args, PyObject *kwds
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:Deadline", kwlist, &timeout_obj) ||
         to_timeout_ns(timeout_obj, &ns) < 0)
         return NULL;
-    DeadlineObject *self = (DeadlineObject *)type->tp_alloc(type, 0);
+    DeadlineObject *self = (DeadlineObject *)slot_alloc(type)(type, 0);
     if (self != NULL)
         futex_deadline_init(&self->d, ns);
     return (PyObject *)self;
@@ -617,7 +634,7 @@ static void deadline_dealloc(PyObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
-    tp->tp_free(self);
+    slot_free(tp)(self);
     Py_DECREF(tp);
 }
 
@@ -633,7 +650,7 @@ static PyObject *deadline_wait(PyObject *self, PyObject *args, PyObject *kwds)
     if (st == NULL)
         return NULL;
     if (!PyObject_TypeCheck(cell_obj, st->cell_type)) {
-        PyErr_Format(PyExc_TypeError, "cell must be a futex.Cell, not %.100s", Py_TYPE(cell_obj)->tp_name);
+        type_error("cell must be a futex.Cell, not %U", cell_obj);
         return NULL;
     }
     if (to_u32(expected_obj, &expected, "expected") < 0 || (spin = parse_spin(spin_obj)) < 0)
