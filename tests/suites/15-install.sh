@@ -14,8 +14,8 @@ check install bash -c "cmake -S . -B $out/lib -DFUTEX_BUILD_TESTS=OFF -DFUTEX_BU
   cmake --build $out/lib -j2 && cmake --install $out/lib && test -f $prefix/include/futex.h && test -f $prefix/lib/pkgconfig/futex.pc"
 check pkg-config bash -c "export PKG_CONFIG_PATH=$prefix/lib/pkgconfig;
   test \"\$(pkg-config --modversion futex)\" = \"\$(sed -nE 's/^#define FUTEX_VERSION \"(.*)\"/\\1/p' libfutex/futex.h)\" &&
-  cc tests/install/consumer.c \$(pkg-config --cflags --libs futex) -o $out/consumer_pc && LD_LIBRARY_PATH=$prefix/lib $out/consumer_pc"
-check find_package bash -c "cmake -S tests/install -B $out/consumer -DCMAKE_PREFIX_PATH=$prefix && cmake --build $out/consumer &&
+  cc tests/install/consumer/consumer.c \$(pkg-config --cflags --libs futex) -o $out/consumer_pc && LD_LIBRARY_PATH=$prefix/lib $out/consumer_pc"
+check find_package bash -c "cmake -S tests/install/consumer -B $out/consumer -DCMAKE_PREFIX_PATH=$prefix && cmake --build $out/consumer &&
   LD_LIBRARY_PATH=$prefix/lib $out/consumer/consumer_shared && $out/consumer/consumer_static"
 rm -rf "$prefix"
 echo "install: $pass passed, $fail failed"
