@@ -1,14 +1,16 @@
--- `luarocks --lua-version 5.4 make` builds futex.so from this working tree and
--- installs it where lua5.4 finds it with no path set. The version is
--- FUTEX_VERSION in libfutex/futex.h; tests/lua checks that they agree.
+-- `luarocks --lua-version 5.4 make` builds futex.so from this working tree
+-- with CMake (any C compiler CMake knows) and installs only the Lua module.
+-- The version is FUTEX_VERSION in libfutex/futex.h; tests/lua checks that
+-- they agree.
 rockspec_format = "3.0"
 package = "futex"
 version = "0.1.0-1"
 source = {
-   -- Placeholder until the first release is published; `luarocks make`
-   -- builds from the checkout and never fetches it.
-   url = "git+https://github.com/libfutex/libfutex.git",
-   tag = "v0.1.0",
+   -- The working tree: `luarocks make` builds from the checkout and packs
+   -- with `luarocks pack futex` from the tree it installed into. The project
+   -- has no public repository or release URL yet, and this says so rather
+   -- than naming a made-up one (hence no description.homepage either).
+   url = "file://.",
 }
 description = {
    summary = "Wait and wake on a 32-bit word in memory shared between threads and processes",
@@ -19,20 +21,31 @@ wake, so Lua processes (and Python ones, through the Python binding) can block
 on a value until a partner changes it. The libfutex core is compiled in.
 ]],
    license = "MIT",
+   maintainer = "the libfutex authors",
+   labels = { "concurrency", "ipc", "shared-memory", "synchronization", "futex", "ffi" },
 }
 dependencies = {
    "lua >= 5.4, < 5.5",
 }
+-- The module maps memory with mmap(2): POSIX systems only (CMake skips it on
+-- Windows). Built and tested on Linux; the other systems are built by the
+-- C suite's cross-compiles, not through LuaRocks.
+supported_platforms = { "unix" }
 build = {
-   -- "command", not "builtin": builtin cannot pass -fvisibility=hidden, and
-   -- the core must be compiled in hidden so that only luaopen_futex is
-   -- exported (as the CMake build does). The build goes to build/luarocks so
-   -- that no futex.so lands in the root, where Python's `import futex` or
-   -- Lua's "./?.so" would pick it up. No liblua on the link line: the
+   -- CMake over the project's own CMakeLists.txt (as effil does), so the
+   -- module gets the flags every other build uses (the core compiled in with
+   -- hidden visibility, only luaopen_futex exported, -pthread where needed)
+   -- from whichever compiler CMake finds. No liblua on the link line: the
    -- interpreter exports the Lua API.
-   type = "command",
-   build_command = [[mkdir -p build/luarocks && $(CC) $(CFLAGS) -std=c11 -fvisibility=hidden -DFUTEX_EXTERN= -D_GNU_SOURCE -I$(LUA_INCDIR) -Ilibfutex bindings/lua/lfutex.c libfutex/futex.c libfutex/backend.c $(LIBFLAG) -pthread -o build/luarocks/futex.so]],
-   install = {
-      lib = { futex = "build/luarocks/futex.so" },
+   type = "cmake",
+   variables = {
+      CMAKE_BUILD_TYPE = "Release",
+      CMAKE_INSTALL_PREFIX = "$(PREFIX)",
+      FUTEX_LUA_INCLUDE_DIR = "$(LUA_INCDIR)",
+      FUTEX_LUA_CMOD_DIR = "$(LIBDIR)",
+      FUTEX_BUILD_LUA = "ON",
+      FUTEX_BUILD_TESTS = "OFF",
+      FUTEX_BUILD_EMUL = "OFF",
+      FUTEX_INSTALL_LIBRARY = "OFF",
    },
 }
