@@ -795,6 +795,9 @@ static PyModuleDef_Slot module_slots[] = {
      * lifetime is guarded by the atomic state counter. */
     {Py_mod_gil, Py_MOD_GIL_NOT_USED},
 #endif
+#if defined(Py_LIMITED_API) && !defined(Py_mod_multiple_interpreters)
+    {0, NULL}, /* room for the slot PyInit__futex adds on 3.12+ */
+#endif
     {0, NULL},
 };
 
@@ -811,4 +814,18 @@ static struct PyModuleDef futex_module = {
 };
 
 PyMODINIT_FUNC PyInit__futex(void); /* the one exported symbol */
-PyMODINIT_FUNC PyInit__futex(void) { return PyModuleDef_Init(&futex_module); }
+PyMODINIT_FUNC PyInit__futex(void)
+{
+#if defined(Py_LIMITED_API) && !defined(Py_mod_multiple_interpreters)
+    /* The abi3 build sees 3.11's headers, which lack the slot 3.12 added;
+     * its id (3) and value (2: per-interpreter GIL supported) are stable
+     * ABI, so declare it when the running interpreter knows it (3.11
+     * rejects unknown slots). */
+    if (Py_Version >= 0x030C0000) {
+        size_t last = sizeof module_slots / sizeof module_slots[0] - 2;
+        module_slots[last].slot = 3;
+        module_slots[last].value = (void *)2;
+    }
+#endif
+    return PyModuleDef_Init(&futex_module);
+}
