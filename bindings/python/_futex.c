@@ -795,37 +795,46 @@ static PyModuleDef_Slot module_slots[] = {
      * lifetime is guarded by the atomic state counter. */
     {Py_mod_gil, Py_MOD_GIL_NOT_USED},
 #endif
-#if defined(Py_LIMITED_API) && !defined(Py_mod_multiple_interpreters)
-    {0, NULL}, /* room for the slot PyInit__futex adds on 3.12+ */
-#endif
     {0, NULL},
 };
 
-static struct PyModuleDef futex_module = {
-    PyModuleDef_HEAD_INIT,
-    .m_name = "futex._futex",
-    .m_doc = "Futex wait/wake on 32-bit words in any writable buffer (libfutex " FUTEX_VERSION ").",
-    .m_size = sizeof(module_state),
-    .m_methods = module_methods,
-    .m_slots = module_slots,
-    .m_traverse = module_traverse,
-    .m_clear = module_clear,
-    .m_free = module_free,
+/* One definition per slot list (below); everything else is shared. */
+#define MODULE_DEF(slots)                                                                        \
+    {                                                                                            \
+        PyModuleDef_HEAD_INIT,                                                                   \
+        .m_name = "futex._futex",                                                                \
+        .m_doc = "Futex wait/wake on 32-bit words in any writable buffer (libfutex " FUTEX_VERSION \
+                 ").",                                                                           \
+        .m_size = sizeof(module_state),                                                          \
+        .m_methods = module_methods,                                                             \
+        .m_slots = (slots),                                                                      \
+        .m_traverse = module_traverse,                                                           \
+        .m_clear = module_clear,                                                                 \
+        .m_free = module_free,                                                                   \
+    }
+
+static struct PyModuleDef futex_module = MODULE_DEF(module_slots);
+
+#if defined(Py_LIMITED_API) && !defined(Py_mod_multiple_interpreters)
+/* The abi3 build sees 3.11's headers, which lack the slot 3.12 added, so
+ * 3.12+ would refuse the module in an isolated subinterpreter. The slot's id
+ * (3) and value (2: per-interpreter GIL supported) are stable ABI; 3.11
+ * rejects unknown slots, so a second definition carries it, chosen by the
+ * running version (no shared state is written at import). */
+static PyModuleDef_Slot module_slots_312[] = {
+    SLOT(Py_mod_exec, module_exec),
+    {3 /* Py_mod_multiple_interpreters */, (void *)2 /* Py_MOD_PER_INTERPRETER_GIL_SUPPORTED */},
+    {0, NULL},
 };
+static struct PyModuleDef futex_module_312 = MODULE_DEF(module_slots_312);
+#endif
 
 PyMODINIT_FUNC PyInit__futex(void); /* the one exported symbol */
 PyMODINIT_FUNC PyInit__futex(void)
 {
 #if defined(Py_LIMITED_API) && !defined(Py_mod_multiple_interpreters)
-    /* The abi3 build sees 3.11's headers, which lack the slot 3.12 added;
-     * its id (3) and value (2: per-interpreter GIL supported) are stable
-     * ABI, so declare it when the running interpreter knows it (3.11
-     * rejects unknown slots). */
-    if (Py_Version >= 0x030C0000) {
-        size_t last = sizeof module_slots / sizeof module_slots[0] - 2;
-        module_slots[last].slot = 3;
-        module_slots[last].value = (void *)2;
-    }
+    if (Py_Version >= 0x030C0000)
+        return PyModuleDef_Init(&futex_module_312);
 #endif
     return PyModuleDef_Init(&futex_module);
 }
