@@ -19,12 +19,18 @@ report() { echo "wheels: $passed passed, $failed failed"; [ "$failed" -eq 0 ]; e
 
 # ---- the interpreters: every CPython >= 3.11, each once -------------------
 candidates=()
-if command -v pyenv >/dev/null 2>&1; then
-  root=$(pyenv root)
-  while read -r v; do
-    [ -x "$root/versions/$v/bin/python3" ] && candidates+=("$root/versions/$v/bin/python3")
-  done < <(pyenv versions --bare 2>/dev/null)
-fi
+# pyenv's root: from pyenv itself when it is on PATH; else where pyenv puts
+# it by default, under this user's home -- the passwd entry's too, since a
+# CI run may start with a throwaway HOME and PATH.
+roots=()
+command -v pyenv >/dev/null 2>&1 && roots+=("$(pyenv root)")
+roots+=("${PYENV_ROOT:-}" "${HOME:-}/.pyenv" "$(getent passwd "$(id -u)" | cut -d: -f6)/.pyenv")
+for root in "${roots[@]}"; do
+  [ -n "$root" ] && [ -d "$root/versions" ] || continue
+  for d in "$root"/versions/*/; do
+    [ -x "${d%/}/bin/python3" ] && candidates+=("${d%/}/bin/python3")
+  done
+done
 for name in python3 python3.11 python3.12 python3.13 python3.14; do
   while read -r p; do [ -n "$p" ] && candidates+=("$p"); done < <(type -ap "$name" 2>/dev/null)
 done
