@@ -55,7 +55,8 @@ consumer() {
 
 # version_compatible REQUEST: what find_package(futex REQUEST) would decide.
 version_compatible() {
-  cmake -DPACKAGE_FIND_VERSION="$1" -DFILE="$prefix/lib/cmake/futex/futexConfigVersion.cmake" -P /dev/stdin <<'CMAKE'
+  # A script file: CMake before 3.27 cannot read one from a pipe.
+  cat >"$out/version-probe.cmake" <<'CMAKE'
 string(REPLACE "." ";" _parts "${PACKAGE_FIND_VERSION}.0.0")
 list(GET _parts 0 PACKAGE_FIND_VERSION_MAJOR)
 list(GET _parts 1 PACKAGE_FIND_VERSION_MINOR)
@@ -69,6 +70,7 @@ else()
   message("no")
 endif()
 CMAKE
+  cmake -DPACKAGE_FIND_VERSION="$1" -DFILE="$prefix/lib/cmake/futex/futexConfigVersion.cmake" -P "$out/version-probe.cmake"
 }
 
 # pc_consumer PKG_CONFIG_PATH: cc against futex.pc, shared and static.
