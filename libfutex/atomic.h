@@ -30,6 +30,10 @@
  *   futex__signal_fence()                 a compiler-only barrier
  *   futex__cpu_relax()                    the CPU's spin-wait hint (pause, yield)
  *
+ * New code uses these, never __atomic_* or Interlocked* directly (ctest
+ * -L msvc checks that, and tests/atomics/msvc-probe.c compiles every
+ * operation on the MSVC path).
+ *
  * Orders: FUTEX__RELAXED, FUTEX__ACQUIRE, FUTEX__RELEASE, FUTEX__ACQ_REL,
  * FUTEX__SEQ_CST, with C11's meanings. Pass a constant: the functions are
  * static inline, so the order folds away once inlined (an unfolded order is

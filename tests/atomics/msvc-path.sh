@@ -8,6 +8,7 @@
 #   msvc-path.sh wine <src> <build>   builds the C suite with mingw-w64 and
 #       FUTEX_ATOMIC_MSVC (mingw-w64's <intrin.h> has the same intrinsics) and
 #       runs its windows tests under wine.
+#   msvc-path.sh raw <src> <build>    no atomics outside libfutex/atomic.h.
 set -uo pipefail
 mode=$1 src=$(cd "$2" && pwd)
 mkdir -p "$3" && out=$(cd "$3" && pwd)
@@ -68,8 +69,19 @@ wine)
     tail -40 "$dir.ctest.log"; fail=1
   fi
   ;;
+raw)
+  # Every atomic goes through libfutex/atomic.h, or MSVC cannot build it:
+  # no compiler-specific atomics anywhere else in the library or bindings.
+  hits=$(cd "$src" && grep -nE '(^|[^A-Za-z0-9_])(__atomic_|__sync_|_Interlocked|_Atomic)|<stdatomic\.h>' \
+           libfutex/*.c libfutex/*.h libfutex/backend/*.c bindings/python/*.c bindings/lua/*.c | grep -v '^libfutex/atomic\.h:')
+  if [ -z "$hits" ]; then
+    echo "msvc: no atomics outside libfutex/atomic.h: ok"
+  else
+    echo "$hits"; echo "msvc: atomics outside libfutex/atomic.h (use its futex__atomic_* instead): FAILED"; fail=1
+  fi
+  ;;
 *)
-  echo "usage: msvc-path.sh clang|wine <source dir> <build dir>"; exit 2 ;;
+  echo "usage: msvc-path.sh clang|wine|raw <source dir> <build dir>"; exit 2 ;;
 esac
 [ $fail -eq 0 ] && echo "msvc: $mode: all checks passed"
 exit $fail
