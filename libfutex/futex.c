@@ -137,7 +137,16 @@ static inline void cpu_relax(void)
 /* The yields of a spin of n re-checks: the last 4 (the last n/2 for n < 8). */
 #define SPIN_YIELDS(n) ((n) < 8u ? (n) / 2u : 4u)
 
-/* Returns 1 if the word stopped holding `expected` while we spun.
+/* The most re-checks one wait makes, whatever futex_set_spin was given:
+ * about 2 ms of pauses on current CPUs. A spin cannot see a signal, so an
+ * uncapped count (set_spin(10**8)) would hold Ctrl-C off for a minute. */
+#define SPIN_MAX 65536u
+/* Every this many re-checks the spin reads the clock, so a timed wait never
+ * spins past its deadline (a clock read costs ~20 ns: 1 in 64 is noise). */
+#define SPIN_CLOCK_EVERY 64u
+
+/* Returns 1 if the word stopped holding `expected` while we spun, -1 if the
+ * deadline passed first, else 0.
  *
  * Two phases, because a partner that will change the word soon is in one of
  * two places. On another CPU, it answers within a few hundred nanoseconds,
@@ -147,13 +156,18 @@ static inline void cpu_relax(void)
  * answer before we pay for a sleep and a wakeup. A yield with nothing else to
  * run returns at once, so the yields also extend the first case's window.
  * This is libstdc++'s atomic::wait shape (12 relaxes, then 4 yields). */
-static int spin_until_changed(const uint32_t *word, uint32_t expected)
+static int spin_until_changed(const uint32_t *word, uint32_t expected, uint64_t deadline_ns)
 {
     uint32_t n = futex_get_spin();
     if (n == 0 || cpus() < 2)
         return 0; /* on one CPU the writer cannot run while we spin */
+    if (n > SPIN_MAX)
+        n = SPIN_MAX;
     uint32_t pauses = n - SPIN_YIELDS(n);
     for (uint32_t i = 0; i < n; i++) {
+        if (i % SPIN_CLOCK_EVERY == SPIN_CLOCK_EVERY - 1 && deadline_ns != FUTEX_FOREVER &&
+            futex__remaining_ns(deadline_ns) == 0)
+            return -1;
         if (i < pauses) {
             cpu_relax();
         } else {
@@ -185,14 +199,31 @@ static int check_args(const uint32_t *word, unsigned flags)
     return 0;
 }
 
+/* An untimed wait goes to the OS as a wait on a deadline this far ahead,
+ * re-armed each time it passes. Linux (and FreeBSD, DragonFly, macOS)
+ * restart an untimed wait after a signal handler installed with SA_RESTART
+ * -- Python's, lua5.4's, most programs' -- so the caller would never see
+ * -EINTR and Ctrl-C would wait for a wake; a timed wait returns -EINTR after
+ * every handler. One wakeup a day per sleeping thread costs nothing. */
+#define UNTIMED_SLICE_NS (86400ull * 1000000000u)
+
 /* The one wait loop behind every public wait. Arguments are checked and the
  * word is known to hold `expected`. */
 static int wait_until(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, unsigned flags)
 {
-    if (!(flags & FUTEX_NOSPIN) && spin_until_changed(word, expected))
-        return -EAGAIN;
+    if (!(flags & FUTEX_NOSPIN)) {
+        int spun = spin_until_changed(word, expected, deadline_ns);
+        if (spun != 0)
+            return spun > 0 ? -EAGAIN : -ETIMEDOUT; /* -1: the deadline passed while we spun */
+    }
+    unsigned os_flags = flags & FUTEX_SHARED;
     for (;;) {
-        int rc = futex__os_wait(word, expected, deadline_ns, flags & FUTEX_SHARED);
+        uint64_t os_deadline = deadline_ns;
+        if (deadline_ns == FUTEX_FOREVER) {
+            os_deadline = deadline_after(UNTIMED_SLICE_NS);
+            os_flags |= FUTEX__UNTIMED;
+        }
+        int rc = futex__os_wait(word, expected, os_deadline, os_flags);
         if (rc != -ETIMEDOUT)
             return rc;
         /* Believe a timeout only when our own clock agrees: the backend may
@@ -249,6 +280,39 @@ int futex_deadline_wait(const futex_deadline *d, const uint32_t *word, uint32_t 
     return wait_until(word, expected, d->at_ns, flags);
 }
 
+int futex_seconds_to_ns(double seconds, uint64_t *ns)
+{
+    if (ns == NULL || !(seconds >= 0.0))
+        return -EINVAL; /* negative, or NaN (every comparison with NaN is false) */
+    double t = seconds * 1e9;
+    /* 2^64 ns and beyond -- infinity, and any finite time past ~584 years --
+     * is "never": one rule, however the caller spelled a huge timeout. */
+    if (t >= 18446744073709551616.0) {
+        *ns = FUTEX_FOREVER;
+        return 0;
+    }
+    uint64_t whole = (uint64_t)t;
+    /* Round up: a wait never ends before the time asked (1e-10 s is 1 ns). */
+    *ns = (double)whole < t ? whole + 1 : whole;
+    return 0;
+}
+
+int futex_deadline_wait_intr(const futex_deadline *d, const uint32_t *word, uint32_t expected, unsigned flags)
+{
+    if (d == NULL)
+        return -EINVAL;
+    if (futex__os_caps() & FUTEX_CAP_INTERRUPTIBLE)
+        return futex_deadline_wait(d, word, expected, flags);
+    /* The OS wait ignores signals: wait one slice of the deadline, then hand
+     * the caller an -EINTR so it looks at its signals and calls again. */
+    futex_deadline slice;
+    futex_deadline_init(&slice, FUTEX_SLICE_NS);
+    if (slice.at_ns >= d->at_ns)
+        return futex_deadline_wait(d, word, expected, flags);
+    int rc = futex_deadline_wait(&slice, word, expected, flags);
+    return rc == -ETIMEDOUT ? -EINTR : rc;
+}
+
 int futex_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags)
 {
     int rc = check_args(word, flags);
@@ -277,8 +341,18 @@ const char *futex_strerror(int result)
     case EINVAL: return "invalid argument (a NULL or misaligned word, an unknown flag, or a word the OS refuses)";
     case ENOTSUP: return "cross-process waits are not supported by this backend";
     case EDEADLK: return "would wait forever: nothing else can change the word";
-    case EFAULT: return "the word is not in mapped memory";
-    case ENOSYS: return "the OS has no futex call";
-    default: return "unexpected error";
+    case EFAULT: return "the word is not in mapped memory, or the shared file under it shrank (EFAULT)";
+    case ENOSYS: return "the OS has no futex call (ENOSYS)";
+    case EPERM: return "the OS refused the operation (EPERM: a sandbox or seccomp filter?)";
+    case EACCES: return "the OS denied access (EACCES: a sandbox or seccomp filter?)";
+    case ENOMEM: return "the OS is out of memory (ENOMEM)";
+    case EBUSY: return "the OS reports the word busy (EBUSY)";
+    case EIO: return "an I/O error from the OS (EIO)";
+    case ESRCH: return "the OS found no such process (ESRCH)";
+    case EBADF: return "the OS reports a bad descriptor (EBADF)";
+    case EOVERFLOW: return "a value overflowed in the OS (EOVERFLOW)";
+    case ERANGE: return "a value out of the OS's range (ERANGE)";
+    case EINPROGRESS: return "the OS reports the operation in progress (EINPROGRESS)";
+    default: return "an error from the OS that libfutex does not name (see the errno value)";
     }
 }

@@ -12,17 +12,13 @@
 #include "futex.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 
 #ifndef ENOTSUP
 #define ENOTSUP EOPNOTSUPP
 #endif
-
-/* On a backend whose wait a signal cannot interrupt (the posix parking lot,
- * Windows), a blocked wait wakes this often to run signal handlers, so
- * Ctrl-C is seen within this long (the issue asks for 0.2 s). */
-#define SLICE_NS 50000000u
 
 /* PyType_Slot and PyModuleDef_Slot hold every slot as a void *. ISO C has
  * no conversion between function and object pointers, so go through
@@ -97,15 +93,19 @@ static int to_u32(PyObject *obj, uint32_t *out, const char *what)
     if (v == -1 && PyErr_Occurred())
         return -1;
     if (overflow != 0 || v < 0 || v > 0xFFFFFFFFll) {
-        PyErr_Format(PyExc_OverflowError, "%s must be in [0, 2**32), got %R", what, obj);
+        /* No %R: the repr of a huge int is itself an error (the int-to-str
+         * digit limit), and a message need not print 5000 digits. */
+        PyErr_Format(PyExc_OverflowError, "%s must be in [0, 2**32), got %s", what,
+                     overflow > 0 ? "a larger int" : overflow < 0 || v < 0 ? "a negative int" : "a larger int");
         return -1;
     }
     *out = (uint32_t)v;
     return 0;
 }
 
-/* Seconds (int or float, None: forever) to the core's nanoseconds, parsed
- * like Lock.acquire: negative or NaN -> ValueError. */
+/* Seconds (int or float, None: forever) to the core's nanoseconds, by the
+ * core's one rule (futex_seconds_to_ns); parsed like Lock.acquire: negative
+ * or NaN -> ValueError. */
 static int to_timeout_ns(PyObject *obj, uint64_t *out)
 {
     if (obj == Py_None) {
@@ -119,7 +119,7 @@ static int to_timeout_ns(PyObject *obj, uint64_t *out)
     }
     double s = PyFloat_AsDouble(obj);
     if (s == -1.0 && PyErr_Occurred()) {
-        /* An int past the float range: as long as asked is forever. */
+        /* An int past the float range is an infinity of its sign. */
         if (!PyLong_Check(obj) || !PyErr_ExceptionMatches(PyExc_OverflowError))
             return -1;
         PyErr_Clear();
@@ -130,19 +130,10 @@ static int to_timeout_ns(PyObject *obj, uint64_t *out)
             return -1;
         s = negative ? -INFINITY : INFINITY;
     }
-    if (isnan(s) || s < 0) {
-        PyErr_Format(PyExc_ValueError, "timeout must be >= 0 seconds or None, got %R", obj);
+    if (futex_seconds_to_ns(s, out) != 0) {
+        PyErr_SetString(PyExc_ValueError, "timeout must be >= 0 seconds or None (not negative, not NaN)");
         return -1;
     }
-    if (isinf(s)) {
-        *out = FUTEX_FOREVER;
-        return 0;
-    }
-    /* Round up so a wait never ends before the time asked. Clamp just below
-     * FUTEX_FOREVER (about 584 years): a huge finite timeout stays finite,
-     * and the core saturates its deadline the same way. */
-    double ns = ceil(s * 1e9);
-    *out = ns >= 18446744073709549568.0 ? FUTEX_FOREVER - 1 : (uint64_t)ns;
     return 0;
 }
 
@@ -371,50 +362,62 @@ RMW_METHOD(fetch_and)
 RMW_METHOD(fetch_or)
 RMW_METHOD(fetch_xor)
 
-/* The one blocking loop behind Cell.wait and Deadline.wait (CPython's
- * acquire_timed): try holding the GIL; release it only around the blocking
- * call; after an interrupted return run the signal handlers and re-wait on
- * the same absolute deadline, so re-waits never stretch the total time.
+/* The one blocking loop behind Cell.wait and Deadline.wait: the core's
+ * interruptible wait (futex_deadline_wait_intr, CPython's acquire_timed
+ * shape) with the GIL released, and after each -EINTR the signal handlers,
+ * then the same call again on the same absolute deadline. Blocking calls
+ * that take a futex_deadline and return -EINTR reuse it through `call`.
+ * Returns the core's result, or RAISED with an exception set (a handler
+ * raised): not -1, which is -EPERM.
  * The caller has enter()ed the cell. */
-static PyObject *wait_until(CellObject *c, uint32_t expected, const futex_deadline *d, int spin)
+#define RAISED INT_MIN
+typedef int (*blocking_call)(void *arg, const futex_deadline *d, unsigned nospin);
+
+static int block_until(blocking_call call, void *arg, const futex_deadline *d)
 {
-    unsigned flags = c->flags | (spin ? 0u : FUTEX_NOSPIN);
-    /* A zero timeout is the core's check-only path: it validates the
-     * flags and compares the word without entering the OS. */
-    int rc = futex_timed_wait(c->word, expected, 0, flags);
-    if (rc == -EAGAIN)
-        Py_RETURN_TRUE;
-    if (rc != -ETIMEDOUT)
-        return raise_result(rc);
-    if (futex_deadline_remaining_ns(d) == 0)
-        Py_RETURN_FALSE; /* a zero timeout or a spent deadline: checked, done */
-    const int sliced = !(futex_capabilities() & FUTEX_CAP_INTERRUPTIBLE);
+    unsigned nospin = 0;
+    int rc;
     for (;;) {
         Py_BEGIN_ALLOW_THREADS
-        if (!sliced) {
-            rc = futex_deadline_wait(d, c->word, expected, flags);
-        } else {
-            /* The OS wait ignores signals: wait a slice, then look at them. */
-            uint64_t left = futex_deadline_remaining_ns(d);
-            rc = futex_timed_wait(c->word, expected, left < SLICE_NS ? left : SLICE_NS, flags);
-            if (rc == -ETIMEDOUT && futex_deadline_remaining_ns(d) != 0)
-                rc = -EINTR;
-        }
+        rc = call(arg, d, nospin);
         Py_END_ALLOW_THREADS
-        switch (rc) {
-        case 0:       /* woken, or a spurious wakeup: the caller re-checks */
-        case -EAGAIN: /* the word no longer holds expected */
-            Py_RETURN_TRUE;
-        case -ETIMEDOUT: /* the core has checked the deadline really passed */
-            Py_RETURN_FALSE;
-        case -EINTR: /* a signal: its handler may raise (KeyboardInterrupt) */
-            if (PyErr_CheckSignals() < 0)
-                return NULL;
-            flags |= FUTEX_NOSPIN; /* we spun once already; go straight back to sleep */
-            continue;
-        default:
-            return raise_result(rc);
-        }
+        if (rc != -EINTR)
+            return rc;
+        if (PyErr_CheckSignals() < 0) /* a handler raised (KeyboardInterrupt) */
+            return RAISED;
+        nospin = FUTEX_NOSPIN; /* we spun once already; go straight back to sleep */
+    }
+}
+
+typedef struct {
+    CellObject *c;
+    uint32_t expected;
+    unsigned flags;
+} cell_wait_args;
+
+static int cell_wait_call(void *arg, const futex_deadline *d, unsigned nospin)
+{
+    cell_wait_args *a = arg;
+    return futex_deadline_wait_intr(d, a->c->word, a->expected, a->flags | nospin);
+}
+
+static PyObject *wait_until(CellObject *c, uint32_t expected, const futex_deadline *d, int spin)
+{
+    cell_wait_args a = {c, expected, c->flags | (spin ? 0u : FUTEX_NOSPIN)};
+    /* Try holding the GIL first: a zero timeout is the core's check-only
+     * path, which validates the flags and compares the word in place. */
+    int rc = futex_timed_wait(c->word, expected, 0, a.flags);
+    if (rc == -ETIMEDOUT && futex_deadline_remaining_ns(d) != 0)
+        rc = block_until(cell_wait_call, &a, d);
+    switch (rc) {
+    case RAISED: return NULL;    /* a signal handler raised */
+    case 0:                      /* woken, or a spurious wakeup: the caller re-checks */
+    case -EAGAIN:                /* the word no longer holds expected */
+        Py_RETURN_TRUE;
+    case -ETIMEDOUT:             /* the core has checked the deadline really passed */
+        Py_RETURN_FALSE;
+    default:
+        return raise_result(rc);
     }
 }
 
