@@ -146,6 +146,44 @@ TEST(huge_spin_is_capped_and_bounded, ANY)
     CHECK(took < 1000 * MS);
 }
 
+typedef struct {
+    uint32_t word, arrived;
+    long tid;
+    int rc;
+} parker;
+
+static void *spinning_waiter(void *arg)
+{
+    parker *p = arg;
+    p->tid = self_tid();
+    futex_fetch_add(&p->arrived, 1);
+    p->rc = futex_wait(&p->word, 0, 0); /* untimed, with the spin */
+    return NULL;
+}
+
+TEST(huge_spin_parks_soon, THREADS)
+{
+    /* An untimed wait has no deadline to bound its spin: only the cap keeps
+     * set_spin(huge) from spinning for minutes, blind to signals. Where /proc
+     * tells (Linux), the waiter must be asleep within 3 s. */
+    uint32_t old = futex_get_spin();
+    futex_set_spin(UINT32_MAX);
+    parker p;
+    memset(&p, 0, sizeof p);
+    pthread_t t = spawn(spinning_waiter, &p);
+    while (futex_load(&p.arrived) == 0)
+        sleep_ms(1);
+    int asleep = 0;
+    for (int i = 0; i < 3000 && !(asleep = is_sleeping(p.tid)); i++)
+        sleep_ms(1);
+    futex_store(&p.word, 1);
+    futex_wake(&p.word, FUTEX_ALL, FUTEX_PRIVATE);
+    join(t);
+    futex_set_spin(old);
+    CHECK(asleep);
+    CHECK(p.rc == 0 || p.rc == -EAGAIN);
+}
+
 TEST(seconds_to_ns, ANY)
 {
     uint64_t ns = 7;
@@ -207,8 +245,8 @@ TEST(early_os_timeout_is_rewaited, ANY)
 
 #if !defined(_WIN32)
 TEST_MAIN(untimed_wait_under_sa_restart, intr_wait_sees_every_signal, intr_wait_slices_and_times_out,
-          huge_spin_is_capped_and_bounded, seconds_to_ns, early_os_timeout_is_rewaited)
+          huge_spin_is_capped_and_bounded, huge_spin_parks_soon, seconds_to_ns, early_os_timeout_is_rewaited)
 #else
-TEST_MAIN(intr_wait_slices_and_times_out, huge_spin_is_capped_and_bounded, seconds_to_ns,
+TEST_MAIN(intr_wait_slices_and_times_out, huge_spin_is_capped_and_bounded, huge_spin_parks_soon, seconds_to_ns,
           early_os_timeout_is_rewaited)
 #endif
