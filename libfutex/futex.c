@@ -10,12 +10,15 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(_WIN32)
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 #else
 #include <sched.h> /* sched_yield, for the spin phase */
+#include <signal.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #endif
@@ -322,6 +325,129 @@ int futex_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags)
         return 0;
     return futex__os_wake(word, max_waiters, flags & FUTEX_SHARED);
 }
+
+/* ---- fault guards ------------------------------------------------------- */
+
+#if defined(_WIN32) || defined(__wasm__)
+int futex_guard_begin(const uint32_t *word)
+{
+    (void)word;
+    return 0; /* no SIGBUS here: Windows refuses to shrink a mapped file */
+}
+int futex_guard_end(void) { return 0; }
+void futex_guard_forget(const void *base, uint64_t len) { (void)base, (void)len; }
+#else
+
+/* Pages found dead, so later operations fail without touching them. A fixed
+ * table: the signal handler cannot allocate. A page that does not fit is
+ * still caught the next time it faults (its zero page is private memory,
+ * so it would not fault again: the cells' own flags carry that case). */
+#define BROKEN_MAX 64
+static uintptr_t broken_pages[BROKEN_MAX]; /* 0: free slot */
+static uintptr_t page_size;
+static struct sigaction previous_bus;
+static int guard_state; /* 0 none, 1 installing, 2 installed */
+
+/* The page this thread guards right now (0: none) and whether it faulted.
+ * SeqCst atomics, so the compiler keeps them in order with the guarded
+ * operation's own atomics even when everything is inlined. */
+static _Thread_local uintptr_t guarded_page;
+static _Thread_local int guard_hit;
+
+static void chain_bus(int sig, siginfo_t *info, void *ctx)
+{
+    if (previous_bus.sa_flags & SA_SIGINFO) {
+        previous_bus.sa_sigaction(sig, info, ctx);
+    } else if (previous_bus.sa_handler == SIG_DFL || previous_bus.sa_handler == SIG_IGN) {
+        /* Restore the default and return: the faulting instruction runs
+         * again and the fault kills the process as it would have. (A
+         * fault's SIGBUS cannot be ignored.) */
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        sigemptyset(&dfl.sa_mask);
+        sigaction(SIGBUS, &dfl, NULL);
+    } else {
+        previous_bus.sa_handler(sig);
+    }
+}
+
+static void on_bus(int sig, siginfo_t *info, void *ctx)
+{
+    uintptr_t page = (uintptr_t)info->si_addr & ~(page_size - 1);
+    if (page != 0 && page == __atomic_load_n(&guarded_page, __ATOMIC_SEQ_CST)) {
+        /* Our word's page lost its file. Put private zeros in its place
+         * (mmap is async-signal-safe in practice on every libc we build
+         * for), so the instruction completes when we return. */
+        void *p = mmap((void *)page, (size_t)page_size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        if (p != MAP_FAILED) {
+            for (unsigned i = 0; i < BROKEN_MAX; i++) {
+                uintptr_t free_slot = 0;
+                if (__atomic_compare_exchange_n(&broken_pages[i], &free_slot, page, 0, __ATOMIC_SEQ_CST,
+                                                __ATOMIC_SEQ_CST))
+                    break;
+            }
+            __atomic_store_n(&guard_hit, 1, __ATOMIC_SEQ_CST);
+            return;
+        }
+    }
+    chain_bus(sig, info, ctx); /* a fault anywhere else is not ours */
+}
+
+static int guard_install(void)
+{
+    int state = __atomic_load_n(&guard_state, __ATOMIC_ACQUIRE);
+    if (state == 2)
+        return 0;
+    int expected = 0;
+    if (__atomic_compare_exchange_n(&guard_state, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        long ps = sysconf(_SC_PAGESIZE);
+        page_size = ps > 0 ? (uintptr_t)ps : 4096u;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_bus;
+        sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        /* previous_bus is written before the handler can run: sigaction
+         * fills it before installing ours. */
+        sigaction(SIGBUS, &sa, &previous_bus);
+        __atomic_store_n(&guard_state, 2, __ATOMIC_RELEASE);
+        return 0;
+    }
+    while (__atomic_load_n(&guard_state, __ATOMIC_ACQUIRE) != 2)
+        sched_yield(); /* another thread is installing it: a few microseconds */
+    return 0;
+}
+
+int futex_guard_begin(const uint32_t *word)
+{
+    guard_install();
+    uintptr_t page = (uintptr_t)word & ~(page_size - 1);
+    for (unsigned i = 0; i < BROKEN_MAX; i++)
+        if (__atomic_load_n(&broken_pages[i], __ATOMIC_RELAXED) == page)
+            return -EFAULT; /* found dead before: its zeros are not the file's */
+    __atomic_store_n(&guard_hit, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&guarded_page, page, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+int futex_guard_end(void)
+{
+    __atomic_store_n(&guarded_page, 0, __ATOMIC_SEQ_CST);
+    return __atomic_load_n(&guard_hit, __ATOMIC_SEQ_CST) ? -EFAULT : 0;
+}
+
+void futex_guard_forget(const void *base, uint64_t len)
+{
+    uintptr_t lo = (uintptr_t)base, hi = lo + (uintptr_t)len;
+    for (unsigned i = 0; i < BROKEN_MAX; i++) {
+        uintptr_t p = __atomic_load_n(&broken_pages[i], __ATOMIC_RELAXED);
+        if (p != 0 && p + page_size > lo && p < hi)
+            __atomic_compare_exchange_n(&broken_pages[i], &p, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    }
+}
+#endif
 
 /* ---- introspection ------------------------------------------------------ */
 

@@ -194,6 +194,25 @@ FUTEX_EXTERN uint32_t futex_fetch_or(uint32_t *word, uint32_t v);
 FUTEX_EXTERN uint32_t futex_fetch_xor(uint32_t *word, uint32_t v);
 
 /*
+ * Fault guards: a word in a MAP_SHARED file mapping dies with a SIGBUS when
+ * another process shrinks the file under it. Between futex_guard_begin(word)
+ * and futex_guard_end() on one thread, such a fault on word's page does not
+ * kill the process: a SIGBUS handler (installed at the first begin, chaining
+ * to the handler it replaced for every other fault, so those stay as fatal
+ * as before) maps a private zero page over the dead one, so the operation
+ * completes harmlessly -- no lock is left held -- and futex_guard_end()
+ * returns -EFAULT: its result is meaningless. From then on futex_guard_begin
+ * on that page returns -EFAULT at once, until futex_guard_forget releases
+ * the range (when its mapping goes away and the address may be reused).
+ * Both bindings guard every cell operation this way. Calls do not nest; the
+ * guard is per thread. Returns 0 or -EFAULT (begin also -ENOTSUP where no
+ * signals exist: Windows, wasm, which have no such fault to catch).
+ */
+FUTEX_EXTERN int futex_guard_begin(const uint32_t *word);
+FUTEX_EXTERN int futex_guard_end(void);
+FUTEX_EXTERN void futex_guard_forget(const void *base, uint64_t len);
+
+/*
  * Spin-then-park. Before sleeping in the OS, a wait re-checks the word up to
  * `iterations` times, so a partner that answers within a microsecond or two
  * is seen without a sleep. All but the last few re-checks follow a CPU pause

@@ -46,6 +46,7 @@ typedef struct region {
     unsigned char *base; /* NULL until mapped, and again once closed */
     size_t size;
     unsigned flags; /* FUTEX_SHARED where the backend can reach other processes */
+    int broken;     /* a cell operation found the file shrunk under the mapping */
 } region;
 
 typedef struct cell {
@@ -93,6 +94,32 @@ static cell *checkcell(lua_State *L, int arg)
 
 static uint32_t *wordof(const cell *c) { return (uint32_t *)(void *)(c->r->base + c->offset); }
 
+/* Every operation on a cell's word runs between guard() and unguard()
+ * (futex_guard_begin/end): when another process shrank the file under the
+ * region, the SIGBUS becomes this error instead of a dead process, and the
+ * region stays broken. Nothing between the two may raise a Lua error. */
+static int shrunk(lua_State *L)
+{
+    return luaL_error(L, "futex: %s", futex_strerror(-EFAULT));
+}
+
+static uint32_t *guard(lua_State *L, const cell *c)
+{
+    if (c->r->broken || futex_guard_begin(wordof(c)) < 0) {
+        c->r->broken = 1;
+        shrunk(L);
+    }
+    return wordof(c);
+}
+
+static void unguard(lua_State *L, const cell *c)
+{
+    if (futex_guard_end() < 0) {
+        c->r->broken = 1; /* the operation ran on zeros: its result is meaningless */
+        shrunk(L);
+    }
+}
+
 /* ---- waiting ------------------------------------------------------------- */
 
 /* The hooks of the running thread and of the main thread when a wait began.
@@ -139,11 +166,13 @@ static int wait_on(lua_State *L, const cell *c, uint32_t expected, const futex_d
     hooks_save(L, &h);
     unsigned flags = c->r->flags;
     int rc;
-    while ((rc = futex_deadline_wait_intr(d, wordof(c), expected, flags)) == -EINTR) {
+    uint32_t *w = guard(L, c);
+    while ((rc = futex_deadline_wait_intr(d, w, expected, flags)) == -EINTR) {
         if (hooks_changed(L, &h))
             break;
         flags |= FUTEX_NOSPIN; /* spun once already */
     }
+    unguard(L, c);
     switch (rc) {
     case 0:       /* woken, or a spurious wake: the caller re-checks the word */
     case -EAGAIN: /* the word did not hold expected: nothing to wait for */
@@ -165,14 +194,19 @@ static int wait_on(lua_State *L, const cell *c, uint32_t expected, const futex_d
 
 static int cell_load(lua_State *L)
 {
-    lua_pushinteger(L, futex_load(wordof(checkcell(L, 1))));
+    cell *c = checkcell(L, 1);
+    uint32_t v = futex_load(guard(L, c));
+    unguard(L, c);
+    lua_pushinteger(L, v);
     return 1;
 }
 
 static int cell_store(lua_State *L)
 {
     cell *c = checkcell(L, 1);
-    futex_store(wordof(c), checkvalue(L, 2));
+    uint32_t v = checkvalue(L, 2);
+    futex_store(guard(L, c), v);
+    unguard(L, c);
     return 0;
 }
 
@@ -180,7 +214,9 @@ static int cell_compare_exchange(lua_State *L)
 {
     cell *c = checkcell(L, 1);
     uint32_t expected = checkvalue(L, 2), desired = checkvalue(L, 3);
-    lua_pushinteger(L, futex_compare_exchange(wordof(c), expected, desired));
+    uint32_t old = futex_compare_exchange(guard(L, c), expected, desired);
+    unguard(L, c);
+    lua_pushinteger(L, old);
     return 1;
 }
 
@@ -190,7 +226,9 @@ static int cell_compare_exchange(lua_State *L)
     {                                                                                                            \
         cell *c = checkcell(L, 1);                                                                               \
         uint32_t v = checkvalue(L, 2);                                                                           \
-        lua_pushinteger(L, futex_##op(wordof(c), v));                                                            \
+        uint32_t old = futex_##op(guard(L, c), v);                                                               \
+        unguard(L, c);                                                                                           \
+        lua_pushinteger(L, old);                                                                                 \
         return 1;                                                                                                \
     }
 CELL_RMW(exchange)
@@ -212,7 +250,8 @@ static int cell_wait(lua_State *L)
 
 static int wake(lua_State *L, const cell *c, uint32_t n)
 {
-    int rc = futex_wake(wordof(c), n, c->r->flags);
+    int rc = futex_wake(guard(L, c), n, c->r->flags);
+    unguard(L, c);
     if (rc == FUTEX_UNCOUNTED)
         lua_pushnil(L); /* the OS woke them without saying how many */
     else if (rc >= 0)
@@ -237,9 +276,17 @@ static int cell_tostring(lua_State *L)
     cell *c = (cell *)luaL_checkudata(L, 1, CELL);
     if (c->r->base == NULL)
         lua_pushfstring(L, CELL " (offset %I, closed)", (lua_Integer)c->offset);
-    else
-        lua_pushfstring(L, CELL " (offset %I, value %I)", (lua_Integer)c->offset,
-                        (lua_Integer)futex_load(wordof(c)));
+    else if (c->r->broken || futex_guard_begin(wordof(c)) < 0)
+        lua_pushfstring(L, CELL " (offset %I, file shrank)", (lua_Integer)c->offset);
+    else {
+        uint32_t v = futex_load(wordof(c));
+        if (futex_guard_end() < 0) {
+            c->r->broken = 1;
+            lua_pushfstring(L, CELL " (offset %I, file shrank)", (lua_Integer)c->offset);
+        } else {
+            lua_pushfstring(L, CELL " (offset %I, value %I)", (lua_Integer)c->offset, (lua_Integer)v);
+        }
+    }
     return 1;
 }
 
@@ -264,6 +311,8 @@ static int region_close(lua_State *L)
 {
     region *r = (region *)luaL_checkudata(L, 1, REGION);
     if (r->base != NULL) {
+        if (r->broken) /* the address may be mapped again: forget its dead pages */
+            futex_guard_forget(r->base, r->size);
         /* munmap only fails for arguments we made ourselves. */
         munmap(r->base, r->size);
         r->base = NULL;
@@ -293,6 +342,7 @@ static region *newregion(lua_State *L, size_t size)
 {
     region *r = (region *)lua_newuserdatauv(L, sizeof *r, 0);
     r->base = NULL;
+    r->broken = 0;
     r->size = size;
     r->flags = (futex_capabilities() & FUTEX_CAP_SHARED) ? FUTEX_SHARED : FUTEX_PRIVATE;
     luaL_setmetatable(L, REGION);

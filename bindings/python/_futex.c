@@ -153,13 +153,18 @@ typedef struct {
     Py_ssize_t offset;
     unsigned flags; /* FUTEX_SHARED or FUTEX_PRIVATE */
     uint32_t state;
-    uint32_t own; /* the word when no buffer was given */
+    uint32_t own;    /* the word when no buffer was given */
+    uint32_t broken; /* atomic: the word's page lost its file (futex_guard_*) */
 } CellObject;
 
 static void drop_export(CellObject *c)
 {
-    if (c->view.obj != NULL)
+    if (c->view.obj != NULL) {
+        /* The mapping may go with the export; a new one may reuse the address. */
+        if (__atomic_load_n(&c->broken, __ATOMIC_RELAXED))
+            futex_guard_forget(c->word, sizeof *c->word);
         PyBuffer_Release(&c->view);
+    }
     c->word = NULL;
 }
 
@@ -180,6 +185,38 @@ static void leave(CellObject *c)
 {
     if (__atomic_sub_fetch(&c->state, 1, __ATOMIC_ACQ_REL) == RELEASED)
         drop_export(c); /* a release() came while we used the word: finish it */
+}
+
+/* Every operation on the word runs between begin_op and end_op: enter(),
+ * and a fault guard (futex_guard_begin), so a buffer whose file another
+ * process shrank raises OSError(EFAULT) instead of killing the process with
+ * a SIGBUS. Once broken, the cell stays broken. */
+static int begin_op(CellObject *c)
+{
+    if (enter(c) < 0)
+        return -1;
+    if (c->view.obj == NULL)
+        return 0; /* the cell's own word: always mapped */
+    if (__atomic_load_n(&c->broken, __ATOMIC_RELAXED) || futex_guard_begin(c->word) < 0) {
+        __atomic_store_n(&c->broken, 1, __ATOMIC_RELAXED);
+        leave(c);
+        raise_result(-EFAULT);
+        return -1;
+    }
+    return 0;
+}
+
+static int end_op(CellObject *c)
+{
+    int rc = c->view.obj != NULL ? futex_guard_end() : 0;
+    if (rc < 0)
+        __atomic_store_n(&c->broken, 1, __ATOMIC_RELAXED);
+    leave(c);
+    if (rc < 0) {
+        raise_result(rc); /* the operation ran on zeros: its result is meaningless */
+        return -1;
+    }
+    return 0;
 }
 
 static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
@@ -257,6 +294,7 @@ static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     c->flags = shared ? FUTEX_SHARED : FUTEX_PRIVATE;
     c->state = 0;
     c->own = 0;
+    c->broken = 0;
     c->word = view.obj != NULL ? (uint32_t *)((char *)view.buf + offset) : &c->own;
     return (PyObject *)c;
 }
@@ -310,10 +348,11 @@ static PyObject *cell_exit(PyObject *self, PyObject *Py_UNUSED(args)) { return c
 static PyObject *cell_load(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
     CellObject *c = (CellObject *)self;
-    if (enter(c) < 0)
+    if (begin_op(c) < 0)
         return NULL;
     uint32_t v = futex_load(c->word);
-    leave(c);
+    if (end_op(c) < 0)
+        return NULL;
     return PyLong_FromUnsignedLong(v);
 }
 
@@ -321,10 +360,11 @@ static PyObject *cell_store(PyObject *self, PyObject *arg)
 {
     CellObject *c = (CellObject *)self;
     uint32_t v;
-    if (to_u32(arg, &v, "value") < 0 || enter(c) < 0)
+    if (to_u32(arg, &v, "value") < 0 || begin_op(c) < 0)
         return NULL;
     futex_store(c->word, v);
-    leave(c);
+    if (end_op(c) < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -336,10 +376,11 @@ static PyObject *cell_compare_exchange(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OO:compare_exchange", &expected_obj, &desired_obj))
         return NULL;
     if (to_u32(expected_obj, &expected, "expected") < 0 || to_u32(desired_obj, &desired, "desired") < 0 ||
-        enter(c) < 0)
+        begin_op(c) < 0)
         return NULL;
     uint32_t old = futex_compare_exchange(c->word, expected, desired);
-    leave(c);
+    if (end_op(c) < 0)
+        return NULL;
     return PyLong_FromUnsignedLong(old);
 }
 
@@ -349,10 +390,11 @@ static PyObject *cell_compare_exchange(PyObject *self, PyObject *args)
     {                                                                                                                  \
         CellObject *c = (CellObject *)self;                                                                            \
         uint32_t v;                                                                                                    \
-        if (to_u32(arg, &v, "value") < 0 || enter(c) < 0)                                                              \
+        if (to_u32(arg, &v, "value") < 0 || begin_op(c) < 0)                                                           \
             return NULL;                                                                                               \
         uint32_t old = futex_##name(c->word, v);                                                                       \
-        leave(c);                                                                                                      \
+        if (end_op(c) < 0)                                                                                             \
+            return NULL;                                                                                               \
         return PyLong_FromUnsignedLong(old);                                                                           \
     }
 RMW_METHOD(exchange)
@@ -441,10 +483,11 @@ static PyObject *cell_wait(PyObject *self, PyObject *args, PyObject *kwds)
         return NULL;
     futex_deadline d;
     futex_deadline_init(&d, timeout_ns);
-    if (enter(c) < 0)
+    if (begin_op(c) < 0)
         return NULL;
     PyObject *res = wait_until(c, expected, &d, spin);
-    leave(c);
+    if (end_op(c) < 0)
+        Py_CLEAR(res);
     return res;
 }
 
@@ -482,20 +525,22 @@ static PyObject *cell_wake(PyObject *self, PyObject *args, PyObject *kwds)
         }
         n = overflow > 0 || v >= (long long)FUTEX_ALL ? FUTEX_ALL : (uint32_t)v;
     }
-    if (enter(c) < 0)
+    if (begin_op(c) < 0)
         return NULL;
     int rc = futex_wake(c->word, n, c->flags);
-    leave(c);
+    if (end_op(c) < 0)
+        return NULL;
     return wake_result(rc);
 }
 
 static PyObject *cell_wake_all(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
     CellObject *c = (CellObject *)self;
-    if (enter(c) < 0)
+    if (begin_op(c) < 0)
         return NULL;
     int rc = futex_wake(c->word, FUTEX_ALL, c->flags);
-    leave(c);
+    if (end_op(c) < 0)
+        return NULL;
     return wake_result(rc);
 }
 
@@ -504,10 +549,11 @@ static PyObject *cell_repr(PyObject *self)
     CellObject *c = (CellObject *)self;
     if (__atomic_load_n(&c->state, __ATOMIC_ACQUIRE) & RELEASED)
         return PyUnicode_FromFormat("<futex.Cell released>");
-    if (enter(c) < 0)
+    if (begin_op(c) < 0)
         return NULL;
     unsigned long v = futex_load(c->word);
-    leave(c);
+    if (end_op(c) < 0)
+        return NULL;
     return PyUnicode_FromFormat("<futex.Cell offset=%zd value=%lu shared=%s>", c->offset, v,
                                 (c->flags & FUTEX_SHARED) ? "True" : "False");
 }
@@ -641,10 +687,11 @@ static PyObject *deadline_wait(PyObject *self, PyObject *args, PyObject *kwds)
     if (to_u32(expected_obj, &expected, "expected") < 0 || (spin = parse_spin(spin_obj)) < 0)
         return NULL;
     CellObject *c = (CellObject *)cell_obj;
-    if (enter(c) < 0)
+    if (begin_op(c) < 0)
         return NULL;
     PyObject *res = wait_until(c, expected, &((DeadlineObject *)self)->d, spin);
-    leave(c);
+    if (end_op(c) < 0)
+        Py_CLEAR(res);
     return res;
 }
 
