@@ -155,7 +155,32 @@ typedef struct {
     uint32_t state;
     uint32_t own;    /* the word when no buffer was given */
     uint32_t broken; /* atomic: the word's page lost its file (futex_guard_*) */
+    uint32_t forks;  /* atomic: fork_count when `state` last belonged to this process */
 } CellObject;
+
+/* ---- fork ---------------------------------------------------------------
+ * A child forked while another thread waited on a cell inherits that wait's
+ * in-use count, but not the thread: the count would never drop, release()
+ * could never drop the export, and the buffer could never close. So each
+ * fork bumps a counter, and the first use of a cell in a new process drops
+ * the counts of threads that stayed behind in the parent. */
+static uint32_t fork_count; /* process-wide: a fork copies every interpreter */
+
+#if !defined(_WIN32)
+#include <pthread.h>
+static void count_fork(void) { __atomic_add_fetch(&fork_count, 1, __ATOMIC_RELAXED); }
+#endif
+
+/* Makes the cell's state this process's: right after a fork only the
+ * forking thread exists, so the first of its calls to get here resets the
+ * count to what it owns (nothing) and keeps RELEASED. */
+static void adopt(CellObject *c)
+{
+    uint32_t now = __atomic_load_n(&fork_count, __ATOMIC_RELAXED);
+    uint32_t seen = __atomic_load_n(&c->forks, __ATOMIC_RELAXED);
+    if (seen != now && __atomic_compare_exchange_n(&c->forks, &seen, now, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        __atomic_and_fetch(&c->state, RELEASED, __ATOMIC_ACQ_REL);
+}
 
 static void drop_export(CellObject *c)
 {
@@ -171,6 +196,7 @@ static void drop_export(CellObject *c)
 /* Marks the word in use; ValueError once released. */
 static int enter(CellObject *c)
 {
+    adopt(c);
     uint32_t s = __atomic_load_n(&c->state, __ATOMIC_ACQUIRE);
     do {
         if (s & RELEASED) {
@@ -295,6 +321,7 @@ static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     c->state = 0;
     c->own = 0;
     c->broken = 0;
+    c->forks = __atomic_load_n(&fork_count, __ATOMIC_RELAXED);
     c->word = view.obj != NULL ? (uint32_t *)((char *)view.buf + offset) : &c->own;
     return (PyObject *)c;
 }
@@ -328,6 +355,7 @@ static void cell_dealloc(PyObject *self)
 static PyObject *cell_release(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
     CellObject *c = (CellObject *)self;
+    adopt(c);
     uint32_t old = __atomic_fetch_or(&c->state, RELEASED, __ATOMIC_ACQ_REL);
     if (old == 0)
         drop_export(c); /* nobody is using the word; else the last leave() drops it */
@@ -781,6 +809,13 @@ static PyMethodDef module_methods[] = {
 
 static int module_exec(PyObject *mod)
 {
+#if !defined(_WIN32)
+    static int atfork_done; /* once per process, whichever interpreter comes first */
+    if (!__atomic_exchange_n(&atfork_done, 1, __ATOMIC_ACQ_REL) && pthread_atfork(NULL, NULL, count_fork) != 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+#endif
     module_state *st = PyModule_GetState(mod);
     st->cell_type = (PyTypeObject *)PyType_FromModuleAndSpec(mod, &cell_spec, NULL);
     if (st->cell_type == NULL || PyModule_AddType(mod, st->cell_type) < 0)
