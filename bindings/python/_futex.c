@@ -253,14 +253,18 @@ static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         return NULL;
 
     Py_ssize_t offset = 0;
+    int offset_huge = 0; /* past Py_ssize_t: -1 or +1, reported as such, not as a clamped number */
     if (offset_obj != NULL) {
         PyObject *idx = PyNumber_Index(offset_obj);
         if (idx == NULL)
             return NULL;
-        offset = PyNumber_AsSsize_t(idx, NULL); /* clamps, so a huge offset is "out of range" below */
+        long long v = PyLong_AsLongLongAndOverflow(idx, &offset_huge);
         Py_DECREF(idx);
-        if (offset == -1 && PyErr_Occurred())
+        if (v == -1 && PyErr_Occurred())
             return NULL;
+        if (offset_huge == 0 && (v > PY_SSIZE_T_MAX || v < PY_SSIZE_T_MIN))
+            offset_huge = v < 0 ? -1 : 1;
+        offset = offset_huge == 0 ? (Py_ssize_t)v : 0;
     }
     int shared = buffer != Py_None;
     if (shared_obj != Py_None && (shared = PyObject_IsTrue(shared_obj)) < 0)
@@ -275,15 +279,35 @@ static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         }
         if (PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE) < 0) {
             /* Tell a read-only buffer (bytes, a read-only memoryview or mmap)
-             * from other refusals: it gets a TypeError, as the issue asks. */
+             * from other refusals: it gets a TypeError. */
             Py_buffer probe;
             if (PyErr_ExceptionMatches(PyExc_BufferError) && PyObject_GetBuffer(buffer, &probe, PyBUF_SIMPLE) == 0) {
                 PyBuffer_Release(&probe);
                 PyErr_Format(PyExc_TypeError, "buffer must be writable; %.100s is read-only", Py_TYPE(buffer)->tp_name);
+            } else if (PyErr_ExceptionMatches(PyExc_BufferError)) {
+                /* Writable but not one block of memory: say what would do. */
+                PyErr_Clear();
+                if (PyObject_GetBuffer(buffer, &probe, PyBUF_WRITABLE | PyBUF_STRIDES) == 0) {
+                    PyBuffer_Release(&probe);
+                    PyErr_Format(PyExc_BufferError,
+                                 "buffer must be one contiguous block of memory; this %.100s is not (a slice "
+                                 "with a step?): pass the object it views, or a contiguous copy",
+                                 Py_TYPE(buffer)->tp_name);
+                } else {
+                    PyErr_Clear();
+                    PyErr_Format(PyExc_BufferError, "%.100s refused to export a writable buffer",
+                                 Py_TYPE(buffer)->tp_name);
+                }
             }
             return NULL;
         }
         const char *err = NULL;
+        if (offset_huge != 0) {
+            PyErr_Format(PyExc_ValueError, "offset must be %s (buffer of %zd bytes)",
+                         offset_huge < 0 ? ">= 0" : "<= len(buffer) - 4", view.len);
+            PyBuffer_Release(&view);
+            return NULL;
+        }
         if (offset < 0)
             err = "offset must be >= 0";
         else if (offset % 4 != 0)
@@ -298,7 +322,7 @@ static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
             PyBuffer_Release(&view);
             return NULL;
         }
-    } else if (offset != 0) {
+    } else if (offset != 0 || offset_huge != 0) {
         PyErr_SetString(PyExc_ValueError, "offset needs a buffer");
         return NULL;
     }
