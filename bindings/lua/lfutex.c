@@ -1,7 +1,8 @@
 /*
  * The Lua 5.4 module: require "futex".
  *
- *   futex.map(path, size) / futex.anon(size)  -> region   (shared memory, unmapped by close/__close/__gc)
+ *   futex.map(path, size [, options]) / futex.anon(size)
+ *                                              -> region   (shared memory, unmapped by close/__close/__gc)
  *   region:cell(offset)                        -> cell     (an atomic u32 word in the region)
  *   cell:load/store/exchange/compare_exchange/fetch_*, cell:wait/wake/wake_all
  *   futex.deadline(timeout)                    -> deadline (wait/remaining/expired)
