@@ -1,6 +1,6 @@
 # The two README commands, and a few more. Each installs what it needs
 # (scripts/need.sh) on a fresh Debian machine, then builds and runs.
-.PHONY: all build demo test bench install clean
+.PHONY: all build demo test bench mutants install clean
 
 PREFIX ?= /usr/local
 
@@ -23,6 +23,11 @@ test:
 # Benchmarks against the peers, in one run (not part of `make test`).
 bench:
 	@bash bench/run.sh
+
+# Named mutations of the core and backends, each in a scratch copy, each
+# caught by the tests that concern it (tests/mutants/; not part of `make test`).
+mutants:
+	@python3 tests/mutants/run.py
 
 install: build
 	cmake --install build/release --prefix $(PREFIX)

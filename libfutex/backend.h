@@ -4,8 +4,10 @@
  *
  * The front layer has already, before any call below:
  *   - checked that word is non-NULL and 4-byte aligned;
- *   - reduced flags to 0 or FUTEX_SHARED, and passes FUTEX_SHARED only when
- *     futex__os_caps() has FUTEX_CAP_SHARED;
+ *   - reduced flags to 0 or FUTEX_SHARED (plus FUTEX__UNTIMED for a wait),
+ *     and passes FUTEX_SHARED only when futex__os_caps() has FUTEX_CAP_SHARED;
+ *   - turned "no deadline" into a far finite one: deadline_ns is never
+ *     FUTEX_FOREVER;
  *   - handled the fast paths: a word that differs from expected, a zero
  *     timeout, a deadline already passed, and a wake of 0 never get here;
  *   - done any spinning.
@@ -26,13 +28,21 @@
 #define ENOTSUP EOPNOTSUPP
 #endif
 
+/* Set in a wait's flags when the caller gave no deadline. deadline_ns is
+ * then a finite one far ahead (see futex.c: an untimed OS wait would be
+ * restarted after SA_RESTART handlers), and the front layer waits again each
+ * time it passes; a backend that nothing could ever wake reports -EDEADLK. */
+#define FUTEX__UNTIMED 0x100u
+
 /*
  * Block while *word == expected until woken, a signal, or the monotonic
  * clock reaches deadline_ns (FUTEX_FOREVER: no deadline).
  *
  * Returns 0 (woken or spurious), -EAGAIN (the word differed), -EINTR (a
  * signal interrupted the wait), -ETIMEDOUT, or another -errno the OS gave
- * for the word (-EFAULT for unmapped memory, ...).
+ * for the word (-EFAULT for unmapped memory, ...). Any errno the backend
+ * does not expect is handed back as it is, never abort(): a seccomp filter
+ * or a newer kernel can return anything, and a library never kills its host.
  *
  * -ETIMEDOUT may be returned early, for instance when the OS cannot take a
  * timeout as long as asked: the front layer reads the clock and waits again

@@ -11,12 +11,15 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(_WIN32)
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 #else
 #include <sched.h> /* sched_yield, for the spin phase */
+#include <signal.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #endif
@@ -118,7 +121,16 @@ static int cpus(void)
 /* The yields of a spin of n re-checks: the last 4 (the last n/2 for n < 8). */
 #define SPIN_YIELDS(n) ((n) < 8u ? (n) / 2u : 4u)
 
-/* Returns 1 if the word stopped holding `expected` while we spun.
+/* The most re-checks one wait makes, whatever futex_set_spin was given:
+ * about 2 ms of pauses on current CPUs. A spin cannot see a signal, so an
+ * uncapped count (set_spin(10**8)) would hold Ctrl-C off for a minute. */
+#define SPIN_MAX 65536u
+/* Every this many re-checks the spin reads the clock, so a timed wait never
+ * spins past its deadline (a clock read costs ~20 ns: 1 in 64 is noise). */
+#define SPIN_CLOCK_EVERY 64u
+
+/* Returns 1 if the word stopped holding `expected` while we spun, -1 if the
+ * deadline passed first, else 0.
  *
  * Two phases, because a partner that will change the word soon is in one of
  * two places. On another CPU, it answers within a few hundred nanoseconds,
@@ -128,13 +140,18 @@ static int cpus(void)
  * answer before we pay for a sleep and a wakeup. A yield with nothing else to
  * run returns at once, so the yields also extend the first case's window.
  * This is libstdc++'s atomic::wait shape (12 relaxes, then 4 yields). */
-static int spin_until_changed(const uint32_t *word, uint32_t expected)
+static int spin_until_changed(const uint32_t *word, uint32_t expected, uint64_t deadline_ns)
 {
     uint32_t n = futex_get_spin();
     if (n == 0 || cpus() < 2)
         return 0; /* on one CPU the writer cannot run while we spin */
+    if (n > SPIN_MAX)
+        n = SPIN_MAX;
     uint32_t pauses = n - SPIN_YIELDS(n);
     for (uint32_t i = 0; i < n; i++) {
+        if (i % SPIN_CLOCK_EVERY == SPIN_CLOCK_EVERY - 1 && deadline_ns != FUTEX_FOREVER &&
+            futex__remaining_ns(deadline_ns) == 0)
+            return -1;
         if (i < pauses) {
             futex__cpu_relax();
         } else {
@@ -166,14 +183,31 @@ static int check_args(const uint32_t *word, unsigned flags)
     return 0;
 }
 
+/* An untimed wait goes to the OS as a wait on a deadline this far ahead,
+ * re-armed each time it passes. Linux (and FreeBSD, DragonFly, macOS)
+ * restart an untimed wait after a signal handler installed with SA_RESTART
+ * -- Python's, lua5.4's, most programs' -- so the caller would never see
+ * -EINTR and Ctrl-C would wait for a wake; a timed wait returns -EINTR after
+ * every handler. One wakeup a day per sleeping thread costs nothing. */
+#define UNTIMED_SLICE_NS (86400ull * 1000000000u)
+
 /* The one wait loop behind every public wait. Arguments are checked and the
  * word is known to hold `expected`. */
 static int wait_until(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, unsigned flags)
 {
-    if (!(flags & FUTEX_NOSPIN) && spin_until_changed(word, expected))
-        return -EAGAIN;
+    if (!(flags & FUTEX_NOSPIN)) {
+        int spun = spin_until_changed(word, expected, deadline_ns);
+        if (spun != 0)
+            return spun > 0 ? -EAGAIN : -ETIMEDOUT; /* -1: the deadline passed while we spun */
+    }
+    unsigned os_flags = flags & FUTEX_SHARED;
     for (;;) {
-        int rc = futex__os_wait(word, expected, deadline_ns, flags & FUTEX_SHARED);
+        uint64_t os_deadline = deadline_ns;
+        if (deadline_ns == FUTEX_FOREVER) {
+            os_deadline = deadline_after(UNTIMED_SLICE_NS);
+            os_flags |= FUTEX__UNTIMED;
+        }
+        int rc = futex__os_wait(word, expected, os_deadline, os_flags);
         if (rc != -ETIMEDOUT)
             return rc;
         /* Believe a timeout only when our own clock agrees: the backend may
@@ -230,6 +264,39 @@ int futex_deadline_wait(const futex_deadline *d, const uint32_t *word, uint32_t 
     return wait_until(word, expected, d->at_ns, flags);
 }
 
+int futex_seconds_to_ns(double seconds, uint64_t *ns)
+{
+    if (ns == NULL || !(seconds >= 0.0))
+        return -EINVAL; /* negative, or NaN (every comparison with NaN is false) */
+    double t = seconds * 1e9;
+    /* 2^64 ns and beyond -- infinity, and any finite time past ~584 years --
+     * is "never": one rule, however the caller spelled a huge timeout. */
+    if (t >= 18446744073709551616.0) {
+        *ns = FUTEX_FOREVER;
+        return 0;
+    }
+    uint64_t whole = (uint64_t)t;
+    /* Round up: a wait never ends before the time asked (1e-10 s is 1 ns). */
+    *ns = (double)whole < t ? whole + 1 : whole;
+    return 0;
+}
+
+int futex_deadline_wait_intr(const futex_deadline *d, const uint32_t *word, uint32_t expected, unsigned flags)
+{
+    if (d == NULL)
+        return -EINVAL;
+    if (futex__os_caps() & FUTEX_CAP_INTERRUPTIBLE)
+        return futex_deadline_wait(d, word, expected, flags);
+    /* The OS wait ignores signals: wait one slice of the deadline, then hand
+     * the caller an -EINTR so it looks at its signals and calls again. */
+    futex_deadline slice;
+    futex_deadline_init(&slice, FUTEX_SLICE_NS);
+    if (slice.at_ns >= d->at_ns)
+        return futex_deadline_wait(d, word, expected, flags);
+    int rc = futex_deadline_wait(&slice, word, expected, flags);
+    return rc == -ETIMEDOUT ? -EINTR : rc;
+}
+
 int futex_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags)
 {
     int rc = check_args(word, flags);
@@ -239,6 +306,129 @@ int futex_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags)
         return 0;
     return futex__os_wake(word, max_waiters, flags & FUTEX_SHARED);
 }
+
+/* ---- fault guards ------------------------------------------------------- */
+
+#if defined(_WIN32) || defined(__wasm__)
+int futex_guard_begin(const uint32_t *word)
+{
+    (void)word;
+    return 0; /* no SIGBUS here: Windows refuses to shrink a mapped file */
+}
+int futex_guard_end(void) { return 0; }
+void futex_guard_forget(const void *base, uint64_t len) { (void)base, (void)len; }
+#else
+
+/* Pages found dead, so later operations fail without touching them. A fixed
+ * table: the signal handler cannot allocate. A page that does not fit is
+ * still caught the next time it faults (its zero page is private memory,
+ * so it would not fault again: the cells' own flags carry that case). */
+#define BROKEN_MAX 64
+static uintptr_t broken_pages[BROKEN_MAX]; /* 0: free slot */
+static uintptr_t page_size;
+static struct sigaction previous_bus;
+static int guard_state; /* 0 none, 1 installing, 2 installed */
+
+/* The page this thread guards right now (0: none) and whether it faulted.
+ * SeqCst atomics, so the compiler keeps them in order with the guarded
+ * operation's own atomics even when everything is inlined. */
+static _Thread_local uintptr_t guarded_page;
+static _Thread_local int guard_hit;
+
+static void chain_bus(int sig, siginfo_t *info, void *ctx)
+{
+    if (previous_bus.sa_flags & SA_SIGINFO) {
+        previous_bus.sa_sigaction(sig, info, ctx);
+    } else if (previous_bus.sa_handler == SIG_DFL || previous_bus.sa_handler == SIG_IGN) {
+        /* Restore the default and return: the faulting instruction runs
+         * again and the fault kills the process as it would have. (A
+         * fault's SIGBUS cannot be ignored.) */
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        sigemptyset(&dfl.sa_mask);
+        sigaction(SIGBUS, &dfl, NULL);
+    } else {
+        previous_bus.sa_handler(sig);
+    }
+}
+
+static void on_bus(int sig, siginfo_t *info, void *ctx)
+{
+    uintptr_t page = (uintptr_t)info->si_addr & ~(page_size - 1);
+    if (page != 0 && page == __atomic_load_n(&guarded_page, __ATOMIC_SEQ_CST)) {
+        /* Our word's page lost its file. Put private zeros in its place
+         * (mmap is async-signal-safe in practice on every libc we build
+         * for), so the instruction completes when we return. */
+        void *p = mmap((void *)page, (size_t)page_size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        if (p != MAP_FAILED) {
+            for (unsigned i = 0; i < BROKEN_MAX; i++) {
+                uintptr_t free_slot = 0;
+                if (__atomic_compare_exchange_n(&broken_pages[i], &free_slot, page, 0, __ATOMIC_SEQ_CST,
+                                                __ATOMIC_SEQ_CST))
+                    break;
+            }
+            __atomic_store_n(&guard_hit, 1, __ATOMIC_SEQ_CST);
+            return;
+        }
+    }
+    chain_bus(sig, info, ctx); /* a fault anywhere else is not ours */
+}
+
+static int guard_install(void)
+{
+    int state = __atomic_load_n(&guard_state, __ATOMIC_ACQUIRE);
+    if (state == 2)
+        return 0;
+    int expected = 0;
+    if (__atomic_compare_exchange_n(&guard_state, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        long ps = sysconf(_SC_PAGESIZE);
+        page_size = ps > 0 ? (uintptr_t)ps : 4096u;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_bus;
+        sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        /* previous_bus is written before the handler can run: sigaction
+         * fills it before installing ours. */
+        sigaction(SIGBUS, &sa, &previous_bus);
+        __atomic_store_n(&guard_state, 2, __ATOMIC_RELEASE);
+        return 0;
+    }
+    while (__atomic_load_n(&guard_state, __ATOMIC_ACQUIRE) != 2)
+        sched_yield(); /* another thread is installing it: a few microseconds */
+    return 0;
+}
+
+int futex_guard_begin(const uint32_t *word)
+{
+    guard_install();
+    uintptr_t page = (uintptr_t)word & ~(page_size - 1);
+    for (unsigned i = 0; i < BROKEN_MAX; i++)
+        if (__atomic_load_n(&broken_pages[i], __ATOMIC_RELAXED) == page)
+            return -EFAULT; /* found dead before: its zeros are not the file's */
+    __atomic_store_n(&guard_hit, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&guarded_page, page, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+int futex_guard_end(void)
+{
+    __atomic_store_n(&guarded_page, 0, __ATOMIC_SEQ_CST);
+    return __atomic_load_n(&guard_hit, __ATOMIC_SEQ_CST) ? -EFAULT : 0;
+}
+
+void futex_guard_forget(const void *base, uint64_t len)
+{
+    uintptr_t lo = (uintptr_t)base, hi = lo + (uintptr_t)len;
+    for (unsigned i = 0; i < BROKEN_MAX; i++) {
+        uintptr_t p = __atomic_load_n(&broken_pages[i], __ATOMIC_RELAXED);
+        if (p != 0 && p + page_size > lo && p < hi)
+            __atomic_compare_exchange_n(&broken_pages[i], &p, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    }
+}
+#endif
 
 /* ---- introspection ------------------------------------------------------ */
 
@@ -258,8 +448,18 @@ const char *futex_strerror(int result)
     case EINVAL: return "invalid argument (a NULL or misaligned word, an unknown flag, or a word the OS refuses)";
     case ENOTSUP: return "cross-process waits are not supported by this backend";
     case EDEADLK: return "would wait forever: nothing else can change the word";
-    case EFAULT: return "the word is not in mapped memory";
-    case ENOSYS: return "the OS has no futex call";
-    default: return "unexpected error";
+    case EFAULT: return "the word is not in mapped memory, or the shared file under it shrank (EFAULT)";
+    case ENOSYS: return "the OS has no futex call (ENOSYS)";
+    case EPERM: return "the OS refused the operation (EPERM: a sandbox or seccomp filter?)";
+    case EACCES: return "the OS denied access (EACCES: a sandbox or seccomp filter?)";
+    case ENOMEM: return "the OS is out of memory (ENOMEM)";
+    case EBUSY: return "the OS reports the word busy (EBUSY)";
+    case EIO: return "an I/O error from the OS (EIO)";
+    case ESRCH: return "the OS found no such process (ESRCH)";
+    case EBADF: return "the OS reports a bad descriptor (EBADF)";
+    case EOVERFLOW: return "a value overflowed in the OS (EOVERFLOW)";
+    case ERANGE: return "a value out of the OS's range (ERANGE)";
+    case EINPROGRESS: return "the OS reports the operation in progress (EINPROGRESS)";
+    default: return "an error from the OS that libfutex does not name (see the errno value)";
     }
 }

@@ -66,9 +66,11 @@ extern "C" {
  * holds `expected` and, if so, sleeps until one of:
  *   - a futex_wake on the same word wakes it                   -> 0
  *   - a spurious wakeup (the OS may return for no reason)       -> 0
- *   - a signal handler ran (where the OS tells)                 -> -EINTR
+ *   - a signal handler ran (FUTEX_CAP_INTERRUPTIBLE)            -> -EINTR
  * Returns -EAGAIN at once if *word != expected, and -EAGAIN after blocking
- * where the OS reports that the value had changed.
+ * where the OS reports that the value had changed. -EINTR comes after any
+ * handler, SA_RESTART or not: the OS is handed a far deadline, never an
+ * untimed wait that its kernel would silently restart.
  *
  * Because of spurious wakeups a 0 result says nothing about the word: always
  * re-check it in a loop, as with every futex.
@@ -77,6 +79,12 @@ extern "C" {
  * word or an unknown flag; -ENOTSUP for FUTEX_SHARED where the backend cannot
  * reach other processes (see futex_capabilities); -EDEADLK on the
  * single-threaded backend, where nothing could ever change the word.
+ *
+ * Errors the OS gives: -EFAULT (the word is not mapped, or, for a word in a
+ * shared file, the file shrank under it), -EPERM and -ENOSYS (a sandbox or
+ * seccomp filter refused the call, or the kernel lacks it), and any other
+ * -errno the OS returns (-EACCES, -ENOMEM, ... from a filter), handed back
+ * as it is: the library never aborts on an OS result.
  *
  * Unless FUTEX_NOSPIN is given, the wait first re-checks the word for a short
  * while (futex_set_spin) before it sleeps in the OS.
@@ -102,7 +110,8 @@ FUTEX_EXTERN int futex_timed_wait(const uint32_t *word, uint32_t expected, uint6
  * has FUTEX_CAP_WAKE_COUNT, else FUTEX_UNCOUNTED after a successful wake.
  * max_waiters == 0 returns 0 without entering the OS; FUTEX_ALL wakes all.
  * Where the OS can only wake one or all (darwin, windows), max_waiters > 1
- * wakes all. -EINVAL and -ENOTSUP as futex_wait.
+ * wakes all. -EINVAL, -ENOTSUP, -EFAULT, -EPERM, -ENOSYS and any other
+ * OS -errno as futex_wait.
  *
  * Store the new value before waking: a waiter that has not yet blocked sees
  * the new value instead of sleeping, so no wakeup is lost.
@@ -134,6 +143,36 @@ FUTEX_EXTERN int futex_deadline_wait(const futex_deadline *d, const uint32_t *wo
  * expires (and for a NULL d). */
 FUTEX_EXTERN uint64_t futex_deadline_remaining_ns(const futex_deadline *d);
 
+/*
+ * The blocking-call policy every binding (and any C caller that must react to
+ * signals) uses, after CPython's acquire_timed(): wait on (word, expected)
+ * until *d, and return -EINTR whenever the caller should look at its
+ * signals -- then it runs its handlers and calls again with the same d, so
+ * re-waits never stretch the total time:
+ *
+ *     while ((rc = futex_deadline_wait_intr(&d, w, v, flags)) == -EINTR)
+ *         if (run_signal_handlers() failed) return that;
+ *
+ * Where a signal ends an OS wait (FUTEX_CAP_INTERRUPTIBLE) this is
+ * futex_deadline_wait. Elsewhere the OS wait cannot see a signal, so it
+ * blocks at most FUTEX_SLICE_NS and then returns -EINTR (the deadline not
+ * yet passed): a signal is seen within one slice. Results otherwise as
+ * futex_deadline_wait; -EINVAL for a NULL d.
+ */
+#define FUTEX_SLICE_NS 50000000u /* 50 ms */
+FUTEX_EXTERN int futex_deadline_wait_intr(const futex_deadline *d, const uint32_t *word, uint32_t expected,
+                                          unsigned flags);
+
+/*
+ * Seconds (as a binding's users write timeouts) to the nanoseconds every
+ * timeout and deadline here takes, with one rule for every binding: rounded
+ * up, so a wait never ends before the time asked; infinity and anything at
+ * or past 2^64 ns (~584 years) is FUTEX_FOREVER, never expiring; 0 is 0
+ * (check only). Returns 0, or -EINVAL for NaN or a negative time (and a
+ * NULL ns), leaving *ns untouched.
+ */
+FUTEX_EXTERN int futex_seconds_to_ns(double seconds, uint64_t *ns);
+
 /* The monotonic clock the deadlines use, in nanoseconds from an arbitrary start. */
 FUTEX_EXTERN uint64_t futex_monotonic_ns(void);
 
@@ -155,6 +194,25 @@ FUTEX_EXTERN uint32_t futex_fetch_or(uint32_t *word, uint32_t v);
 FUTEX_EXTERN uint32_t futex_fetch_xor(uint32_t *word, uint32_t v);
 
 /*
+ * Fault guards: a word in a MAP_SHARED file mapping dies with a SIGBUS when
+ * another process shrinks the file under it. Between futex_guard_begin(word)
+ * and futex_guard_end() on one thread, such a fault on word's page does not
+ * kill the process: a SIGBUS handler (installed at the first begin, chaining
+ * to the handler it replaced for every other fault, so those stay as fatal
+ * as before) maps a private zero page over the dead one, so the operation
+ * completes harmlessly -- no lock is left held -- and futex_guard_end()
+ * returns -EFAULT: its result is meaningless. From then on futex_guard_begin
+ * on that page returns -EFAULT at once, until futex_guard_forget releases
+ * the range (when its mapping goes away and the address may be reused).
+ * Both bindings guard every cell operation this way. Calls do not nest; the
+ * guard is per thread. Returns 0 or -EFAULT (begin also -ENOTSUP where no
+ * signals exist: Windows, wasm, which have no such fault to catch).
+ */
+FUTEX_EXTERN int futex_guard_begin(const uint32_t *word);
+FUTEX_EXTERN int futex_guard_end(void);
+FUTEX_EXTERN void futex_guard_forget(const void *base, uint64_t len);
+
+/*
  * Spin-then-park. Before sleeping in the OS, a wait re-checks the word up to
  * `iterations` times, so a partner that answers within a microsecond or two
  * is seen without a sleep. All but the last few re-checks follow a CPU pause
@@ -162,7 +220,9 @@ FUTEX_EXTERN uint32_t futex_fetch_xor(uint32_t *word, uint32_t v);
  * which lets a partner sharing our CPU run. The default, 16, was chosen in
  * bench/ (about 3 µs of CPU before a long wait parks). The count is
  * process-wide; 0 turns spinning off, as does FUTEX_NOSPIN per call. On a
- * single CPU no wait spins. futex_get_spin returns the count.
+ * single CPU no wait spins. futex_get_spin returns the count as set.
+ * A spin cannot see a signal, so one wait spins at most 65536 times (about
+ * 2 ms) whatever the count, and never past its deadline.
  */
 FUTEX_EXTERN void futex_set_spin(uint32_t iterations);
 FUTEX_EXTERN uint32_t futex_get_spin(void);

@@ -1,7 +1,8 @@
 /*
  * The Lua 5.4 module: require "futex".
  *
- *   futex.map(path, size) / futex.anon(size)  -> region   (shared memory, unmapped by close/__close/__gc)
+ *   futex.map(path, size [, options]) / futex.anon(size)
+ *                                              -> region   (shared memory, unmapped by close/__close/__gc)
  *   region:cell(offset)                        -> cell     (an atomic u32 word in the region)
  *   cell:load/store/exchange/compare_exchange/fetch_*, cell:wait/wake/wake_all
  *   futex.deadline(timeout)                    -> deadline (wait/remaining/expired)
@@ -23,6 +24,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -40,31 +42,18 @@ EXPORT int luaopen_futex(lua_State *L);
 #define DEADLINE "futex.deadline"
 
 #define NS_PER_S 1e9
-/* "Forever" is a wait on this far-off deadline, never an untimed wait: Linux
- * restarts an untimed FUTEX_WAIT after a handler installed with SA_RESTART
- * (lua5.4's SIGINT handler comes from signal(), which sets it), so the wait
- * would never come back for the interpreter's hook to run; a timed wait
- * returns EINTR after any handler. A year elapsing is a spurious wake. */
-#define FAR_NS (365ull * 24 * 3600 * 1000000000ull)
-/* Backends whose wait a signal does not interrupt (no FUTEX_CAP_INTERRUPTIBLE)
- * wait in slices this long, and go back to Lua when a signal hook appeared. */
-#define SLICE_NS 50000000ull
 
 typedef struct region {
     unsigned char *base; /* NULL until mapped, and again once closed */
     size_t size;
     unsigned flags; /* FUTEX_SHARED where the backend can reach other processes */
+    int broken;     /* a cell operation found the file shrunk under the mapping */
 } region;
 
 typedef struct cell {
     region *r; /* kept alive by the cell's user value, which is the region */
     size_t offset;
 } cell;
-
-typedef struct deadline {
-    futex_deadline d;
-    int forever;
-} deadline;
 
 /* ---- argument conversion ------------------------------------------------ */
 
@@ -76,19 +65,16 @@ static uint32_t checkvalue(lua_State *L, int arg)
     return (uint32_t)v;
 }
 
-/* Seconds as a non-negative number, nil (or math.huge) for forever, to
- * nanoseconds rounded up so that a timeout never ends early. A timeout past
- * 2^64 ns (585 years) is clamped to the longest finite one. */
+/* Seconds, nil for forever, to nanoseconds by the core's one rule
+ * (futex_seconds_to_ns: rounded up; math.huge and past ~584 years never end). */
 static uint64_t checktimeout(lua_State *L, int arg)
 {
     if (lua_isnoneornil(L, arg))
         return FUTEX_FOREVER;
-    lua_Number t = luaL_checknumber(L, arg);
-    luaL_argcheck(L, t >= 0, arg, "timeout must be a non-negative number of seconds"); /* also NaN */
-    if (isinf(t))
-        return FUTEX_FOREVER;
-    double ns = ceil((double)t * NS_PER_S);
-    return ns >= 1.8e19 ? FUTEX_FOREVER - 1 : (uint64_t)ns;
+    uint64_t ns = 0;
+    luaL_argcheck(L, futex_seconds_to_ns((double)luaL_checknumber(L, arg), &ns) == 0, arg,
+                  "timeout must be a non-negative number of seconds");
+    return ns;
 }
 
 static region *checkregion(lua_State *L, int arg)
@@ -108,6 +94,32 @@ static cell *checkcell(lua_State *L, int arg)
 }
 
 static uint32_t *wordof(const cell *c) { return (uint32_t *)(void *)(c->r->base + c->offset); }
+
+/* Every operation on a cell's word runs between guard() and unguard()
+ * (futex_guard_begin/end): when another process shrank the file under the
+ * region, the SIGBUS becomes this error instead of a dead process, and the
+ * region stays broken. Nothing between the two may raise a Lua error. */
+static int shrunk(lua_State *L)
+{
+    return luaL_error(L, "futex: %s", futex_strerror(-EFAULT));
+}
+
+static uint32_t *guard(lua_State *L, const cell *c)
+{
+    if (c->r->broken || futex_guard_begin(wordof(c)) < 0) {
+        c->r->broken = 1;
+        shrunk(L);
+    }
+    return wordof(c);
+}
+
+static void unguard(lua_State *L, const cell *c)
+{
+    if (futex_guard_end() < 0) {
+        c->r->broken = 1; /* the operation ran on zeros: its result is meaningless */
+        shrunk(L);
+    }
+}
 
 /* ---- waiting ------------------------------------------------------------- */
 
@@ -143,66 +155,59 @@ static void hooks_follow(lua_State *L, const hooks *h)
         lua_sethook(L, m, lua_gethookmask(h->main), lua_gethookcount(h->main));
 }
 
-/* One wait until *d, returned to Lua as a boolean: false only when a finite
- * timeout has passed. Never retries EINTR here: an interrupted wait returns
- * true (a spurious wake) so the VM runs the signal's hook before the
- * caller's loop waits again. */
-static int wait_on(lua_State *L, const cell *c, uint32_t expected, const futex_deadline *d, int forever)
+/* One wait until *d, returned to Lua as a boolean: false only when the
+ * deadline has passed. The core's interruptible wait returns -EINTR when a
+ * signal handler ran (or, where the OS wait cannot see signals, after each
+ * slice): if the handler armed a hook (lua5.4's SIGINT, luaposix), return a
+ * spurious wake so the VM runs it before the caller's loop waits again;
+ * otherwise wait on, on the same deadline. */
+static int wait_on(lua_State *L, const cell *c, uint32_t expected, const futex_deadline *d)
 {
-    int interruptible = (futex_capabilities() & FUTEX_CAP_INTERRUPTIBLE) != 0;
     hooks h;
     hooks_save(L, &h);
+    unsigned flags = c->r->flags;
     int rc;
-    for (;;) {
-        futex_deadline slice = *d;
-        if (!interruptible) {
-            futex_deadline_init(&slice, SLICE_NS);
-            if (slice.at_ns > d->at_ns)
-                slice = *d;
-        }
-        rc = futex_deadline_wait(&slice, wordof(c), expected, c->r->flags);
-        if (rc != -ETIMEDOUT || slice.at_ns == d->at_ns)
+    uint32_t *w = guard(L, c);
+    while ((rc = futex_deadline_wait_intr(d, w, expected, flags)) == -EINTR) {
+        if (hooks_changed(L, &h))
             break;
-        if (hooks_changed(L, &h)) {
-            rc = -EINTR; /* a signal's hook is waiting for the VM: treat as interrupted */
-            break;
-        }
+        flags |= FUTEX_NOSPIN; /* spun once already */
     }
+    unguard(L, c);
     switch (rc) {
     case 0:       /* woken, or a spurious wake: the caller re-checks the word */
     case -EAGAIN: /* the word did not hold expected: nothing to wait for */
         lua_pushboolean(L, 1);
         return 1;
-    case -EINTR: /* a signal handler ran: back to the VM so its hook runs */
+    case -EINTR: /* a signal's hook is armed: back to the VM so it runs */
         hooks_follow(L, &h);
         lua_pushboolean(L, 1);
         return 1;
-    case -ETIMEDOUT: /* for "forever", the far-off deadline passed: a spurious wake */
-        lua_pushboolean(L, forever);
+    case -ETIMEDOUT: /* the core checked its clock: the deadline passed */
+        lua_pushboolean(L, 0);
         return 1;
-    default: /* -EFAULT, -ENOSYS, -EPERM, -EDEADLK: the OS refused; say why */
+    default: /* -EFAULT, -ENOSYS, -EPERM, -EDEADLK, ...: the OS refused; say why */
         return luaL_error(L, "futex wait: %s", futex_strerror(rc));
     }
-}
-
-/* Deadline for a relative timeout (FUTEX_FOREVER: the far-off one). */
-static void deadline_for(futex_deadline *d, uint64_t timeout_ns)
-{
-    futex_deadline_init(d, timeout_ns == FUTEX_FOREVER ? FAR_NS : timeout_ns);
 }
 
 /* ---- cells ---------------------------------------------------------------- */
 
 static int cell_load(lua_State *L)
 {
-    lua_pushinteger(L, futex_load(wordof(checkcell(L, 1))));
+    cell *c = checkcell(L, 1);
+    uint32_t v = futex_load(guard(L, c));
+    unguard(L, c);
+    lua_pushinteger(L, v);
     return 1;
 }
 
 static int cell_store(lua_State *L)
 {
     cell *c = checkcell(L, 1);
-    futex_store(wordof(c), checkvalue(L, 2));
+    uint32_t v = checkvalue(L, 2);
+    futex_store(guard(L, c), v);
+    unguard(L, c);
     return 0;
 }
 
@@ -210,7 +215,9 @@ static int cell_compare_exchange(lua_State *L)
 {
     cell *c = checkcell(L, 1);
     uint32_t expected = checkvalue(L, 2), desired = checkvalue(L, 3);
-    lua_pushinteger(L, futex_compare_exchange(wordof(c), expected, desired));
+    uint32_t old = futex_compare_exchange(guard(L, c), expected, desired);
+    unguard(L, c);
+    lua_pushinteger(L, old);
     return 1;
 }
 
@@ -220,7 +227,9 @@ static int cell_compare_exchange(lua_State *L)
     {                                                                                                            \
         cell *c = checkcell(L, 1);                                                                               \
         uint32_t v = checkvalue(L, 2);                                                                           \
-        lua_pushinteger(L, futex_##op(wordof(c), v));                                                            \
+        uint32_t old = futex_##op(guard(L, c), v);                                                               \
+        unguard(L, c);                                                                                           \
+        lua_pushinteger(L, old);                                                                                 \
         return 1;                                                                                                \
     }
 CELL_RMW(exchange)
@@ -236,13 +245,14 @@ static int cell_wait(lua_State *L)
     uint32_t expected = checkvalue(L, 2);
     uint64_t timeout = checktimeout(L, 3);
     futex_deadline d; /* timeout 0 is a deadline already passed: the core only checks the word */
-    deadline_for(&d, timeout);
-    return wait_on(L, c, expected, &d, timeout == FUTEX_FOREVER);
+    futex_deadline_init(&d, timeout);
+    return wait_on(L, c, expected, &d);
 }
 
 static int wake(lua_State *L, const cell *c, uint32_t n)
 {
-    int rc = futex_wake(wordof(c), n, c->r->flags);
+    int rc = futex_wake(guard(L, c), n, c->r->flags);
+    unguard(L, c);
     if (rc == FUTEX_UNCOUNTED)
         lua_pushnil(L); /* the OS woke them without saying how many */
     else if (rc >= 0)
@@ -267,9 +277,17 @@ static int cell_tostring(lua_State *L)
     cell *c = (cell *)luaL_checkudata(L, 1, CELL);
     if (c->r->base == NULL)
         lua_pushfstring(L, CELL " (offset %I, closed)", (lua_Integer)c->offset);
-    else
-        lua_pushfstring(L, CELL " (offset %I, value %I)", (lua_Integer)c->offset,
-                        (lua_Integer)futex_load(wordof(c)));
+    else if (c->r->broken || futex_guard_begin(wordof(c)) < 0)
+        lua_pushfstring(L, CELL " (offset %I, file shrank)", (lua_Integer)c->offset);
+    else {
+        uint32_t v = futex_load(wordof(c));
+        if (futex_guard_end() < 0) {
+            c->r->broken = 1;
+            lua_pushfstring(L, CELL " (offset %I, file shrank)", (lua_Integer)c->offset);
+        } else {
+            lua_pushfstring(L, CELL " (offset %I, value %I)", (lua_Integer)c->offset, (lua_Integer)v);
+        }
+    }
     return 1;
 }
 
@@ -294,6 +312,8 @@ static int region_close(lua_State *L)
 {
     region *r = (region *)luaL_checkudata(L, 1, REGION);
     if (r->base != NULL) {
+        if (r->broken) /* the address may be mapped again: forget its dead pages */
+            futex_guard_forget(r->base, r->size);
         /* munmap only fails for arguments we made ourselves. */
         munmap(r->base, r->size);
         r->base = NULL;
@@ -323,6 +343,7 @@ static region *newregion(lua_State *L, size_t size)
 {
     region *r = (region *)lua_newuserdatauv(L, sizeof *r, 0);
     r->base = NULL;
+    r->broken = 0;
     r->size = size;
     r->flags = (futex_capabilities() & FUTEX_CAP_SHARED) ? FUTEX_SHARED : FUTEX_PRIVATE;
     luaL_setmetatable(L, REGION);
@@ -337,32 +358,92 @@ static size_t checksize(lua_State *L, int arg)
     return (size_t)size;
 }
 
+/* An optional boolean field of the options table at arg (absent: dflt). */
+static int optflag(lua_State *L, int arg, const char *name, int dflt)
+{
+    if (lua_isnoneornil(L, arg))
+        return dflt;
+    lua_getfield(L, arg, name);
+    int v = lua_isnil(L, -1) ? dflt : lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+/* nil, "path: message", errno, as io.open; the fd closed and a file this
+ * call created removed first, so a failed map leaves nothing behind. */
+static int map_fail(lua_State *L, const char *path, int fd, int created, int err, const char *why)
+{
+    if (fd >= 0)
+        close(fd);
+    if (created)
+        unlink(path);
+    if (why == NULL) {
+        errno = err;
+        return luaL_fileresult(L, 0, path);
+    }
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: %s", path, why);
+    lua_pushinteger(L, err);
+    return 3;
+}
+
+/* futex.map(path, size [, options]): a MAP_SHARED mapping of a file that
+ * other processes map too. It never follows a symlink at the last path
+ * component (ELOOP), maps only regular files, and refuses a file another user
+ * owns (EPERM) unless options.shared_with_others; options.exclusive creates
+ * the file and fails (EEXIST) if it exists. On a backend that cannot wait
+ * across processes (no CAP_SHARED) it refuses (ENOTSUP) unless
+ * options.shared == false asks for a process-private region. */
 static int f_map(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    size_t len;
+    const char *path = luaL_checklstring(L, 1, &len);
+    luaL_argcheck(L, strlen(path) == len, 1, "path contains a \\0 byte");
     size_t size = checksize(L, 2);
+    if (!lua_isnoneornil(L, 3))
+        luaL_checktype(L, 3, LUA_TTABLE);
+    int shared = optflag(L, 3, "shared", 1);
+    int others = optflag(L, 3, "shared_with_others", 0);
+    int exclusive = optflag(L, 3, "exclusive", 0);
+    if (shared && !(futex_capabilities() & FUTEX_CAP_SHARED)) {
+        luaL_pushfail(L);
+        lua_pushfstring(L, "%s: %s (%s); pass {shared = false} for a process-private region", path,
+                        futex_strerror(-ENOTSUP), futex_backend());
+        lua_pushinteger(L, ENOTSUP);
+        return 3;
+    }
     region *r = newregion(L, size);
-    /* O_CLOEXEC: children started with io.popen must not inherit the descriptor. */
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    r->flags = shared ? FUTEX_SHARED : FUTEX_PRIVATE;
+    /* O_NOFOLLOW: a symlink planted where we expect our file must not
+     * redirect the map (and its ftruncate) to someone else's file.
+     * O_NONBLOCK: opening a FIFO planted there must not hang; it is refused
+     * below. O_CLOEXEC: children started with io.popen must not inherit it. */
+    int oflags = O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | (exclusive ? O_EXCL : 0);
+    int created = 0;
+    int fd = open(path, oflags | O_EXCL, 0600);
+    if (fd >= 0)
+        created = 1;
+    else if (errno == EEXIST && !exclusive)
+        fd = open(path, oflags & ~O_CREAT, 0600);
     if (fd < 0)
-        return luaL_fileresult(L, 0, path);
+        return map_fail(L, path, -1, 0, errno, NULL);
     struct stat st;
-    int ok = fstat(fd, &st) == 0;
+    if (fstat(fd, &st) != 0)
+        return map_fail(L, path, fd, created, errno, NULL);
+    if (!S_ISREG(st.st_mode))
+        return map_fail(L, path, fd, created, S_ISDIR(st.st_mode) ? EISDIR : EINVAL, "not a regular file");
+    if (st.st_uid != geteuid() && !others)
+        return map_fail(L, path, fd, created, EPERM,
+                        "owned by another user (pass {shared_with_others = true} to map it anyway)");
     /* Grow only: a partner may already use a larger file. Two processes that
      * grow one file at once to different sizes race; map with one size. */
-    if (ok && (uintmax_t)st.st_size < (uintmax_t)size)
-        ok = ftruncate(fd, (off_t)size) == 0;
-    if (ok) {
-        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        if (p != MAP_FAILED)
-            r->base = (unsigned char *)p;
-    }
-    int saved = errno;
+    if ((uintmax_t)st.st_size < (uintmax_t)size && ftruncate(fd, (off_t)size) != 0)
+        return map_fail(L, path, fd, created, errno, NULL);
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        return map_fail(L, path, fd, created, errno, NULL);
+    r->base = (unsigned char *)p;
     close(fd); /* the mapping outlives the descriptor */
-    if (r->base == NULL) {
-        errno = saved;
-        return luaL_fileresult(L, 0, path);
-    }
     return 1;
 }
 
@@ -382,49 +463,48 @@ static int f_anon(lua_State *L)
 static int f_deadline(lua_State *L)
 {
     uint64_t timeout = checktimeout(L, 1);
-    deadline *d = (deadline *)lua_newuserdatauv(L, sizeof *d, 0);
-    futex_deadline_init(&d->d, timeout);
-    d->forever = timeout == FUTEX_FOREVER;
+    futex_deadline *d = (futex_deadline *)lua_newuserdatauv(L, sizeof *d, 0);
+    futex_deadline_init(d, timeout);
     luaL_setmetatable(L, DEADLINE);
     return 1;
 }
 
+static futex_deadline *checkdeadline(lua_State *L, int arg)
+{
+    return (futex_deadline *)luaL_checkudata(L, arg, DEADLINE);
+}
+
 static int deadline_wait(lua_State *L)
 {
-    deadline *d = (deadline *)luaL_checkudata(L, 1, DEADLINE);
+    futex_deadline *d = checkdeadline(L, 1);
     cell *c = checkcell(L, 2);
     uint32_t expected = checkvalue(L, 3);
-    if (!d->forever)
-        return wait_on(L, c, expected, &d->d, 0);
-    futex_deadline far;
-    deadline_for(&far, FUTEX_FOREVER);
-    return wait_on(L, c, expected, &far, 1);
+    return wait_on(L, c, expected, d);
 }
 
 static int deadline_remaining(lua_State *L)
 {
-    deadline *d = (deadline *)luaL_checkudata(L, 1, DEADLINE);
-    if (d->forever)
-        lua_pushnil(L);
+    uint64_t ns = futex_deadline_remaining_ns(checkdeadline(L, 1));
+    if (ns == FUTEX_FOREVER)
+        lua_pushnil(L); /* never expires */
     else
-        lua_pushnumber(L, (lua_Number)futex_deadline_remaining_ns(&d->d) / NS_PER_S);
+        lua_pushnumber(L, (lua_Number)ns / NS_PER_S);
     return 1;
 }
 
 static int deadline_expired(lua_State *L)
 {
-    deadline *d = (deadline *)luaL_checkudata(L, 1, DEADLINE);
-    lua_pushboolean(L, !d->forever && futex_deadline_remaining_ns(&d->d) == 0);
+    lua_pushboolean(L, futex_deadline_remaining_ns(checkdeadline(L, 1)) == 0);
     return 1;
 }
 
 static int deadline_tostring(lua_State *L)
 {
-    deadline *d = (deadline *)luaL_checkudata(L, 1, DEADLINE);
-    if (d->forever)
+    uint64_t ns = futex_deadline_remaining_ns(checkdeadline(L, 1));
+    if (ns == FUTEX_FOREVER)
         lua_pushliteral(L, DEADLINE " (never)");
     else
-        lua_pushfstring(L, DEADLINE " (%f s left)", (lua_Number)futex_deadline_remaining_ns(&d->d) / NS_PER_S);
+        lua_pushfstring(L, DEADLINE " (%f s left)", (lua_Number)ns / NS_PER_S);
     return 1;
 }
 

@@ -13,17 +13,13 @@
 #include "futex.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 
 #ifndef ENOTSUP
 #define ENOTSUP EOPNOTSUPP
 #endif
-
-/* On a backend whose wait a signal cannot interrupt (the posix parking lot,
- * Windows), a blocked wait wakes this often to run signal handlers, so
- * Ctrl-C is seen within this long (the issue asks for 0.2 s). */
-#define SLICE_NS 50000000u
 
 /* PyType_Slot and PyModuleDef_Slot hold every slot as a void *. ISO C has
  * no conversion between function and object pointers, so go through
@@ -53,16 +49,18 @@ static module_state *state_of_type(PyTypeObject *type)
 
 /* ---- errors ------------------------------------------------------------- */
 
-/* TypeError(format % type(obj).__name__), format holding one %U: tp_name is
- * not in the Limited API. */
-static void type_error(const char *format, PyObject *obj)
+/* exc(format % type(obj).__name__), format holding one %U: tp_name is not
+ * in the Limited API. */
+static void error_with_type(PyObject *exc, const char *format, PyObject *obj)
 {
     PyObject *name = PyType_GetName(Py_TYPE(obj));
     if (name != NULL) {
-        PyErr_Format(PyExc_TypeError, format, name);
+        PyErr_Format(exc, format, name);
         Py_DECREF(name);
     }
 }
+
+static void type_error(const char *format, PyObject *obj) { error_with_type(PyExc_TypeError, format, obj); }
 
 /* OSError(err, text): the errno attribute set, and the subclass (e.g.
  * TimeoutError) chosen by err as for any OS call. Steals text. */
@@ -117,15 +115,19 @@ static int to_u32(PyObject *obj, uint32_t *out, const char *what)
     if (v == -1 && PyErr_Occurred())
         return -1;
     if (overflow != 0 || v < 0 || v > 0xFFFFFFFFll) {
-        PyErr_Format(PyExc_OverflowError, "%s must be in [0, 2**32), got %R", what, obj);
+        /* No %R: the repr of a huge int is itself an error (the int-to-str
+         * digit limit), and a message need not print 5000 digits. */
+        PyErr_Format(PyExc_OverflowError, "%s must be in [0, 2**32), got %s", what,
+                     overflow > 0 ? "a larger int" : overflow < 0 || v < 0 ? "a negative int" : "a larger int");
         return -1;
     }
     *out = (uint32_t)v;
     return 0;
 }
 
-/* Seconds (int or float, None: forever) to the core's nanoseconds, parsed
- * like Lock.acquire: negative or NaN -> ValueError. */
+/* Seconds (int or float, None: forever) to the core's nanoseconds, by the
+ * core's one rule (futex_seconds_to_ns); parsed like Lock.acquire: negative
+ * or NaN -> ValueError. */
 static int to_timeout_ns(PyObject *obj, uint64_t *out)
 {
     if (obj == Py_None) {
@@ -138,7 +140,7 @@ static int to_timeout_ns(PyObject *obj, uint64_t *out)
     }
     double s = PyFloat_AsDouble(obj);
     if (s == -1.0 && PyErr_Occurred()) {
-        /* An int past the float range: as long as asked is forever. */
+        /* An int past the float range is an infinity of its sign. */
         if (!PyLong_Check(obj) || !PyErr_ExceptionMatches(PyExc_OverflowError))
             return -1;
         PyErr_Clear();
@@ -149,19 +151,10 @@ static int to_timeout_ns(PyObject *obj, uint64_t *out)
             return -1;
         s = negative ? -INFINITY : INFINITY;
     }
-    if (isnan(s) || s < 0) {
-        PyErr_Format(PyExc_ValueError, "timeout must be >= 0 seconds or None, got %R", obj);
+    if (futex_seconds_to_ns(s, out) != 0) {
+        PyErr_SetString(PyExc_ValueError, "timeout must be >= 0 seconds or None (not negative, not NaN)");
         return -1;
     }
-    if (isinf(s)) {
-        *out = FUTEX_FOREVER;
-        return 0;
-    }
-    /* Round up so a wait never ends before the time asked. Clamp just below
-     * FUTEX_FOREVER (about 584 years): a huge finite timeout stays finite,
-     * and the core saturates its deadline the same way. */
-    double ns = ceil(s * 1e9);
-    *out = ns >= 18446744073709549568.0 ? FUTEX_FOREVER - 1 : (uint64_t)ns;
     return 0;
 }
 
@@ -181,19 +174,50 @@ typedef struct {
     Py_ssize_t offset;
     unsigned flags; /* FUTEX_SHARED or FUTEX_PRIVATE */
     uint32_t state;
-    uint32_t own; /* the word when no buffer was given */
+    uint32_t own;    /* the word when no buffer was given */
+    uint32_t broken; /* atomic: the word's page lost its file (futex_guard_*) */
+    uint32_t forks;  /* atomic: fork_count when `state` last belonged to this process */
 } CellObject;
+
+/* ---- fork ---------------------------------------------------------------
+ * A child forked while another thread waited on a cell inherits that wait's
+ * in-use count, but not the thread: the count would never drop, release()
+ * could never drop the export, and the buffer could never close. So each
+ * fork bumps a counter, and the first use of a cell in a new process drops
+ * the counts of threads that stayed behind in the parent. */
+static uint32_t fork_count; /* process-wide: a fork copies every interpreter */
+
+#if !defined(_WIN32)
+#include <pthread.h>
+static void count_fork(void) { futex__atomic_fetch_add(&fork_count, 1, FUTEX__RELAXED); }
+#endif
+
+/* Makes the cell's state this process's: right after a fork only the
+ * forking thread exists, so the first of its calls to get here resets the
+ * count to what it owns (nothing) and keeps RELEASED. */
+static void adopt(CellObject *c)
+{
+    uint32_t now = futex__atomic_load(&fork_count, FUTEX__RELAXED);
+    uint32_t seen = futex__atomic_load(&c->forks, FUTEX__RELAXED);
+    if (seen != now && futex__atomic_cas(&c->forks, &seen, now, FUTEX__ACQ_REL))
+        futex__atomic_fetch_and(&c->state, RELEASED, FUTEX__ACQ_REL);
+}
 
 static void drop_export(CellObject *c)
 {
-    if (c->view.obj != NULL)
+    if (c->view.obj != NULL) {
+        /* The mapping may go with the export; a new one may reuse the address. */
+        if (futex__atomic_load(&c->broken, FUTEX__RELAXED))
+            futex_guard_forget(c->word, sizeof *c->word);
         PyBuffer_Release(&c->view);
+    }
     c->word = NULL;
 }
 
 /* Marks the word in use; ValueError once released. */
 static int enter(CellObject *c)
 {
+    adopt(c);
     uint32_t s = futex__atomic_load(&c->state, FUTEX__ACQUIRE);
     do {
         if (s & RELEASED) {
@@ -210,6 +234,38 @@ static void leave(CellObject *c)
         drop_export(c); /* a release() came while we used the word: finish it */
 }
 
+/* Every operation on the word runs between begin_op and end_op: enter(),
+ * and a fault guard (futex_guard_begin), so a buffer whose file another
+ * process shrank raises OSError(EFAULT) instead of killing the process with
+ * a SIGBUS. Once broken, the cell stays broken. */
+static int begin_op(CellObject *c)
+{
+    if (enter(c) < 0)
+        return -1;
+    if (c->view.obj == NULL)
+        return 0; /* the cell's own word: always mapped */
+    if (futex__atomic_load(&c->broken, FUTEX__RELAXED) || futex_guard_begin(c->word) < 0) {
+        futex__atomic_store(&c->broken, 1, FUTEX__RELAXED);
+        leave(c);
+        raise_result(-EFAULT);
+        return -1;
+    }
+    return 0;
+}
+
+static int end_op(CellObject *c)
+{
+    int rc = c->view.obj != NULL ? futex_guard_end() : 0;
+    if (rc < 0)
+        futex__atomic_store(&c->broken, 1, FUTEX__RELAXED);
+    leave(c);
+    if (rc < 0) {
+        raise_result(rc); /* the operation ran on zeros: its result is meaningless */
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"buffer", "offset", "shared", NULL};
@@ -218,14 +274,18 @@ static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         return NULL;
 
     Py_ssize_t offset = 0;
+    int offset_huge = 0; /* past Py_ssize_t: -1 or +1, reported as such, not as a clamped number */
     if (offset_obj != NULL) {
         PyObject *idx = PyNumber_Index(offset_obj);
         if (idx == NULL)
             return NULL;
-        offset = PyNumber_AsSsize_t(idx, NULL); /* clamps, so a huge offset is "out of range" below */
+        long long v = PyLong_AsLongLongAndOverflow(idx, &offset_huge);
         Py_DECREF(idx);
-        if (offset == -1 && PyErr_Occurred())
+        if (v == -1 && PyErr_Occurred())
             return NULL;
+        if (offset_huge == 0 && (v > PY_SSIZE_T_MAX || v < PY_SSIZE_T_MIN))
+            offset_huge = v < 0 ? -1 : 1;
+        offset = offset_huge == 0 ? (Py_ssize_t)v : 0;
     }
     int shared = buffer != Py_None;
     if (shared_obj != Py_None && (shared = PyObject_IsTrue(shared_obj)) < 0)
@@ -239,15 +299,34 @@ static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         }
         if (PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE) < 0) {
             /* Tell a read-only buffer (bytes, a read-only memoryview or mmap)
-             * from other refusals: it gets a TypeError, as the issue asks. */
+             * from other refusals: it gets a TypeError. */
             Py_buffer probe;
             if (PyErr_ExceptionMatches(PyExc_BufferError) && PyObject_GetBuffer(buffer, &probe, PyBUF_SIMPLE) == 0) {
                 PyBuffer_Release(&probe);
                 type_error("buffer must be writable; %U is read-only", buffer);
+            } else if (PyErr_ExceptionMatches(PyExc_BufferError)) {
+                /* Writable but not one block of memory: say what would do. */
+                PyErr_Clear();
+                if (PyObject_GetBuffer(buffer, &probe, PyBUF_WRITABLE | PyBUF_STRIDES) == 0) {
+                    PyBuffer_Release(&probe);
+                    error_with_type(PyExc_BufferError,
+                                    "buffer must be one contiguous block of memory; this %U is not (a slice "
+                                    "with a step?): pass the object it views, or a contiguous copy",
+                                    buffer);
+                } else {
+                    PyErr_Clear();
+                    error_with_type(PyExc_BufferError, "%U refused to export a writable buffer", buffer);
+                }
             }
             return NULL;
         }
         const char *err = NULL;
+        if (offset_huge != 0) {
+            PyErr_Format(PyExc_ValueError, "offset must be %s (buffer of %zd bytes)",
+                         offset_huge < 0 ? ">= 0" : "<= len(buffer) - 4", view.len);
+            PyBuffer_Release(&view);
+            return NULL;
+        }
         if (offset < 0)
             err = "offset must be >= 0";
         else if (offset % 4 != 0)
@@ -262,7 +341,7 @@ static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
             PyBuffer_Release(&view);
             return NULL;
         }
-    } else if (offset != 0) {
+    } else if (offset != 0 || offset_huge != 0) {
         PyErr_SetString(PyExc_ValueError, "offset needs a buffer");
         return NULL;
     }
@@ -284,6 +363,8 @@ static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     c->flags = shared ? FUTEX_SHARED : FUTEX_PRIVATE;
     c->state = 0;
     c->own = 0;
+    c->broken = 0;
+    c->forks = futex__atomic_load(&fork_count, FUTEX__RELAXED);
     c->word = view.obj != NULL ? (uint32_t *)((char *)view.buf + offset) : &c->own;
     return (PyObject *)c;
 }
@@ -317,6 +398,7 @@ static void cell_dealloc(PyObject *self)
 static PyObject *cell_release(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
     CellObject *c = (CellObject *)self;
+    adopt(c);
     uint32_t old = futex__atomic_fetch_or(&c->state, RELEASED, FUTEX__ACQ_REL);
     if (old == 0)
         drop_export(c); /* nobody is using the word; else the last leave() drops it */
@@ -337,10 +419,11 @@ static PyObject *cell_exit(PyObject *self, PyObject *Py_UNUSED(args)) { return c
 static PyObject *cell_load(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
     CellObject *c = (CellObject *)self;
-    if (enter(c) < 0)
+    if (begin_op(c) < 0)
         return NULL;
     uint32_t v = futex_load(c->word);
-    leave(c);
+    if (end_op(c) < 0)
+        return NULL;
     return PyLong_FromUnsignedLong(v);
 }
 
@@ -348,10 +431,11 @@ static PyObject *cell_store(PyObject *self, PyObject *arg)
 {
     CellObject *c = (CellObject *)self;
     uint32_t v;
-    if (to_u32(arg, &v, "value") < 0 || enter(c) < 0)
+    if (to_u32(arg, &v, "value") < 0 || begin_op(c) < 0)
         return NULL;
     futex_store(c->word, v);
-    leave(c);
+    if (end_op(c) < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -363,10 +447,11 @@ static PyObject *cell_compare_exchange(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OO:compare_exchange", &expected_obj, &desired_obj))
         return NULL;
     if (to_u32(expected_obj, &expected, "expected") < 0 || to_u32(desired_obj, &desired, "desired") < 0 ||
-        enter(c) < 0)
+        begin_op(c) < 0)
         return NULL;
     uint32_t old = futex_compare_exchange(c->word, expected, desired);
-    leave(c);
+    if (end_op(c) < 0)
+        return NULL;
     return PyLong_FromUnsignedLong(old);
 }
 
@@ -376,10 +461,11 @@ static PyObject *cell_compare_exchange(PyObject *self, PyObject *args)
     {                                                                                                                  \
         CellObject *c = (CellObject *)self;                                                                            \
         uint32_t v;                                                                                                    \
-        if (to_u32(arg, &v, "value") < 0 || enter(c) < 0)                                                              \
+        if (to_u32(arg, &v, "value") < 0 || begin_op(c) < 0)                                                           \
             return NULL;                                                                                               \
         uint32_t old = futex_##name(c->word, v);                                                                       \
-        leave(c);                                                                                                      \
+        if (end_op(c) < 0)                                                                                             \
+            return NULL;                                                                                               \
         return PyLong_FromUnsignedLong(old);                                                                           \
     }
 RMW_METHOD(exchange)
@@ -389,50 +475,62 @@ RMW_METHOD(fetch_and)
 RMW_METHOD(fetch_or)
 RMW_METHOD(fetch_xor)
 
-/* The one blocking loop behind Cell.wait and Deadline.wait (CPython's
- * acquire_timed): try holding the GIL; release it only around the blocking
- * call; after an interrupted return run the signal handlers and re-wait on
- * the same absolute deadline, so re-waits never stretch the total time.
+/* The one blocking loop behind Cell.wait and Deadline.wait: the core's
+ * interruptible wait (futex_deadline_wait_intr, CPython's acquire_timed
+ * shape) with the GIL released, and after each -EINTR the signal handlers,
+ * then the same call again on the same absolute deadline. Blocking calls
+ * that take a futex_deadline and return -EINTR reuse it through `call`.
+ * Returns the core's result, or RAISED with an exception set (a handler
+ * raised): not -1, which is -EPERM.
  * The caller has enter()ed the cell. */
-static PyObject *wait_until(CellObject *c, uint32_t expected, const futex_deadline *d, int spin)
+#define RAISED INT_MIN
+typedef int (*blocking_call)(void *arg, const futex_deadline *d, unsigned nospin);
+
+static int block_until(blocking_call call, void *arg, const futex_deadline *d)
 {
-    unsigned flags = c->flags | (spin ? 0u : FUTEX_NOSPIN);
-    /* A zero timeout is the core's check-only path: it validates the
-     * flags and compares the word without entering the OS. */
-    int rc = futex_timed_wait(c->word, expected, 0, flags);
-    if (rc == -EAGAIN)
-        Py_RETURN_TRUE;
-    if (rc != -ETIMEDOUT)
-        return raise_result(rc);
-    if (futex_deadline_remaining_ns(d) == 0)
-        Py_RETURN_FALSE; /* a zero timeout or a spent deadline: checked, done */
-    const int sliced = !(futex_capabilities() & FUTEX_CAP_INTERRUPTIBLE);
+    unsigned nospin = 0;
+    int rc;
     for (;;) {
         Py_BEGIN_ALLOW_THREADS
-        if (!sliced) {
-            rc = futex_deadline_wait(d, c->word, expected, flags);
-        } else {
-            /* The OS wait ignores signals: wait a slice, then look at them. */
-            uint64_t left = futex_deadline_remaining_ns(d);
-            rc = futex_timed_wait(c->word, expected, left < SLICE_NS ? left : SLICE_NS, flags);
-            if (rc == -ETIMEDOUT && futex_deadline_remaining_ns(d) != 0)
-                rc = -EINTR;
-        }
+        rc = call(arg, d, nospin);
         Py_END_ALLOW_THREADS
-        switch (rc) {
-        case 0:       /* woken, or a spurious wakeup: the caller re-checks */
-        case -EAGAIN: /* the word no longer holds expected */
-            Py_RETURN_TRUE;
-        case -ETIMEDOUT: /* the core has checked the deadline really passed */
-            Py_RETURN_FALSE;
-        case -EINTR: /* a signal: its handler may raise (KeyboardInterrupt) */
-            if (PyErr_CheckSignals() < 0)
-                return NULL;
-            flags |= FUTEX_NOSPIN; /* we spun once already; go straight back to sleep */
-            continue;
-        default:
-            return raise_result(rc);
-        }
+        if (rc != -EINTR)
+            return rc;
+        if (PyErr_CheckSignals() < 0) /* a handler raised (KeyboardInterrupt) */
+            return RAISED;
+        nospin = FUTEX_NOSPIN; /* we spun once already; go straight back to sleep */
+    }
+}
+
+typedef struct {
+    CellObject *c;
+    uint32_t expected;
+    unsigned flags;
+} cell_wait_args;
+
+static int cell_wait_call(void *arg, const futex_deadline *d, unsigned nospin)
+{
+    cell_wait_args *a = arg;
+    return futex_deadline_wait_intr(d, a->c->word, a->expected, a->flags | nospin);
+}
+
+static PyObject *wait_until(CellObject *c, uint32_t expected, const futex_deadline *d, int spin)
+{
+    cell_wait_args a = {c, expected, c->flags | (spin ? 0u : FUTEX_NOSPIN)};
+    /* Try holding the GIL first: a zero timeout is the core's check-only
+     * path, which validates the flags and compares the word in place. */
+    int rc = futex_timed_wait(c->word, expected, 0, a.flags);
+    if (rc == -ETIMEDOUT && futex_deadline_remaining_ns(d) != 0)
+        rc = block_until(cell_wait_call, &a, d);
+    switch (rc) {
+    case RAISED: return NULL;    /* a signal handler raised */
+    case 0:                      /* woken, or a spurious wakeup: the caller re-checks */
+    case -EAGAIN:                /* the word no longer holds expected */
+        Py_RETURN_TRUE;
+    case -ETIMEDOUT:             /* the core has checked the deadline really passed */
+        Py_RETURN_FALSE;
+    default:
+        return raise_result(rc);
     }
 }
 
@@ -456,10 +554,11 @@ static PyObject *cell_wait(PyObject *self, PyObject *args, PyObject *kwds)
         return NULL;
     futex_deadline d;
     futex_deadline_init(&d, timeout_ns);
-    if (enter(c) < 0)
+    if (begin_op(c) < 0)
         return NULL;
     PyObject *res = wait_until(c, expected, &d, spin);
-    leave(c);
+    if (end_op(c) < 0)
+        Py_CLEAR(res);
     return res;
 }
 
@@ -497,20 +596,22 @@ static PyObject *cell_wake(PyObject *self, PyObject *args, PyObject *kwds)
         }
         n = overflow > 0 || v >= (long long)FUTEX_ALL ? FUTEX_ALL : (uint32_t)v;
     }
-    if (enter(c) < 0)
+    if (begin_op(c) < 0)
         return NULL;
     int rc = futex_wake(c->word, n, c->flags);
-    leave(c);
+    if (end_op(c) < 0)
+        return NULL;
     return wake_result(rc);
 }
 
 static PyObject *cell_wake_all(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
     CellObject *c = (CellObject *)self;
-    if (enter(c) < 0)
+    if (begin_op(c) < 0)
         return NULL;
     int rc = futex_wake(c->word, FUTEX_ALL, c->flags);
-    leave(c);
+    if (end_op(c) < 0)
+        return NULL;
     return wake_result(rc);
 }
 
@@ -519,10 +620,11 @@ static PyObject *cell_repr(PyObject *self)
     CellObject *c = (CellObject *)self;
     if (futex__atomic_load(&c->state, FUTEX__ACQUIRE) & RELEASED)
         return PyUnicode_FromFormat("<futex.Cell released>");
-    if (enter(c) < 0)
+    if (begin_op(c) < 0)
         return NULL;
     unsigned long v = futex_load(c->word);
-    leave(c);
+    if (end_op(c) < 0)
+        return NULL;
     return PyUnicode_FromFormat("<futex.Cell offset=%zd value=%lu shared=%s>", c->offset, v,
                                 (c->flags & FUTEX_SHARED) ? "True" : "False");
 }
@@ -656,10 +758,11 @@ static PyObject *deadline_wait(PyObject *self, PyObject *args, PyObject *kwds)
     if (to_u32(expected_obj, &expected, "expected") < 0 || (spin = parse_spin(spin_obj)) < 0)
         return NULL;
     CellObject *c = (CellObject *)cell_obj;
-    if (enter(c) < 0)
+    if (begin_op(c) < 0)
         return NULL;
     PyObject *res = wait_until(c, expected, &((DeadlineObject *)self)->d, spin);
-    leave(c);
+    if (end_op(c) < 0)
+        Py_CLEAR(res);
     return res;
 }
 
@@ -749,6 +852,13 @@ static PyMethodDef module_methods[] = {
 
 static int module_exec(PyObject *mod)
 {
+#if !defined(_WIN32)
+    static uint32_t atfork_done; /* once per process, whichever interpreter comes first */
+    if (!futex__atomic_exchange(&atfork_done, 1, FUTEX__ACQ_REL) && pthread_atfork(NULL, NULL, count_fork) != 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+#endif
     module_state *st = PyModule_GetState(mod);
     st->cell_type = (PyTypeObject *)PyType_FromModuleAndSpec(mod, &cell_spec, NULL);
     if (st->cell_type == NULL || PyModule_AddType(mod, st->cell_type) < 0)

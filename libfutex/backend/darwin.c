@@ -177,7 +177,7 @@ int futex__os_wait(const uint32_t *word, uint32_t expected, uint64_t deadline_ns
     case -ENOMEM: return 0;   /* the kernel could not allocate its wait queue: return as a spurious wakeup */
     case -EINVAL: return -EINVAL; /* a FUTEX_SHARED word the kernel cannot find a VM object for */
     case -EDOM: return -EINVAL;   /* the word is also in use as a different kind of ulock (an os_unfair_lock) */
-    default: abort();             /* sys_ulock.c and the os_sync header give no other error for a wait */
+    default: return rc;           /* undocumented (a sandbox, a newer kernel): handed back, never fatal */
     }
 }
 
@@ -205,7 +205,7 @@ int futex__os_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags)
         case -EINTR: continue;                /* not produced by sys_ulock.c, but Zig and libdispatch retry it */
         case -EINVAL: return -EINVAL;         /* a FUTEX_SHARED word the kernel cannot find a VM object for */
         case -EDOM: return -EINVAL;           /* the word is in use as a different kind of ulock */
-        default: abort();                     /* EALREADY and ESRCH are only for ULF_WAKE_THREAD */
+        default: return rc;                   /* EALREADY, ESRCH (ULF_WAKE_THREAD only) or newer: handed back */
         }
     }
 }

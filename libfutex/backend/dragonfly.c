@@ -60,7 +60,7 @@ int futex__os_wait(const uint32_t *word, uint32_t expected, uint64_t deadline_ns
         case EINVAL: return -EFAULT; /* the kernel could not translate the address: not mapped (our timeouts are in range) */
         case EFAULT: return -EFAULT; /* misaligned or not mapped: the caller's bug, reported */
         case ENOSYS: return -ENOSYS; /* no umtx here (an emulator) */
-        default: abort();            /* umtx(2) documents no other error */
+        default: return -errno;      /* undocumented (a sandbox, a newer kernel): handed back, never fatal */
         }
     }
 }
@@ -76,7 +76,7 @@ int futex__os_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags)
     case EINVAL: return -EFAULT; /* the address cannot be translated: not mapped */
     case EFAULT: return -EFAULT; /* misaligned or not mapped */
     case ENOSYS: return -ENOSYS; /* no umtx here */
-    default: abort();            /* umtx(2) documents no other error */
+    default: return -errno;      /* undocumented: handed back, never fatal */
     }
 }
 

@@ -67,8 +67,8 @@ int futex__os_wait(const uint32_t *word, uint32_t expected, uint64_t deadline_ns
     case ETIMEDOUT: return -ETIMEDOUT; /* the absolute deadline passed */
     case EFAULT: return -EFAULT;       /* the word (or, shared, its mapping) is not mapped */
     case ENOSYS: return -ENOSYS;       /* no _umtx_op here: a jail/emulator without it */
-    case EINVAL: abort();              /* only a bad op, clock or timespec, and we build those ourselves */
-    default: abort();                  /* _umtx_op(2) documents no other error for WAIT_UINT */
+    case EINVAL: return -EINVAL;       /* a bad op, clock or timespec: ours are built in range, so a kernel's refusal */
+    default: return -errno;            /* undocumented (capsicum, a newer kernel): handed back, never fatal */
     }
 }
 
@@ -83,7 +83,7 @@ int futex__os_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags)
     switch (errno) {
     case EFAULT: return -EFAULT; /* a shared word whose mapping is gone: the caller's bug, reported */
     case ENOSYS: return -ENOSYS; /* no _umtx_op here */
-    default: abort();            /* EINVAL would mean a bad op: ours are constants */
+    default: return -errno;      /* EINVAL (a bad op: ours are constants) or undocumented: handed back */
     }
 }
 

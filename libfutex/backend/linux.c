@@ -15,7 +15,6 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -68,7 +67,7 @@ int futex__os_wait(const uint32_t *word, uint32_t expected, uint64_t deadline_ns
     case -ENOSYS: return -ENOSYS;            /* no futex here (seccomp, or an emulator that lacks it) */
     case -EINVAL: return -EINVAL;            /* the word is also used as a PI futex, or a kernel too old for BITSET */
     case -EPERM: return -EPERM;              /* a sandbox refused the operation */
-    default: abort();                        /* futex(2) documents no other error for WAIT */
+    default: return (int)rc;                 /* undocumented (-EACCES, -ENOMEM from a seccomp filter): handed back, never fatal */
     }
 }
 
@@ -85,7 +84,7 @@ int futex__os_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags)
     case -EINVAL: return -EINVAL; /* the word is in use as a PI futex */
     case -ENOSYS: return -ENOSYS; /* no futex here */
     case -EPERM: return -EPERM;   /* a sandbox refused the operation */
-    default: abort();             /* futex(2) documents no other error for WAKE */
+    default: return (int)rc;      /* undocumented (a seccomp filter's -EACCES, ...): handed back, never fatal */
     }
 }
 

@@ -70,8 +70,8 @@ int futex__os_wait(const uint32_t *word, uint32_t expected, uint64_t deadline_ns
         case -EFAULT: return -EFAULT;       /* the word (or, shared, its mapping) is not mapped */
         case -ENOMEM: return 0;             /* no memory for the kernel's wait record now: a spurious wakeup, retried by the caller */
         case -ENOSYS: return -ENOSYS;       /* a kernel without this op (compat layers) */
-        case -EINVAL: abort();              /* a misaligned word or a zero bitset: both excluded before we get here */
-        default: abort();                   /* sys_futex.c returns no other error for a wait */
+        case -EINVAL: return -EINVAL;       /* a misaligned word or a zero bitset, both excluded: a kernel's refusal */
+        default: return rc;                 /* undocumented (a sandbox, a newer kernel): handed back, never fatal */
         }
     }
 }
@@ -87,7 +87,7 @@ int futex__os_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags)
     switch (rc) {
     case -EFAULT: return -EFAULT; /* a shared word whose mapping is gone: the caller's bug, reported */
     case -ENOSYS: return -ENOSYS; /* a kernel without this op */
-    default: abort();             /* EINVAL: a negative count or misaligned word, both excluded */
+    default: return rc;           /* EINVAL (excluded by our checks) or undocumented: handed back */
     }
 }
 

@@ -61,8 +61,8 @@ int futex__os_wait(const uint32_t *word, uint32_t expected, uint64_t deadline_ns
     case ECANCELED: return -EINTR;     /* a signal handler ran under SA_RESTART: still a signal, and the caller's to see */
     case EFAULT: return -EFAULT;       /* the word is not mapped: the caller's bug, reported */
     case ENOSYS: return -ENOSYS;       /* a kernel that predates FUTEX_PRIVATE_FLAG rejects the op */
-    case EINVAL: abort();              /* an invalid timespec, and we build ours in range */
-    default: abort();                  /* futex(2) documents no other error for FUTEX_WAIT */
+    case EINVAL: return -EINVAL;       /* an invalid timespec: ours are in range, so a kernel's refusal */
+    default: return -errno;            /* undocumented (pledge, a newer kernel): handed back, never fatal */
     }
 }
 
@@ -77,7 +77,7 @@ int futex__os_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags)
     switch (errno) {
     case ENOSYS: return -ENOSYS; /* a kernel that predates FUTEX_PRIVATE_FLAG rejects the op */
     case EFAULT: return -EFAULT; /* not documented for WAKE; reported, not hidden, should a kernel fault */
-    default: abort();            /* futex(2) documents no other error for FUTEX_WAKE */
+    default: return -errno;      /* undocumented: handed back, never fatal */
     }
 }
 

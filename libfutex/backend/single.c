@@ -21,8 +21,7 @@ const char futex__os_name[] = "single";
 
 int futex__os_wait(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, unsigned flags)
 {
-    (void)flags;
-    if (deadline_ns == FUTEX_FOREVER)
+    if (flags & FUTEX__UNTIMED)
         return -EDEADLK; /* nothing can ever wake us: say so rather than hang */
     uint64_t left = futex__remaining_ns(deadline_ns);
 #if defined(_WIN32)

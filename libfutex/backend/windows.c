@@ -57,7 +57,7 @@ int futex__os_wait(const uint32_t *word, uint32_t expected, uint64_t deadline_ns
     DWORD err = GetLastError();
     switch (err) {
     case ERROR_TIMEOUT: return -ETIMEDOUT; /* ms passed (maybe our capped ms: the front layer re-checks) */
-    default: abort();                      /* the documentation names no other failure */
+    default: return -EIO;                  /* undocumented: reported as an I/O error, never fatal */
     }
 }
 

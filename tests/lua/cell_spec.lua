@@ -54,8 +54,10 @@ describe("the module", function()
 
   it("reads a monotonic clock in seconds", function()
     local a = futex.monotonic()
+    H.sleep(0.05)
     local b = futex.monotonic()
-    assert.is_true(b >= a)
+    -- Seconds, not ms or ns: a 50 ms sleep reads as 0.05 (slack for load).
+    assert.is_true(b - a >= 0.05 and b - a < 5, ("slept 0.05 s, clock moved %g"):format(b - a))
   end)
 end)
 
@@ -186,7 +188,7 @@ describe("a region", function()
   it("stays mapped while a cell uses it, though the region itself is unreachable", function()
     local cells = {}
     for i = 1, 8 do
-      local c = futex.map(H.tmpname(), 4096):cell(4 * i)
+      local c = futex.map(H.tmpname(), 4096, { shared = false }):cell(4 * i) -- any backend
       c:store(i)
       cells[i] = c
     end
@@ -213,5 +215,41 @@ describe("a region", function()
       if line:find("/dev/zero", 1, true) then maps = maps + 1 end -- how MAP_SHARED anonymous memory shows
     end
     assert.is_true(maps < 900, "mappings were not released: " .. maps)
+  end)
+end)
+
+describe("futex.map on a backend", function()
+  it("maps a file for other processes only where waits reach them, else refuses as Python does", function()
+    local p = H.tmpname()
+    local r, msg, err = futex.map(p, 4096)
+    if futex.capabilities & futex.CAP_SHARED ~= 0 then
+      assert.is_truthy(r, msg)
+      r:close()
+    else
+      assert.is_nil(r)
+      assert.are.equal(95, err) -- ENOTSUP on Linux
+      assert.is_truthy(msg:find("shared = false", 1, true), msg)
+      assert.is_nil(io.open(p), "a refused map must not leave its file behind")
+    end
+    -- Asked for, a process-private region works everywhere.
+    local priv = assert(futex.map(p, 4096, { shared = false }))
+    local c = priv:cell(0)
+    c:store(3)
+    assert.is_true(c:wait(2, 0))
+    assert.is_false(c:wait(3, 0.001))
+    priv:close()
+    os.remove(p)
+  end)
+
+  it("bounds a huge spin by the wait's deadline", function()
+    local old = futex.get_spin()
+    local c = futex.anon(4):cell(0)
+    futex.set_spin(0xFFFFFFFF) -- uncapped, minutes of spinning
+    local t0 = futex.monotonic()
+    local timed_out = not c:wait(0, 0.001)
+    local took = futex.monotonic() - t0
+    futex.set_spin(old)
+    assert.is_true(timed_out)
+    assert.is_true(took >= 0.001 and took < 1.0, ("took %g s"):format(took))
   end)
 end)

@@ -34,9 +34,14 @@ describe("cell:wait", function()
 
   it("takes integer and float timeouts alike", function()
     assert.is_false(c:wait(1, 0.0))
-    local t0 = futex.monotonic()
     assert.is_false(c:wait(1, 1e-9)) -- rounded up to 1 ns, never down to "check only"
-    assert.is_true(futex.monotonic() >= t0)
+    -- Fractions of a millisecond are kept, not truncated to whole ones.
+    for _, t in ipairs({ 0.0015, 2e-3, 1 / 400 }) do
+      local t0 = futex.monotonic()
+      assert.is_false(c:wait(1, t))
+      local took = futex.monotonic() - t0
+      assert.is_true(took >= t, ("timeout %g s returned after %g s"):format(t, took))
+    end
   end)
 
   it("returns true when the value changed before it could sleep, with any spin", function()

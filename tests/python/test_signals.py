@@ -163,3 +163,45 @@ def test_ctrl_c_in_a_child_python():
             p.wait()
     assert rc == 3 and p.stdout.read() == "interrupted\n"
     assert got - sent < PROMPT
+
+
+def test_sigint_under_sa_restart_ends_an_untimed_wait():
+    # siginterrupt(False) installs the handler with SA_RESTART: the kernel
+    # restarts an untimed FUTEX_WAIT after it, so unless the core hands the
+    # OS a deadline the wait would sleep on until the fallback wake.
+    c = futex.Cell()
+    old = signal.getsignal(signal.SIGINT)
+    signal.siginterrupt(signal.SIGINT, False)
+    fallback = later(PATIENCE, store_and_wake, c, 1)
+    sent, _ = interrupt_later(0.2)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            c.wait(0)
+        got = time.monotonic()
+    finally:
+        fallback.cancel()
+        signal.signal(signal.SIGINT, old)
+    assert c.load() == 0, "the wait ended by the fallback, not the signal"
+    assert got - sent[0] < PROMPT
+
+
+def test_huge_spin_neither_stretches_a_timeout_nor_hides_ctrl_c():
+    old = futex.get_spin()
+    c = futex.Cell()
+    try:
+        futex.set_spin(2**32 - 1)  # uncapped, minutes of spinning
+        t0 = time.monotonic()
+        assert c.wait(0, timeout=0.001) is False
+        took = time.monotonic() - t0
+        fallback = later(PATIENCE, store_and_wake, c, 1)
+        sent, _ = interrupt_later(0.2)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                c.wait(0)
+            got = time.monotonic()
+        finally:
+            fallback.cancel()
+    finally:
+        futex.set_spin(old)
+    assert took < 1.0  # about 1 ms; the slack is for a loaded machine
+    assert c.load() == 0 and got - sent[0] < PROMPT

@@ -66,6 +66,13 @@ static inline uint64_t lx_ns_of(const struct timespec *ts)
     return (uint64_t)ts->tv_sec * LX_NS + (uint64_t)ts->tv_nsec;
 }
 
+/* Test knob: while positive, each timed wait returns ETIMEDOUT at once and
+ * counts it down -- an OS ending a wait early, as a clamped or rounded
+ * timeout does -- so the C suite can prove the front layer waits again
+ * (tests/c/test-intr.c). Defined here because each emulation includes this
+ * header from exactly one file. */
+int futex_emul_early_timeouts;
+
 /* Block while *uaddr == val until woken, a signal, or the absolute time *abs
  * on `clock` (CLOCK_MONOTONIC or CLOCK_REALTIME; NULL: a century away).
  * 0, -EAGAIN, -ETIMEDOUT, -EINTR or -EFAULT. */
@@ -73,6 +80,11 @@ static inline long lx_wait_until(const volatile void *uaddr, uint32_t val, int p
                                  const struct timespec *abs)
 {
     struct timespec far;
+    int left = __atomic_load_n(&futex_emul_early_timeouts, __ATOMIC_SEQ_CST);
+    while (abs != NULL && left > 0)
+        if (__atomic_compare_exchange_n(&futex_emul_early_timeouts, &left, left - 1, 0, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST))
+            return -ETIMEDOUT;
     if (abs == NULL) {
         far = lx_add_ns(lx_now(CLOCK_MONOTONIC), (uint64_t)100 * 365 * 86400 * LX_NS);
         abs = &far;
