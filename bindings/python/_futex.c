@@ -787,7 +787,8 @@ static PyGetSetDef deadline_getset[] = {
 
 PyDoc_STRVAR(deadline_doc, "Deadline(timeout=None)\n\n"
                            "An absolute deadline on the monotonic clock, timeout seconds from now (None or\n"
-                           "math.inf: never), for a loop of waits. Timeouts past 2**64 ns (~584 years) never expire either.");
+                           "math.inf: never), for a loop of waits. Timeouts past 2**64 ns (~584 years)\n"
+                           "never expire either.");
 
 static PyType_Slot deadline_slots[] = {
     SLOT(Py_tp_doc, deadline_doc),
