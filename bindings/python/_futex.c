@@ -289,14 +289,12 @@ static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
                 PyErr_Clear();
                 if (PyObject_GetBuffer(buffer, &probe, PyBUF_WRITABLE | PyBUF_STRIDES) == 0) {
                     PyBuffer_Release(&probe);
-                    PyErr_Format(PyExc_BufferError,
-                                 "buffer must be one contiguous block of memory; this %.100s is not (a slice "
-                                 "with a step?): pass the object it views, or a contiguous copy",
-                                 Py_TYPE(buffer)->tp_name);
+                    PyErr_SetString(PyExc_BufferError,
+                                    "buffer must be one contiguous block of memory, and this one is not (a "
+                                    "memoryview slice with a step?): pass the object it views, or a contiguous copy");
                 } else {
                     PyErr_Clear();
-                    PyErr_Format(PyExc_BufferError, "%.100s refused to export a writable buffer",
-                                 Py_TYPE(buffer)->tp_name);
+                    PyErr_SetString(PyExc_BufferError, "the buffer refused to export itself as writable memory");
                 }
             }
             return NULL;
