@@ -19,7 +19,8 @@ def futex_version():
     return m.group(1)
 
 
-# The same two sources every build lists: backend.c picks the OS backend.
+# The one source every build lists: libfutex/libfutex.c #includes the core
+# (backend.c, which it includes, picks the OS backend).
 # FUTEX_BACKEND=<name> in the environment forces one (as CMake's option does).
 # FUTEX_EXTERN empty and hidden visibility: the core's symbols, public and
 # futex__ internal alike, stay inside the module; only PyInit__futex
@@ -35,9 +36,9 @@ if backend != "auto":
 if sys.platform == "win32" and backend in ("auto", "windows"):
     libraries.append("synchronization")  # WaitOnAddress
 
-# backend.c #includes backend/<os>.c, so name every core file as a
-# dependency: an edited backend must rebuild the module.
-depends = sorted(glob.glob("libfutex/*.h") + glob.glob("libfutex/backend/*.c"))
+# libfutex.c #includes the other core files, so name every one as a
+# dependency: an edited core or backend file must rebuild the module.
+depends = sorted(glob.glob("libfutex/*.[ch]") + glob.glob("libfutex/backend/*.c"))
 
 setup(
     version=futex_version(),
@@ -50,7 +51,7 @@ setup(
     ext_modules=[
         Extension(
             "futex._futex",
-            sources=["bindings/python/_futex.c", "libfutex/futex.c", "libfutex/backend.c"],
+            sources=["bindings/python/_futex.c", "libfutex/libfutex.c"],
             include_dirs=["libfutex"],
             define_macros=define_macros,
             extra_compile_args=extra_compile_args,

@@ -18,12 +18,11 @@ done
 CFLAGS=(-O2 -D_GNU_SOURCE -std=c11)
 for backend in linux posix; do
   def=""; [ "$backend" = posix ] && def=-DFUTEX_BACKEND_POSIX
-  gcc "${CFLAGS[@]}" $def -c libfutex/futex.c -o "$out/futex-$backend.o"
-  gcc "${CFLAGS[@]}" $def -c libfutex/backend.c -o "$out/backend-$backend.o"
+  gcc "${CFLAGS[@]}" $def -c libfutex/libfutex.c -o "$out/libfutex-$backend.o"
 done
-g++ -O2 -std=c++20 -Wall -Wextra -Ilibfutex bench/c/bench.cpp "$out/futex-linux.o" "$out/backend-linux.o" \
+g++ -O2 -std=c++20 -Wall -Wextra -Ilibfutex bench/c/bench.cpp "$out/libfutex-linux.o" \
   -o "$out/bench" -pthread
-g++ -O2 -std=c++20 -Wall -Wextra -Ilibfutex bench/c/bench.cpp "$out/futex-posix.o" "$out/backend-posix.o" \
+g++ -O2 -std=c++20 -Wall -Wextra -Ilibfutex bench/c/bench.cpp "$out/libfutex-posix.o" \
   -o "$out/bench-posix" -pthread
 
 # Zig's futex: a ReleaseFast build takes a minute the first time, so only when the source changed.

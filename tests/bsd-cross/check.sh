@@ -5,8 +5,8 @@
 #   - DragonFly, for which zig has no headers: gcc against DragonFly's own
 #     prototypes of umtx_sleep/umtx_wakeup (dragonfly/unistd.h), with
 #     __DragonFly__ defined and __linux__ not.
-# Each check compiles libfutex/futex.c and libfutex/backend.c with -c, then
-# asserts with nm that backend.o calls the OS primitive it should (so the
+# Each check compiles the unity file libfutex/libfutex.c with -c, then
+# asserts with nm that libfutex.o calls the OS primitive it should (so the
 # selector picked that backend). Prints one "ok"/"not ok" line per check and
 # ends with "bsd-cross: N passed, N failed" (per OS: "bsd-cross-<os>: ...").
 set -uo pipefail
@@ -24,13 +24,12 @@ check() {
   local os=$1 name=$2 sym=$3; shift 3
   local dir=$out/$name log=$out/$name.log ok=1
   mkdir -p "$dir"
-  { "$@" "${CFLAGS[@]}" -c libfutex/futex.c -o "$dir/futex.o" &&
-    "$@" "${CFLAGS[@]}" -c libfutex/backend.c -o "$dir/backend.o"; } >"$log" 2>&1 || ok=0
-  if [ "$ok" = 1 ] && ! nm "$dir/backend.o" | grep -qE "^ +U $sym\$"; then
-    echo "backend.o does not call $sym:" >>"$log"; nm "$dir/backend.o" >>"$log"; ok=0
+  "$@" "${CFLAGS[@]}" -c libfutex/libfutex.c -o "$dir/libfutex.o" >"$log" 2>&1 || ok=0
+  if [ "$ok" = 1 ] && ! nm "$dir/libfutex.o" | grep -qE "^ +U $sym\$"; then
+    echo "libfutex.o does not call $sym:" >>"$log"; nm "$dir/libfutex.o" >>"$log"; ok=0
   fi
   if [ "$ok" = 1 ]; then
-    echo "ok - $name (backend.o calls $sym)"
+    echo "ok - $name (libfutex.o calls $sym)"
     pass=$((pass + 1)); os_pass[$os]=$(( ${os_pass[$os]:-0} + 1 ))
   else
     echo "not ok - $name"; sed 's/^/    /' "$log" | tail -30

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Real cross-compiles with zig (PyPI ziglang), warnings as errors:
-#   - libfutex/futex.c + backend.c for x86_64-macos, aarch64-macos (also with
+#   - libfutex/libfutex.c (the unity file) for x86_64-macos, aarch64-macos (also with
 #     an 10.15 / 11.0 deployment target, where every __builtin_available check
 #     stays a run-time check), x86_64-windows-gnu, wasm32-wasi with
 #     -matomics -mbulk-memory (backend wasm) and without (backend single);
@@ -25,14 +25,10 @@ step() { # step <name> <command...>: run, count, show the output on failure
 zcc() { python3 -m ziglang cc "$@"; }
 
 for t in x86_64-macos aarch64-macos x86_64-macos.10.15 aarch64-macos.11.0 x86_64-windows-gnu; do
-  for f in futex backend; do
-    step "$t: compile $f.c" zcc -target "$t" $warn -Ilibfutex -c "libfutex/$f.c" -o "$dir/$t-$f.o"
-  done
+  step "$t: compile libfutex.c" zcc -target "$t" $warn -Ilibfutex -c libfutex/libfutex.c -o "$dir/$t-libfutex.o"
 done
 for m in "wasm32-wasi-atomics:-matomics -mbulk-memory" "wasm32-wasi-single:"; do
-  for f in futex backend; do
-    step "${m%%:*}: compile $f.c" zcc -target wasm32-wasi ${m#*:} $warn -Ilibfutex -c "libfutex/$f.c" -o "$dir/${m%%:*}-$f.o"
-  done
+  step "${m%%:*}: compile libfutex.c" zcc -target wasm32-wasi ${m#*:} $warn -Ilibfutex -c libfutex/libfutex.c -o "$dir/${m%%:*}-libfutex.o"
 done
 
 files=$(ls tests/c/test-*.c | sed -E 's|.*/test-(.*)\.c|\1|')
@@ -40,7 +36,7 @@ for t in x86_64-macos.10.15 aarch64-macos x86_64-windows-gnu; do
   ext=""; libs=""
   [[ $t == *windows* ]] && ext=.exe libs=-lapi-ms-win-core-synch-l1-2-0  # zig's name for synchronization.lib
   for f in $files; do
-    step "$t: link test-$f" zcc -target "$t" -O2 $warn -Ilibfutex -Itests/c libfutex/futex.c libfutex/backend.c \
+    step "$t: link test-$f" zcc -target "$t" -O2 $warn -Ilibfutex -Itests/c libfutex/libfutex.c \
       "tests/c/test-$f.c" -o "$dir/$t-test-$f$ext" $libs
   done
 done
