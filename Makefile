@@ -7,7 +7,7 @@ PREFIX ?= /usr/local
 all: build
 
 build:
-	@command -v cmake >/dev/null || bash scripts/need.sh pip cmake
+	@bash scripts/need.sh apt cmake
 	@bash scripts/need.sh apt gcc make
 	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DFUTEX_BUILD_TESTS=OFF -DFUTEX_BUILD_LUA=OFF
 	cmake --build build/release -j2

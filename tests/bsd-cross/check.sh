@@ -13,9 +13,11 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=build/bsd-cross
 mkdir -p "$out"
+py=${py:-$(bash scripts/venv.sh)}
+export ZIG_GLOBAL_CACHE_DIR=$PWD/build/zig-cache ZIG_LOCAL_CACHE_DIR=$PWD/build/zig-cache
 CFLAGS=(-std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
         -Wcast-qual -Werror)
-zigcc() { python3 -m ziglang cc "$@"; }
+zigcc() { "$py" -m ziglang cc "$@"; }
 
 pass=0; fail=0
 declare -A os_pass os_fail

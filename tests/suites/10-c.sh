@@ -4,7 +4,7 @@
 # ASan+UBSan and under TSan. One line per backend and build, then the total.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-command -v cmake >/dev/null || bash scripts/need.sh pip cmake
+bash scripts/need.sh apt cmake
 bash scripts/need.sh apt gcc g++ make linux-libc-dev
 . scripts/suite-lib.sh
 

@@ -4,7 +4,7 @@
 # shared and with the static library. Each must build and run.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-command -v cmake >/dev/null || bash scripts/need.sh pip cmake
+bash scripts/need.sh apt cmake
 bash scripts/need.sh apt gcc make pkg-config
 prefix=$(mktemp -d); out=build/install-test; rm -rf "$out"; mkdir -p "$out"
 pass=0; fail=0

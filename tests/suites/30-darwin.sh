@@ -9,7 +9,7 @@
 # Then one line per suite showing the emulated calls the suite's binaries made.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-command -v cmake >/dev/null || bash scripts/need.sh pip cmake
+bash scripts/need.sh apt cmake
 bash scripts/need.sh apt gcc make linux-libc-dev
 . scripts/suite-lib.sh
 

@@ -5,7 +5,7 @@
 # them from api-ms-win-core-synch-l1-2-0.dll; the script checks that too.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-command -v cmake >/dev/null || bash scripts/need.sh pip cmake
+bash scripts/need.sh apt cmake
 bash scripts/need.sh apt gcc-mingw-w64-x86-64 wine64 make
 . scripts/suite-lib.sh
 

@@ -7,12 +7,13 @@
 # wasm32 build (no atomics: backend "single") as a WASI command under node:wasi.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-bash scripts/need.sh pip ziglang
+py=$(bash scripts/venv.sh)  # zig comes from PyPI ziglang, in build/venv
+export ZIG_GLOBAL_CACHE_DIR=$PWD/build/zig-cache ZIG_LOCAL_CACHE_DIR=$PWD/build/zig-cache
 command -v node >/dev/null || bash scripts/need.sh apt nodejs
 
 dir=build/wasm
 mkdir -p "$dir"
-zcc() { python3 -m ziglang cc -target wasm32-wasi -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Wshadow \
+zcc() { "$py" -m ziglang cc -target wasm32-wasi -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Wshadow \
           -Wstrict-prototypes -Wmissing-prototypes -Wcast-qual -Werror -Ilibfutex "$@"; }
 node_flags=--no-warnings
 [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ] && node_flags="$node_flags --experimental-wasi-unstable-preview1"

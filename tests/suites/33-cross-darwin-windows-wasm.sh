@@ -11,7 +11,8 @@
 # One line per compile/link/run step that fails, then "cross: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-bash scripts/need.sh pip ziglang
+py=$(bash scripts/venv.sh)  # zig comes from PyPI ziglang, in build/venv
+export ZIG_GLOBAL_CACHE_DIR=$PWD/build/zig-cache ZIG_LOCAL_CACHE_DIR=$PWD/build/zig-cache
 
 dir=build/cross
 mkdir -p "$dir"
@@ -22,7 +23,7 @@ step() { # step <name> <command...>: run, count, show the output on failure
   if out=$("$@" 2>&1); then pass=$((pass + 1)); else
     echo "$out" | tail -20; echo "FAILED: $name"; fail=$((fail + 1)); return 1; fi
 }
-zcc() { python3 -m ziglang cc "$@"; }
+zcc() { "$py" -m ziglang cc "$@"; }
 
 for t in x86_64-macos aarch64-macos x86_64-macos.10.15 aarch64-macos.11.0 x86_64-windows-gnu; do
   step "$t: compile libfutex.c" zcc -target "$t" $warn -Ilibfutex -c libfutex/libfutex.c -o "$dir/$t-libfutex.o"

@@ -12,9 +12,10 @@
 # cross-compiles), then "bsd: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-command -v cmake >/dev/null || bash scripts/need.sh pip cmake
+bash scripts/need.sh apt cmake
 bash scripts/need.sh apt gcc make binutils linux-libc-dev
-bash scripts/need.sh pip ziglang
+py=$(bash scripts/venv.sh)  # zig comes from PyPI ziglang, in build/venv
+export ZIG_GLOBAL_CACHE_DIR=$PWD/build/zig-cache ZIG_LOCAL_CACHE_DIR=$PWD/build/zig-cache
 . scripts/suite-lib.sh
 
 dir=build/emul-bsd

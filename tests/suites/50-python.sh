@@ -5,7 +5,7 @@
 # Ends with "python: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-export PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PIP_CACHE_DIR=$PWD/build/pip-cache
 export PYTHONDONTWRITEBYTECODE=1
 passed=0; failed=0
 out=build/python-test; rm -rf "$out"; mkdir -p "$out"
@@ -13,19 +13,15 @@ out=build/python-test; rm -rf "$out"; mkdir -p "$out"
 report() { echo "python: $passed passed, $failed failed"; [ "$failed" -eq 0 ] && exit 0 || exit 1; }
 fail() { echo "50-python: $*" >&2; failed=$((failed + 1)); }
 
-# A fresh Debian machine may lack the compiler, the headers or pip.
+# A fresh Debian machine may lack the compiler; scripts/venv.sh makes build/venv
+# (with the headers and python3-venv from apt when missing) and prints its python.
 command -v cc >/dev/null 2>&1 || bash scripts/need.sh apt gcc libc6-dev
-python3 -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' ||
-  bash scripts/need.sh apt python3-dev
-python3 -m pip --version >/dev/null 2>&1 || bash scripts/need.sh apt python3-pip
-# (need.sh asks pip about each package, seconds apiece; an import answers at once.)
-python3 -c 'import pytest, hypothesis, build, setuptools' 2>/dev/null ||
-  bash scripts/need.sh pip pytest hypothesis build setuptools || { fail "could not install pytest/hypothesis/build"; report; }
+py=$(bash scripts/venv.sh) || { fail "could not make build/venv"; report; }
 
 # Warnings are errors for our own C (the pip build is lenient for users).
 if cc -std=c11 -fsyntax-only -D_GNU_SOURCE -DFUTEX_EXTERN= -Wall -Wextra -Wpedantic -Wshadow \
      -Wstrict-prototypes -Wmissing-prototypes -Wcast-qual -Werror -Ilibfutex \
-     -I"$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')" bindings/python/_futex.c; then
+     -I"$("$py" -P -c 'import sysconfig; print(sysconfig.get_paths()["include"])')" bindings/python/_futex.c; then
   passed=$((passed + 1))
 else
   fail "bindings/python/_futex.c has warnings"
@@ -36,10 +32,10 @@ run_pytest() {
   local name=$1; shift
   local envs=(); while [ "$1" != "--" ]; do envs+=("$1"); shift; done; shift
   # timeout: a deadlock is the failure to expect; it must not hang `make test`.
-  env "${envs[@]}" timeout 240 python3 -m pytest -q -p no:cacheprovider --junitxml="$out/$name.xml" "$@"
+  env "${envs[@]}" timeout 240 "$py" -P -m pytest -q -p no:cacheprovider --junitxml="$out/$name.xml" "$@"
   local rc=$?
   local counts
-  counts=$(python3 - "$out/$name.xml" <<'PY'
+  counts=$("$py" -P - "$out/$name.xml" <<'PY'
 import sys, xml.etree.ElementTree as ET
 try:
     root = ET.parse(sys.argv[1]).getroot()
@@ -59,8 +55,8 @@ PY
 }
 
 # 1. What a user does: pip install . and run everything.
-if python3 -m pip install -q . >"$out/pip.log" 2>&1; then
-  (cd "$out" && python3 -c 'import futex; print("futex", futex.__version__, "backend", futex.backend)')
+if "$py" -P -m pip install -q . >"$out/pip.log" 2>&1; then
+  (cd "$out" && "$py" -P -c 'import futex; print("futex", futex.__version__, "backend", futex.backend)')
   run_pytest installed -- tests/python
 else
   cat "$out/pip.log"; fail "pip install . failed"
@@ -71,8 +67,8 @@ fi
 #    cross-process waits nor interruptible ones (so waits run in slices).
 #    test_process.py needs FUTEX_CAP_SHARED, so it is not part of this run.
 #    (No build isolation here: step 1 already showed the isolated build works.)
-if python3 -m build --no-isolation --sdist --outdir "$out/dist" . >"$out/sdist.log" 2>&1 &&
-   FUTEX_BACKEND=posix python3 -m pip install -q --no-build-isolation --no-deps --target "$out/posix" \
+if "$py" -P -m build --no-isolation --sdist --outdir "$out/dist" . >"$out/sdist.log" 2>&1 &&
+   FUTEX_BACKEND=posix "$py" -P -m pip install -q --no-build-isolation --no-deps --target "$out/posix" \
      "$out"/dist/libfutex-*.tar.gz >>"$out/sdist.log" 2>&1; then
   run_pytest posix FUTEX_EXPECT_BACKEND=posix PYTHONPATH="$PWD/$out/posix" -- \
     tests/python/test_ops.py tests/python/test_wait.py tests/python/test_signals.py \

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 
 bash scripts/need.sh apt lua5.4 liblua5.4-dev lua-busted luarocks || exit 1
-command -v cmake >/dev/null || bash scripts/need.sh pip cmake || exit 1
+bash scripts/need.sh apt cmake || exit 1
 bash scripts/need.sh apt gcc libc6-dev make binutils || exit 1
 
 pass=0 fail=0
@@ -43,11 +43,12 @@ cmake_build() { # cmake_build DIR [CMAKE ARGS...]: only the Lua module's target
 }
 
 step "cmake builds futex.so (-Werror)" cmake_build build/lua
-sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo" # the system tree, as need.sh installs packages
-step "luarocks --lua-version 5.4 make builds and installs it" $sudo luarocks --lua-version 5.4 make
-# No path set, from another directory: found where luarocks put it.
+# Into a rocks tree under build/, never the system's (and so without sudo).
+rocks=$root/build/rocks
+step "luarocks --lua-version 5.4 --tree build/rocks make builds and installs it" luarocks --lua-version 5.4 --tree "$rocks" make
+# The paths `luarocks path` gives for that tree, from another directory: found where luarocks put it.
 step "lua5.4 -e 'require \"futex\"' works after luarocks make" \
-  env -u LUA_PATH -u LUA_CPATH -u LUA_PATH_5_4 -u LUA_CPATH_5_4 sh -c \
+  env -u LUA_PATH -u LUA_CPATH -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_CPATH="$rocks/lib/lua/5.4/?.so" sh -c \
   'cd / && lua5.4 -e "local f = require \"futex\"; assert(f.version == \"$(sed -n "s/^#define FUTEX_VERSION \"\(.*\)\"/\1/p" '"$root"'/libfutex/futex.h)\"); assert(not package.searchpath(\"futex\", package.cpath):find(\"'"$root"'\", 1, true)); print(package.searchpath(\"futex\", package.cpath), f.version, f.backend)"'
 step "the luarocks build exports only luaopen_futex" \
   sh -c '[ "$(nm -D --defined-only build/luarocks/futex.so | awk "{print \$3}")" = luaopen_futex ]'

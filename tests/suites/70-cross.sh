@@ -8,18 +8,19 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 
 bash scripts/need.sh apt lua5.4 liblua5.4-dev lua-busted gcc libc6-dev make || exit 1
-command -v cmake >/dev/null || bash scripts/need.sh pip cmake || exit 1
+bash scripts/need.sh apt cmake || exit 1
 
 fail=0
 if ! cmake -S . -B build/lua -DFUTEX_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null ||
    ! cmake --build build/lua --target futex_lua -j2 >/dev/null; then
   echo "not ok - building the Lua module"; fail=1
 fi
-# Run from / so that the check sees the installed package, not bindings/python.
-if ! (cd / && python3 -c "import futex") 2>/dev/null; then
-  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore . ||
-    { echo "not ok - pip install ."; fail=1; }
-fi
+# The Python module, into build/venv (never the system's python); partner.py
+# then runs with the venv's python3, first on PATH. pip runs from build/: in
+# the root, python would import CMake's build/ folder as a package "build".
+py=$(bash scripts/venv.sh)
+(cd build && "$py" -m pip install -q "$root") || { echo "not ok - pip install ."; fail=1; }
+export PATH=$root/build/venv/bin:$PATH
 
 out=$(LUA_CPATH_5_4="$root/build/lua/bindings/lua/?.so;;" busted --lua=lua5.4 -o TAP tests/cross 2>&1); rc=$?
 echo "$out"
