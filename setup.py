@@ -11,12 +11,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def futex_version():
-    # One version number: the C header's.
+    # One version number: the C header's FUTEX_VERSION_MAJOR, _MINOR and _PATCH
+    # (CMake reads the same three lines; the header's string is made of them).
     with open(os.path.join(HERE, "libfutex", "futex.h"), encoding="utf-8") as f:
-        m = re.search(r'^#define FUTEX_VERSION "([0-9.]+)"', f.read(), re.M)
-    if m is None:
-        raise RuntimeError("FUTEX_VERSION not found in libfutex/futex.h")
-    return m.group(1)
+        parts = dict(re.findall(r"^#define FUTEX_VERSION_(MAJOR|MINOR|PATCH) ([0-9]+)$", f.read(), re.M))
+    if len(parts) != 3:
+        raise RuntimeError("FUTEX_VERSION_MAJOR/MINOR/PATCH not found in libfutex/futex.h")
+    return "{MAJOR}.{MINOR}.{PATCH}".format(**parts)
 
 
 # The one source every build lists: libfutex/libfutex.c #includes the core
@@ -30,8 +31,9 @@ extra_compile_args = [] if sys.platform == "win32" else ["-std=c11", "-fvisibili
 libraries = []
 backend = os.environ.get("FUTEX_BACKEND", "auto").strip().lower() or "auto"
 if backend != "auto":
-    if not re.fullmatch(r"[a-z]+", backend):
-        raise RuntimeError(f"FUTEX_BACKEND={backend!r}: expected a backend name such as posix")
+    # The backends are the files in libfutex/backend/: the one list of their names.
+    if not re.fullmatch(r"[a-z]+", backend) or not os.path.exists(os.path.join(HERE, "libfutex", "backend", backend + ".c")):
+        raise RuntimeError(f"FUTEX_BACKEND={backend!r}: no libfutex/backend/{backend}.c")
     define_macros.append(("FUTEX_BACKEND_" + backend.upper(), None))
 if sys.platform == "win32" and backend in ("auto", "windows"):
     libraries.append("synchronization")  # WaitOnAddress

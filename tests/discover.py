@@ -14,6 +14,7 @@ listing and every test through `env`, so that Lua's ";;" search paths need
 no escaping in a CMake list. A listing that fails or finds nothing becomes
 one failing test, PREFIX.discover, that shows why.
 """
+import hashlib
 import os
 import re
 import subprocess
@@ -26,6 +27,14 @@ def q(s):
     while "]" + "=" * n + "]" in s:
         n += 1
     return "[" + "=" * n + "[" + s + "]" + "=" * n + "]"
+
+
+def short(name, limit=100):
+    """A test name ctest can print on one line: a long parameter part
+    (a 300-digit timeout) is cut, with a hash of the whole keeping it unique."""
+    if len(name) <= limit:
+        return name
+    return name[: limit - 12] + "..." + hashlib.sha1(name.encode()).hexdigest()[:8] + "]"
 
 
 def add(out, name, cmd, cwd, labels, timeout, extra=""):
@@ -57,7 +66,7 @@ def main():
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         for nodeid in ids:
             # A skip counts as a failure: no test here may be skipped to get green.
-            add(out, prefix + "." + nodeid.split("/")[-1], envcmd + cmd + ["-q", os.path.join(root, nodeid)],
+            add(out, prefix + "." + short(nodeid.split("/")[-1]), envcmd + cmd + ["-q", os.path.join(root, nodeid)],
                 cwd, labels, 240, 'FAIL_REGULAR_EXPRESSION "[0-9]+ skipped"')
     elif kind == "busted":
         i = rest.index("--")

@@ -21,7 +21,8 @@
 
 /* On a backend whose wait a signal cannot interrupt (the posix parking lot,
  * Windows), a blocked wait wakes this often to run signal handlers, so
- * Ctrl-C is seen within this long (the issue asks for 0.2 s). */
+ * Ctrl-C is seen within this long: a quarter of the 0.2 s a user still
+ * reads as "at once". */
 #define SLICE_NS 50000000u
 
 /* PyType_Slot and PyModuleDef_Slot hold every slot as a void *. ISO C has
@@ -221,7 +222,8 @@ static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         }
         if (PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE) < 0) {
             /* Tell a read-only buffer (bytes, a read-only memoryview or mmap)
-             * from other refusals: it gets a TypeError, as the issue asks. */
+             * from other refusals: it gets a TypeError, as a bad argument type
+             * does, since no value of that object could ever work. */
             Py_buffer probe;
             if (PyErr_ExceptionMatches(PyExc_BufferError) && PyObject_GetBuffer(buffer, &probe, PyBUF_SIMPLE) == 0) {
                 PyBuffer_Release(&probe);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`, Python part: a producer and consumers in separate processes
 # sharing a ring buffer in SharedMemory, with futex waits on head and slot
-# words. Installs the package first if this python cannot import it.
+# words. Installs the package into build/venv first.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 echo "== python: ring buffer across processes (demo/python_ring.py)"

@@ -20,8 +20,9 @@ describe("the module", function()
   end)
 
   it("has the header's version, as does the rockspec", function()
-    local h = assert(io.open(H.DIR .. "/../../libfutex/futex.h")):read("a")
-    local v = h:match('#define FUTEX_VERSION "([%d.]+)"')
+    -- The driver passes the version CMake read from the header's numbers.
+    local v = os.getenv("FUTEX_TEST_VERSION")
+    assert.is_truthy(v, "FUTEX_TEST_VERSION is not set (ctest sets it)")
     assert.are.equal(v, futex.version)
     local f = io.open(H.DIR .. "/../../futex-" .. v .. "-1.rockspec")
     assert.is_truthy(f, "no rockspec named for version " .. v)
