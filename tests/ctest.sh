@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log=build/test/ctest.log
-ctest --preset test "$@" 2>&1 | tee "$log"
+ctest --preset test --no-label-summary "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 # ctest closes with "100% tests passed, 0 tests failed out of T" (or "P% ... F tests failed out of T").
 total=$(sed -nE 's/.*tests passed, [0-9]+ tests? failed out of ([0-9]+).*/\1/p' "$log" | tail -n1)
