@@ -9,7 +9,8 @@ set_tests_properties() calls, one test per case, each running that one case:
   discover.py OUT pytest PREFIX LABELS CWD ENV -- PYTHON PYTEST-ARGS...
   discover.py OUT busted PREFIX LABELS CWD ENV -- BUSTED-COMMAND... -- SPEC...
 
-ENV is "NAME=value NAME=value" (values without spaces), given to both the
+ENV is "NAME=value NAME=value" (values without spaces: a checkout path with
+a space in it is not supported), given to both the
 listing and every test through `env`, so that Lua's ";;" search paths need
 no escaping in a CMake list. A listing that fails or finds nothing becomes
 one failing test, PREFIX.discover, that shows why.
@@ -60,7 +61,14 @@ def main():
         cmd = [python, "-P", "-m", "pytest"]
         r = subprocess.run(cmd + ["--collect-only", "-q"] + args, cwd=cwd, env=environ,
                            capture_output=True, text=True)
-        ids = [line for line in r.stdout.splitlines() if "::" in line and not line.startswith(" ")]
+        # The node ids come first, one a line, up to the first blank line (a
+        # warnings summary after it names node ids too).
+        ids = []
+        for line in r.stdout.splitlines():
+            if not line.strip():
+                break
+            if "::" in line:
+                ids.append(line.strip())
         if r.returncode != 0 or not ids:
             failed(out, prefix, labels, cwd, "pytest --collect-only exited %d:\n%s%s" % (r.returncode, r.stdout, r.stderr))
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
