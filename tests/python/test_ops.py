@@ -6,7 +6,6 @@ import gc
 import importlib.metadata
 import mmap
 import os
-import re
 import sys
 from multiprocessing import shared_memory
 
