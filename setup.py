@@ -11,15 +11,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def futex_version():
-    # One version number: the C header's.
+    # One version number: the C header's FUTEX_VERSION_MAJOR, _MINOR and _PATCH
+    # (CMake reads the same three lines; the header's string is made of them).
     with open(os.path.join(HERE, "libfutex", "futex.h"), encoding="utf-8") as f:
-        m = re.search(r'^#define FUTEX_VERSION "([0-9.]+)"', f.read(), re.M)
-    if m is None:
-        raise RuntimeError("FUTEX_VERSION not found in libfutex/futex.h")
-    return m.group(1)
+        parts = dict(re.findall(r"^#define FUTEX_VERSION_(MAJOR|MINOR|PATCH) ([0-9]+)$", f.read(), re.M))
+    if len(parts) != 3:
+        raise RuntimeError("FUTEX_VERSION_MAJOR/MINOR/PATCH not found in libfutex/futex.h")
+    return "{MAJOR}.{MINOR}.{PATCH}".format(**parts)
 
 
-# The same two sources every build lists: backend.c picks the OS backend.
+# The one source every build lists: libfutex/libfutex.c #includes the core
+# (backend.c, which it includes, picks the OS backend).
 # FUTEX_BACKEND=<name> in the environment forces one (as CMake's option does).
 # FUTEX_EXTERN empty and hidden visibility: the core's symbols, public and
 # futex__ internal alike, stay inside the module; only PyInit__futex
@@ -29,8 +31,9 @@ extra_compile_args = [] if sys.platform == "win32" else ["-std=c11", "-fvisibili
 libraries = []
 backend = os.environ.get("FUTEX_BACKEND", "auto").strip().lower() or "auto"
 if backend != "auto":
-    if not re.fullmatch(r"[a-z]+", backend):
-        raise RuntimeError(f"FUTEX_BACKEND={backend!r}: expected a backend name such as posix")
+    # The backends are the files in libfutex/backend/: the one list of their names.
+    if not re.fullmatch(r"[a-z]+", backend) or not os.path.exists(os.path.join(HERE, "libfutex", "backend", backend + ".c")):
+        raise RuntimeError(f"FUTEX_BACKEND={backend!r}: no libfutex/backend/{backend}.c")
     define_macros.append(("FUTEX_BACKEND_" + backend.upper(), None))
 if sys.platform == "win32" and backend in ("auto", "windows"):
     libraries.append("synchronization")  # WaitOnAddress
@@ -45,9 +48,9 @@ if limited_api:
 # neither `pip install .` nor the wheel ships it. macOS's ld has no -s.
 extra_link_args = ["-s"] if sys.platform.startswith("linux") else []
 
-# backend.c #includes backend/<os>.c, so name every core file as a
-# dependency: an edited backend must rebuild the module.
-depends = sorted(glob.glob("libfutex/*.h") + glob.glob("libfutex/backend/*.c"))
+# libfutex.c #includes the other core files, so name every one as a
+# dependency: an edited core or backend file must rebuild the module.
+depends = sorted(glob.glob("libfutex/*.[ch]") + glob.glob("libfutex/backend/*.c"))
 
 setup(
     version=futex_version(),
@@ -63,7 +66,7 @@ setup(
     ext_modules=[
         Extension(
             "futex._futex",
-            sources=["bindings/python/_futex.c", "libfutex/futex.c", "libfutex/backend.c"],
+            sources=["bindings/python/_futex.c", "libfutex/libfutex.c"],
             include_dirs=["libfutex"],
             define_macros=define_macros,
             extra_compile_args=extra_compile_args,

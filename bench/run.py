@@ -38,18 +38,17 @@ PY_ENV = {"PYTHONPATH": os.path.join(OUT, "py")}
 LUA_ENV = {"LUA_CPATH": os.path.join(OUT, "cmake", "bindings", "lua", "?.so") + ";;"}
 
 SPINS = [0, 4, 8, 16, 32, 64, 128, 256]
-DEFAULT_SPIN = None  # read from libfutex/futex.c below
 
 
-def read_default_spin():
-    with open(os.path.join(HERE, "..", "libfutex", "futex.c")) as f:
-        for line in f:
-            if line.startswith("#define DEFAULT_SPIN"):
-                return int(line.split()[2].rstrip("u"))
-    raise SystemExit("run.py: no DEFAULT_SPIN in libfutex/futex.c")
+def default_spin():
+    """The library's default spin count, as futex_get_spin() reports it in the built bench."""
+    try:
+        return int(subprocess.run([C, "spin"], capture_output=True, text=True, check=True).stdout)
+    except (OSError, ValueError, subprocess.CalledProcessError) as e:
+        raise SystemExit(f"run.py: {C} spin did not report the default spin count ({e}); run bench/run.sh")
 
 
-DEFAULT_SPIN = read_default_spin()
+DEFAULT_SPIN = default_spin()
 
 LIB = "libfutex"
 PEERS = {
@@ -260,7 +259,7 @@ def by(results, gid, key):
 
 
 def goals(results):
-    """The goals of issue 6, each as (text, value, limit, sense): met when value <= limit
+    """The bench's goals (the speeds the library promises against its peers), each as (text, value, limit, sense): met when value <= limit
     (sense "<=") or value >= limit (sense ">=")."""
     out = []
 
@@ -378,7 +377,7 @@ def main():
             say(f"  note: {g['note']}")
     gl = goals(results) if not ONLY else []
     if gl:
-        say("\nGoals (issue 6; ratios of medians in this run)")
+        say("\nGoals (ratios of medians in this run)")
         for x in gl:
             say(f"  {x['status']:6s} {x['goal']:72s} {fmt(x['value']):>7s}")
     say(f"\ntotal {time.time() - t_start:.0f} s")

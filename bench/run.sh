@@ -8,38 +8,40 @@ out=bench/out
 mkdir -p "$out"
 
 bash scripts/need.sh apt gcc g++ cmake lua5.4 liblua5.4-dev
-bash scripts/need.sh pip matplotlib posix-ipc ziglang
+# Python packages go into build/venv (scripts/venv.sh), never the system's python.
+py=$(bash scripts/venv.sh)
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CACHE_DIR=$PWD/build/pip-cache
+export ZIG_GLOBAL_CACHE_DIR=$PWD/build/zig-cache ZIG_LOCAL_CACHE_DIR=$PWD/build/zig-cache
+(cd build && "$py" -m pip install -q matplotlib posix-ipc)
 # Peers that may not build on every machine: the bench skips them if they are missing.
 for p in fastipc atomics atomicshm; do
-  bash scripts/need.sh pip "$p" >/dev/null 2>&1 || echo "run.sh: $p did not install; its rows are skipped" >&2
+  (cd build && "$py" -m pip install -q "$p") >/dev/null 2>&1 || echo "run.sh: $p did not install; its rows are skipped" >&2
 done
 
 # The C benches: the library compiled in, once per backend.
 CFLAGS=(-O2 -D_GNU_SOURCE -std=c11)
 for backend in linux posix; do
   def=""; [ "$backend" = posix ] && def=-DFUTEX_BACKEND_POSIX
-  gcc "${CFLAGS[@]}" $def -c libfutex/futex.c -o "$out/futex-$backend.o"
-  gcc "${CFLAGS[@]}" $def -c libfutex/backend.c -o "$out/backend-$backend.o"
+  gcc "${CFLAGS[@]}" $def -c libfutex/libfutex.c -o "$out/libfutex-$backend.o"
 done
-g++ -O2 -std=c++20 -Wall -Wextra -Ilibfutex bench/c/bench.cpp "$out/futex-linux.o" "$out/backend-linux.o" \
+g++ -O2 -std=c++20 -Wall -Wextra -Ilibfutex bench/c/bench.cpp "$out/libfutex-linux.o" \
   -o "$out/bench" -pthread
-g++ -O2 -std=c++20 -Wall -Wextra -Ilibfutex bench/c/bench.cpp "$out/futex-posix.o" "$out/backend-posix.o" \
+g++ -O2 -std=c++20 -Wall -Wextra -Ilibfutex bench/c/bench.cpp "$out/libfutex-posix.o" \
   -o "$out/bench-posix" -pthread
 
 # Zig's futex: a ReleaseFast build takes a minute the first time, so only when the source changed.
 if [ ! -x "$out/zig-pingpong" ] || [ bench/zig/pingpong.zig -nt "$out/zig-pingpong" ]; then
-  echo "run.sh: building bench/zig/pingpong.zig with $(python3 -m ziglang version)" >&2
-  (cd "$out" && python3 -m ziglang build-exe -O ReleaseFast ../zig/pingpong.zig -femit-bin=zig-pingpong) ||
+  echo "run.sh: building bench/zig/pingpong.zig with $("$py" -P -m ziglang version)" >&2
+  (cd "$out" && "$py" -P -m ziglang build-exe -O ReleaseFast ../zig/pingpong.zig -femit-bin=zig-pingpong) ||
     echo "run.sh: the Zig build failed; its row is skipped" >&2
 fi
 
 # The Python module, into a private directory: the bench measures this tree, not whatever
 # version is installed.
-python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps --upgrade \
-  --target "$out/py" . 2>&1 | grep -v "^WARNING: Location" >&2 || true
+"$py" -P -m pip install -q --no-deps --upgrade --target "$out/py" . 2>&1 | grep -v "^WARNING: Location" >&2 || true
 
 # The Lua module.
 cmake -S . -B "$out/cmake" -DFUTEX_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$out/cmake" --target futex_lua -j2 >/dev/null
 
-python3 bench/run.py "$@"
+"$py" -P bench/run.py "$@"

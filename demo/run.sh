@@ -4,7 +4,7 @@
 # language (Python's ring buffer, Lua consuming what Python produces).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v cmake >/dev/null || bash scripts/need.sh pip cmake
+bash scripts/need.sh apt cmake
 bash scripts/need.sh apt gcc make
 cmake -S . -B build/demo -DCMAKE_BUILD_TYPE=Release -DFUTEX_BUILD_TESTS=OFF -DFUTEX_BUILD_LUA=OFF >/dev/null
 cmake --build build/demo -j2 --target futex_demo >/dev/null

@@ -18,7 +18,11 @@
 #define FUTEX_VERSION_MAJOR 0
 #define FUTEX_VERSION_MINOR 1
 #define FUTEX_VERSION_PATCH 0
-#define FUTEX_VERSION "0.1.0"
+/* The string is made from the three numbers above, the version's one home:
+ * CMake and setup.py read those lines, nothing reads this one. */
+#define FUTEX__STRINGIFY(x) #x
+#define FUTEX__VERSION_STRING(a, b, c) FUTEX__STRINGIFY(a) "." FUTEX__STRINGIFY(b) "." FUTEX__STRINGIFY(c)
+#define FUTEX_VERSION FUTEX__VERSION_STRING(FUTEX_VERSION_MAJOR, FUTEX_VERSION_MINOR, FUTEX_VERSION_PATCH)
 
 /* FUTEX_EXTERN marks the public functions. A build that compiles the library
  * into something else (the Python and Lua modules) defines it as hidden. */
@@ -227,8 +231,8 @@ FUTEX_EXTERN void futex_guard_forget(const void *base, uint64_t len);
 FUTEX_EXTERN void futex_set_spin(uint32_t iterations);
 FUTEX_EXTERN uint32_t futex_get_spin(void);
 
-/* The backend in use: "linux", "posix", "single", "darwin", "windows",
- * "freebsd", "openbsd", "dragonfly", "netbsd" or "wasm". */
+/* The backend in use: the name of its file in libfutex/backend/ ("linux"
+ * for backend/linux.c, "posix", "darwin", "windows", ...). */
 FUTEX_EXTERN const char *futex_backend(void);
 
 /* FUTEX_CAP_* bits of the backend in use, decided at run time. */

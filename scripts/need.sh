@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs what a README command needs and the machine lacks, and nothing else:
-#   scripts/need.sh apt PKG...   Debian packages (apt-get update only if one is missing)
-#   scripts/need.sh pip PKG...   PyPI packages, into the python3 on PATH
+# Installs the Debian packages a README command needs and the machine lacks,
+# and nothing else (apt-get update only if one is missing):
+#   scripts/need.sh apt PKG...
+# Python packages never come through here: they go into build/venv
+# (scripts/venv.sh), never into the system's or any other interpreter.
 # Safe to run again and again: a machine that has everything returns at once.
 set -euo pipefail
-kind=${1:?usage: need.sh apt|pip PKG...}; shift
+kind=${1:?usage: need.sh apt PKG...}; shift
 case "$kind" in
 apt)
   missing=()
@@ -17,15 +19,6 @@ apt)
   $sudo apt-get update -qq >/dev/null
   # With recommends: the set this project was verified with (wine64, for one, works best with them).
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-  ;;
-pip)
-  missing=()
-  for p in "$@"; do
-    python3 -m pip show -q "${p%%[<>=]*}" >/dev/null 2>&1 || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && exit 0
-  echo "need.sh: pip installing ${missing[*]}" >&2
-  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${missing[@]}"
   ;;
 *) echo "need.sh: unknown kind $kind" >&2; exit 2 ;;
 esac

@@ -9,6 +9,7 @@
  *   bench fetchadd  IMPL                          ns per uncontended fetch_add (batches of 10000)
  *   bench parkcost  SPIN                          CPU µs a 200 µs wait burns (it spins, then sleeps)
  *   bench hash      T                             ns per backend wait that finds a stale value, T threads x 1024 words
+ *   bench spin                                    prints the library's default spin count (futex_get_spin())
  *
  * IMPL: ours (this binary's backend, default spin), ours-spinN (futex_set_spin(N)), ours-nospin
  * (FUTEX_NOSPIN), raw (futex(2), no spin), raw-spin1000, atomic (libstdc++ std::atomic wait /
@@ -626,6 +627,11 @@ static void hash(int threads)
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && std::string(argv[1]) == "spin") {
+        // bench/run.py labels the default row with this: the library's own answer.
+        printf("%u\n", futex_get_spin());
+        return 0;
+    }
     if (argc < 3) {
         fprintf(stderr, "usage: bench CASE ARGS... (see the top of bench/c/bench.cpp)\n");
         return 2;

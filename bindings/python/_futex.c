@@ -297,7 +297,8 @@ static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         }
         if (PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE) < 0) {
             /* Tell a read-only buffer (bytes, a read-only memoryview or mmap)
-             * from other refusals: it gets a TypeError. */
+             * from other refusals: it gets a TypeError, as a bad argument type
+             * does, since no value of that object could ever work. */
             Py_buffer probe;
             if (PyErr_ExceptionMatches(PyExc_BufferError) && PyObject_GetBuffer(buffer, &probe, PyBUF_SIMPLE) == 0) {
                 PyBuffer_Release(&probe);

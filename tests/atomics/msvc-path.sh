@@ -47,7 +47,7 @@ wine)
   dir=$out/windows-msvc-atomics
   export WINEPREFIX=${WINEPREFIX:-$out/wineprefix} WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
   mkdir -p "$WINEPREFIX"
-  if ! cmake -S "$src" -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$src/tests/windows/mingw-w64-x86_64.cmake" \
+  if ! cmake -S "$src" -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$src/cmake-toolchains/mingw-w64-x86_64.cmake" \
          -DFUTEX_WERROR=ON -DFUTEX_BUILD_LUA=OFF -DFUTEX_BUILD_EMUL=OFF -DCMAKE_C_FLAGS=-DFUTEX_ATOMIC_MSVC \
          >"$dir.configure.log" 2>&1 || ! cmake --build "$dir" -j2 >"$dir.build.log" 2>&1; then
     tail -40 "$dir.configure.log" "$dir.build.log"

@@ -11,7 +11,7 @@ end
 if role == "pong" then
   -- Follows the parent's ping-pong for n rounds.
   local r <close> = assert(futex.map(path, 4096))
-  local ok, err = pcall(dofile("tests/lua/helpers.lua").follow, r:cell(0), tonumber(arg[3]))
+  local ok, err = pcall(require("helpers").follow, r:cell(0), tonumber(arg[3]))
   if not ok then fail(err) end
   os.exit(0)
 elseif role == "waiter" then

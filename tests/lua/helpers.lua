@@ -1,11 +1,14 @@
--- Shared by the specs: run from the repository root (tests/suites/60-lua.sh
--- does), with LUA_CPATH_5_4 pointing at the futex.so under test.
+-- Shared by the specs, as `require "helpers"`: the driver (ctest, through
+-- tests/lua/CMakeLists.txt) puts this directory on LUA_PATH_5_4 and the
+-- futex.so under test on LUA_CPATH_5_4. Files beside this one are found from
+-- its own path, so the specs run from any working directory.
 local futex = require "futex"
 
 local H = {}
 
+H.DIR = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 H.LUA = os.getenv("FUTEX_TEST_LUA") or "lua5.4"
-H.CHILD = "tests/lua/child.lua"
+H.CHILD = H.DIR .. "/child.lua"
 
 -- Sleeps by waiting on a private word nobody changes (Lua has no sleep).
 local clock = futex.anon(4):cell(0)
@@ -19,7 +22,7 @@ function H.tmpname()
   return p
 end
 
--- Starts `lua5.4 tests/lua/child.lua args...` reading its stdout.
+-- Starts `lua5.4 <this directory>/child.lua args...` reading its stdout.
 function H.spawn(...)
   local args = { H.LUA, H.CHILD }
   for _, a in ipairs({ ... }) do args[#args + 1] = string.format("%q", tostring(a)) end

@@ -4,7 +4,7 @@
 -- creates or fails, a "\0" in the path is an argument error, and a map that
 -- fails after creating its file removes it.
 local futex = require "futex"
-local H = dofile("tests/lua/helpers.lua")
+local H = require "helpers"
 
 local ELOOP, EEXIST, EISDIR, EINVAL, EPERM = 40, 17, 21, 22, 1
 local opts = { shared = futex.capabilities & futex.CAP_SHARED ~= 0 }

@@ -1,7 +1,7 @@
 -- Between lua5.4 processes over futex.map: ping-pong, exact wake counts with
 -- parked waiters, the created file's mode, and io.open-style OS errors.
 local futex = require "futex"
-local H = dofile("tests/lua/helpers.lua")
+local H = require "helpers"
 
 describe("futex.map between processes", function()
   it("ping-pongs 10,000 times with a second lua5.4", function()

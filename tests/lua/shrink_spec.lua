@@ -4,7 +4,7 @@
 -- regression fails the spec instead of killing busted. (A fault outside a
 -- cell operation staying fatal is tests/c/test-guard.c's: Lua code cannot
 -- touch the mapping any other way.)
-local H = dofile("tests/lua/helpers.lua")
+local H = require "helpers"
 
 local function child(body)
   local script = H.tmpname() .. ".lua"

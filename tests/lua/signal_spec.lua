@@ -3,7 +3,7 @@
 -- sa_restart_host.c, whose handler has SA_RESTART: the kernel restarts an
 -- untimed wait after it, so this proves forever is a timed wait.
 local futex = require "futex"
-local H = dofile("tests/lua/helpers.lua")
+local H = require "helpers"
 
 -- Starts lua5.4 running `body` (c is a cell holding 0) through a shell that
 -- prints the pid before exec-ing it; returns the pipe and pid once the
@@ -46,7 +46,7 @@ local host = H.tmpname()
 
 describe("SIGINT", function()
   setup(function()
-    local cc = ("cc -std=c11 -O1 -o %s tests/lua/sa_restart_host.c $(pkg-config --cflags --libs lua5.4 2>/dev/null"
+    local cc = ("cc -std=c11 -O1 -o %s " .. H.DIR .. "/sa_restart_host.c $(pkg-config --cflags --libs lua5.4 2>/dev/null"
                 .. " || echo -I/usr/include/lua5.4 -llua5.4) -lm"):format(host)
     assert.is_true(os.execute(cc), "cannot build the SA_RESTART host")
   end)

@@ -26,7 +26,7 @@ else
 fi
 rockspec=$(cd "$tree" && ls futex-*.rockspec)
 [ "$(echo "$rockspec" | wc -w)" -eq 1 ] && ok "one rockspec: $rockspec" || { bad "rockspecs: $rockspec"; report; }
-version=$(sed -nE 's/^#define FUTEX_VERSION "([0-9.]+)"/\1/p' "$tree/libfutex/futex.h")
+version=$(sed -nE 's/^#define FUTEX_VERSION_(MAJOR|MINOR|PATCH) ([0-9]+)$/\2/p' "$tree/libfutex/futex.h" | paste -sd.)
 
 (cd "$tree" && lr lint "$rockspec") >"$out/lint.log" 2>&1 && ok "luarocks lint $rockspec" || { cat "$out/lint.log"; bad "luarocks lint"; }
 if (cd "$tree" && lr --tree "$rocks" make "$rockspec") >"$out/make.log" 2>&1; then
@@ -63,7 +63,7 @@ cpath="$rocks2/lib/lua/5.4/?.so"
 found=$(cd / && LUA_CPATH_5_4="$cpath" lua5.4 -e 'local f = require "futex"
   print(package.searchpath("futex", package.cpath) .. " " .. f.version)')
 [ "$found" = "$rocks2/lib/lua/5.4/futex.so $version" ] && ok "require \"futex\" loads $found" || bad "require gave: $found"
-specs=$(cd "$tree" && LUA_CPATH_5_4="$cpath;;" FUTEX_TEST_BACKEND=linux timeout 600 busted --lua=lua5.4 -o TAP tests/lua 2>&1)
+specs=$(cd "$tree" && LUA_PATH_5_4="$tree/tests/lua/?.lua;;" LUA_CPATH_5_4="$cpath;;" FUTEX_TEST_BACKEND=linux FUTEX_TEST_VERSION="$version" timeout 600 busted --lua=lua5.4 -o TAP tests/lua 2>&1)
 rc=$?
 p=$(grep -c '^ok ' <<<"$specs"); f=$(grep -c '^not ok ' <<<"$specs")
 if [ "$rc" -eq 0 ] && [ "$f" -eq 0 ] && [ "$p" -gt 0 ]; then

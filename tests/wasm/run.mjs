@@ -4,7 +4,7 @@
 // the same WebAssembly.Memory, so memory.atomic.wait32/notify really block
 // and wake threads.
 //
-//   node tests/wasm/run.mjs build/wasm/tests.wasm
+//   node tests/wasm/run.mjs build/wasm/tests.wasm [--only TEST]
 //   node tests/wasm/run.mjs --command build/wasm/single.wasm
 //
 // --command runs a WASI command (the single-threaded build, tests/wasm/
@@ -196,8 +196,12 @@ const tests = {
   },
 };
 
+// --only NAME runs that one test (ctest runs each as its own test).
+const only = process.argv.indexOf('--only') > 0 ? process.argv[process.argv.indexOf('--only') + 1] : null;
+if (only !== null && !(only in tests)) { console.log(`wasm: no test ${only}`); process.exit(1); }
 let pass = 0, fail = 0;
 for (const [name, fn] of Object.entries(tests)) {
+  if (only !== null && name !== only) continue;
   reset();
   try {
     await Promise.race([fn(), new Promise((_, no) => setTimeout(() => no(new Error('timed out after 60 s')), 60000).unref())]);

@@ -18,7 +18,7 @@
  */
 #include <unistd.h>
 
-#include "../freebsd/linux-futex.h"
+#include "../common/linux-futex.h"
 
 #include <stdlib.h>
 

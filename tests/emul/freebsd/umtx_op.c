@@ -21,7 +21,7 @@
 #include <sys/types.h>
 #include <sys/umtx.h>
 
-#include "linux-futex.h"
+#include "../common/linux-futex.h"
 
 #include <stdlib.h>
 

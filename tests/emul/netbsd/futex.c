@@ -20,7 +20,7 @@
 #include <sys/syscall.h>
 #undef syscall /* the Linux call, from here on */
 
-#include "../freebsd/linux-futex.h" /* first: then <sys/futex.h>'s names are NetBSD's */
+#include "../common/linux-futex.h" /* first: then <sys/futex.h>'s names are NetBSD's */
 
 #include <sys/futex.h>
 

@@ -15,7 +15,7 @@
  *   - FUTEX_PRIVATE_FLAG keys the word by process, else by mapping.
  * FUTEX_REQUEUE is not emulated (the backend never requeues).
  */
-#include "../freebsd/linux-futex.h" /* first: then <sys/futex.h>'s names are OpenBSD's */
+#include "../common/linux-futex.h" /* first: then <sys/futex.h>'s names are OpenBSD's */
 
 #include <sys/futex.h>
 

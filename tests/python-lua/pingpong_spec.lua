@@ -1,13 +1,14 @@
 -- Lua and Python on one file: a lua5.4 process (this one) and a python3
--- process (tests/cross/partner.py, through the Python binding) map the
+-- process (tests/python-lua/partner.py, through the Python binding) map the
 -- same file and wait/wake on the same words.
 local futex = require "futex"
-local H = dofile("tests/lua/helpers.lua")
+local H = require "helpers" -- tests/lua/helpers.lua, on LUA_PATH_5_4
+local HERE = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 
 local PYTHON = os.getenv("FUTEX_TEST_PYTHON") or "python3"
 
 local function partner(role, path, n)
-  return assert(io.popen(("%s tests/cross/partner.py %s %q %d 2>&1"):format(PYTHON, role, path, n), "r"))
+  return assert(io.popen(("%s %q %s %q %d 2>&1"):format(PYTHON, HERE .. "/partner.py", role, path, n), "r"))
 end
 
 local function finish(p)

@@ -1,7 +1,7 @@
 /*
  * DragonFly BSD's declarations of the umtx calls, verbatim from its
  * include/unistd.h (__BSD_VISIBLE section), on top of the host's <unistd.h>:
- * zig ships no DragonFly libc headers, so tests/bsd-cross/check.sh compiles
+ * zig ships no DragonFly libc headers, so tests/cross-compile/CMakeLists.txt compiles
  * the dragonfly backend against these prototypes with __DragonFly__ defined
  * and __linux__ not.
  */

@@ -1,6 +1,6 @@
-"""The Python side of the cross-language tests (tests/cross/pingpong_spec.lua).
+"""The Python side of the cross-language tests (tests/python-lua/pingpong_spec.lua).
 
-    python3 tests/cross/partner.py ROLE PATH N
+    python3 tests/python-lua/partner.py ROLE PATH N
 
 PATH is a file the Lua side made with futex.map(PATH, 4096); this process
 maps it with mmap and works on the same words through futex.Cell:

@@ -2,7 +2,7 @@
 # and run the results under wine64, so that `ctest` runs the C suite's windows
 # suite against the real WaitOnAddress (wine implements it in ntdll).
 #
-#   cmake -S . -B build/windows -DCMAKE_TOOLCHAIN_FILE=tests/windows/mingw-w64-x86_64.cmake
+#   cmake --preset mingw   (or -DCMAKE_TOOLCHAIN_FILE=cmake-toolchains/mingw-w64-x86_64.cmake)
 #
 # The posix thread model: the suite's tests use pthreads (winpthreads).
 set(CMAKE_SYSTEM_NAME Windows)
