@@ -19,7 +19,7 @@ def futex_version():
     return m.group(1)
 
 
-# The same two sources every build lists: backend.c picks the OS backend.
+# The same core sources every build lists: backend.c picks the OS backend.
 # FUTEX_BACKEND=<name> in the environment forces one (as CMake's option does).
 # FUTEX_EXTERN empty and hidden visibility: the core's symbols, public and
 # futex__ internal alike, stay inside the module; only PyInit__futex

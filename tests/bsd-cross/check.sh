@@ -25,7 +25,9 @@ check() {
   local dir=$out/$name log=$out/$name.log ok=1
   mkdir -p "$dir"
   { "$@" "${CFLAGS[@]}" -c libfutex/futex.c -o "$dir/futex.o" &&
-    "$@" "${CFLAGS[@]}" -c libfutex/backend.c -o "$dir/backend.o"; } >"$log" 2>&1 || ok=0
+    "$@" "${CFLAGS[@]}" -c libfutex/backend.c -o "$dir/backend.o" &&
+    "$@" "${CFLAGS[@]}" -c libfutex/waitv.c -o "$dir/waitv.o" &&
+    "$@" "${CFLAGS[@]}" -c libfutex/watcher.c -o "$dir/watcher.o"; } >"$log" 2>&1 || ok=0
   if [ "$ok" = 1 ] && ! nm "$dir/backend.o" | grep -qE "^ +U $sym\$"; then
     echo "backend.o does not call $sym:" >>"$log"; nm "$dir/backend.o" >>"$log"; ok=0
   fi

@@ -128,8 +128,8 @@ TEST(introspection, ANY)
         known |= strcmp(futex_backend(), names[i]) == 0;
     CHECK(known);
     unsigned caps = futex_capabilities();
-    CHECK((caps & ~(FUTEX_CAP_SHARED | FUTEX_CAP_WAKE_COUNT | FUTEX_CAP_ABSOLUTE_DEADLINE | FUTEX_CAP_INTERRUPTIBLE)) ==
-          0);
+    CHECK((caps & ~(FUTEX_CAP_SHARED | FUTEX_CAP_WAKE_COUNT | FUTEX_CAP_ABSOLUTE_DEADLINE | FUTEX_CAP_INTERRUPTIBLE |
+                    FUTEX_CAP_WAITV_NATIVE | FUTEX_CAP_WAITV_EXACT)) == 0);
     CHECK_EQ(caps, futex_capabilities()); /* decided once */
     /* FUTEX_UNCOUNTED is no -errno: it cannot collide with any error result. */
     CHECK(FUTEX_UNCOUNTED < -4095);

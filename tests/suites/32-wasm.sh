@@ -20,7 +20,7 @@ node_flags=--no-warnings
 pass=0; fail=0
 # Threads: shared memory imported from JS; each worker instance gets its own
 # shadow stack through the exported __stack_pointer (see wasm-tests.c).
-if zcc -matomics -mbulk-memory -mexec-model=reactor libfutex/futex.c libfutex/backend.c tests/wasm/wasm-tests.c \
+if zcc -matomics -mbulk-memory -mexec-model=reactor libfutex/futex.c libfutex/backend.c libfutex/waitv.c libfutex/watcher.c tests/wasm/wasm-tests.c \
      -o "$dir/tests.wasm" \
      -Wl,--shared-memory,--import-memory,--max-memory=8388608,-z,stack-size=262144,--export=__stack_pointer \
      >"$dir/build.log" 2>&1; then
@@ -39,7 +39,7 @@ else
 fi
 
 # No atomics: backend.c selects single.c; a WASI command under node:wasi.
-if zcc libfutex/futex.c libfutex/backend.c tests/wasm/single-test.c -o "$dir/single.wasm" >"$dir/build-single.log" 2>&1; then
+if zcc libfutex/futex.c libfutex/backend.c libfutex/waitv.c libfutex/watcher.c tests/wasm/single-test.c -o "$dir/single.wasm" >"$dir/build-single.log" 2>&1; then
   out=$(timeout 60 node $node_flags tests/wasm/run.mjs --command "$dir/single.wasm" 2>&1); rc=$?
   echo "$out"
   p=$(grep -c ': ok$' <<<"$out"); f=$(grep -c 'FAILED' <<<"$out")

@@ -25,12 +25,12 @@ step() { # step <name> <command...>: run, count, show the output on failure
 zcc() { python3 -m ziglang cc "$@"; }
 
 for t in x86_64-macos aarch64-macos x86_64-macos.10.15 aarch64-macos.11.0 x86_64-windows-gnu; do
-  for f in futex backend; do
+  for f in futex backend waitv watcher; do
     step "$t: compile $f.c" zcc -target "$t" $warn -Ilibfutex -c "libfutex/$f.c" -o "$dir/$t-$f.o"
   done
 done
 for m in "wasm32-wasi-atomics:-matomics -mbulk-memory" "wasm32-wasi-single:"; do
-  for f in futex backend; do
+  for f in futex backend waitv watcher; do
     step "${m%%:*}: compile $f.c" zcc -target wasm32-wasi ${m#*:} $warn -Ilibfutex -c "libfutex/$f.c" -o "$dir/${m%%:*}-$f.o"
   done
 done
@@ -40,7 +40,7 @@ for t in x86_64-macos.10.15 aarch64-macos x86_64-windows-gnu; do
   ext=""; libs=""
   [[ $t == *windows* ]] && ext=.exe libs=-lapi-ms-win-core-synch-l1-2-0  # zig's name for synchronization.lib
   for f in $files; do
-    step "$t: link test-$f" zcc -target "$t" -O2 $warn -Ilibfutex -Itests/c libfutex/futex.c libfutex/backend.c \
+    step "$t: link test-$f" zcc -target "$t" -O2 $warn -Ilibfutex -Itests/c libfutex/futex.c libfutex/backend.c libfutex/waitv.c libfutex/watcher.c \
       "tests/c/test-$f.c" -o "$dir/$t-test-$f$ext" $libs
   done
 done
