@@ -78,7 +78,9 @@ static void wv_unlock(uint32_t *l)
 #define WV_BUCKET_BITS 6
 #define WV_BUCKETS (1u << WV_BUCKET_BITS)
 
-enum { WV_WAITING = 0, WV_CANCELLED = UINT32_MAX };
+/* A waiter's state: waiting, cancelled, or (index + 1) of the word that woke it. */
+#define WV_WAITING 0u
+#define WV_CANCELLED UINT32_MAX
 
 struct futex__waitv_waiter {
     uint32_t state; /* WV_WAITING, WV_CANCELLED, or index + 1 of the word that woke it */
