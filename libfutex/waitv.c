@@ -225,9 +225,11 @@ static int wv_wait(const futex_waitv_item *items, uint32_t n, uint64_t deadline_
     int sliced = 0;
     for (uint32_t i = 0; i < n; i++)
         sliced |= (items[i].flags & FUTEX_SHARED) != 0;
-    /* A change by another process is only seen by re-checking, unless every
-     * wake passes through this process's table. */
-    sliced = sliced && (futex_capabilities() & FUTEX_CAP_WAITV_EXACT) == 0;
+    /* A wake from another process never passes through this table, so
+     * shared words are re-checked. Not FUTEX_CAP_WAITV_EXACT: on Linux that
+     * bit speaks of the kernel's FUTEX_WAITV, and we are here for more words
+     * than it takes. A backend without FUTEX_CAP_SHARED has no shared words. */
+    sliced = sliced && (futex__os_caps() & FUTEX_CAP_SHARED) != 0;
 
     /* Announce before linking and checking: the waker's half of this is the
      * fence in futex__waitv_wake. SeqCst puts the increment in one total
