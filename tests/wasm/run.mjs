@@ -100,7 +100,8 @@ function reset() { for (let i = 0; i < 16; i++) store(word(i), 0); }
 const tests = {
   introspection() {
     check(cstring(x.t_backend()) === 'wasm', `backend is ${cstring(x.t_backend())}`);
-    check(x.t_caps() === CAP_WAKE_COUNT, `caps ${x.t_caps()}: want exactly FUTEX_CAP_WAKE_COUNT`);
+    // FUTEX_CAP_WAITV_EXACT (32): no cross-process waits, so every wake passes futex_wake's multi-wait table.
+    check(x.t_caps() === (CAP_WAKE_COUNT | 32), `caps ${x.t_caps()}: want exactly FUTEX_CAP_WAKE_COUNT | FUTEX_CAP_WAITV_EXACT`);
     check(x.t_wait(word(0), 0, 1) === -E.NOTSUP, 'FUTEX_SHARED wait is -ENOTSUP');
     check(x.t_wake(word(0), 1, 1) === -E.NOTSUP, 'FUTEX_SHARED wake is -ENOTSUP');
     check(x.t_wait(word(0) + 2, 0, 0) === -E.INVAL, 'misaligned word is -EINVAL');
