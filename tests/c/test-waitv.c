@@ -317,6 +317,84 @@ TEST(waitv_many_threads_stress, THREADS)
     }
 }
 
+/* ---- timeouts racing wakes ---------------------------------------------------
+ * A producer hands out tokens one at a time, each with a wake of ONE waiter.
+ * A consumer takes them, sleeping in futex_waitv with no deadline. A
+ * distractor sleeps in futex_waitv on the same words with a 5 µs deadline,
+ * over and over, so that wakes keep meeting a waiter that is timing out; when
+ * it is woken (an index result) it passes the wake on, as a condition
+ * variable's waiter must, and never takes a token. A wake spent on the
+ * distractor that it then reports as a timeout would leave the consumer
+ * asleep with a token waiting: the producer's wait for the token to be taken
+ * has a deadline and fails the test. */
+typedef struct {
+    uint32_t tokens, taken, stop;
+    uint32_t got, passed; /* tokens the consumer took; wakes the distractor passed on */
+} race;
+
+static void *consumer(void *p)
+{
+    race *r = p;
+    futex_waitv_item items[2] = {{&r->tokens, 0, FUTEX_PRIVATE}, {&r->stop, 0, FUTEX_PRIVATE}};
+    while (!futex_load(&r->stop)) {
+        uint32_t v = futex_load(&r->tokens);
+        if (v > 0) {
+            futex_store(&r->tokens, v - 1); /* the only taker */
+            r->got++;
+            futex_fetch_add(&r->taken, 1);
+            futex_wake(&r->taken, 1, FUTEX_PRIVATE);
+            continue;
+        }
+        int rc = futex_waitv(items, 2, NULL, FUTEX_NOSPIN, NULL);
+        CHECK(rc == 0 || rc == 1 || rc == -EAGAIN || rc == -EINTR);
+    }
+    return NULL;
+}
+
+static void *distractor(void *p)
+{
+    race *r = p;
+    while (!futex_load(&r->stop)) {
+        futex_waitv_item items[2] = {{&r->tokens, futex_load(&r->tokens), FUTEX_PRIVATE},
+                                     {&r->stop, 0, FUTEX_PRIVATE}};
+        futex_deadline d;
+        futex_deadline_init(&d, 5000u);
+        int rc = futex_waitv(items, 2, &d, FUTEX_NOSPIN, NULL);
+        if (rc == 0) {
+            r->passed++;
+            futex_wake(&r->tokens, 1, FUTEX_PRIVATE); /* not ours to take: pass it on */
+        }
+        CHECK(rc == 0 || rc == 1 || rc == -EAGAIN || rc == -ETIMEDOUT || rc == -EINTR);
+    }
+    return NULL;
+}
+
+TEST(waitv_timeouts_race_wakes, THREADS)
+{
+    race r;
+    memset(&r, 0, sizeof r);
+    pthread_t t1 = spawn(consumer, &r);
+    pthread_t t2 = spawn(distractor, &r);
+    uint32_t rounds = 20000;
+    for (uint32_t i = 0; i < rounds; i++) {
+        futex_fetch_add(&r.tokens, 1);
+        futex_wake(&r.tokens, 1, FUTEX_PRIVATE);
+        uint32_t v;
+        uint64_t t0 = now_ns();
+        while ((v = futex_load(&r.taken)) == i) {
+            futex_timed_wait(&r.taken, v, 1000000000u, 0);
+            CHECK(now_ns() - t0 < 20000000000ull); /* the token was never taken: a lost wake */
+        }
+    }
+    futex_store(&r.stop, 1);
+    futex_wake(&r.stop, FUTEX_ALL, FUTEX_PRIVATE);
+    join(t1);
+    join(t2);
+    CHECK_EQ(futex_load(&r.taken), rounds);
+    CHECK_EQ(r.got, rounds);
+    printf("[the distractor passed on %u wakes] ", r.passed);
+}
+
 #if !defined(_WIN32)
 static int handled;
 static void on_signal(int sig)
@@ -420,9 +498,9 @@ TEST(waitv_cross_process_store_only, FORK)
 
 TEST_MAIN(waitv_bad_args, waitv_eagain_index, waitv_timeouts_never_early, waitv_each_word_wakes,
           waitv_wake_without_change, waitv_128_words, waitv_wakes_never_wasted, waitv_with_plain_waiters,
-          waitv_many_threads_stress, waitv_signal, waitv_cross_process, waitv_cross_process_store_only)
+          waitv_many_threads_stress, waitv_timeouts_race_wakes, waitv_signal, waitv_cross_process, waitv_cross_process_store_only)
 #else
 TEST_MAIN(waitv_bad_args, waitv_eagain_index, waitv_timeouts_never_early, waitv_each_word_wakes,
           waitv_wake_without_change, waitv_128_words, waitv_wakes_never_wasted, waitv_with_plain_waiters,
-          waitv_many_threads_stress)
+          waitv_many_threads_stress, waitv_timeouts_race_wakes)
 #endif
