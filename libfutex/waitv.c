@@ -322,6 +322,19 @@ int futex__waitv(const futex_waitv_item *items, uint32_t n, uint64_t deadline_ns
             return rc; /* -ETIMEDOUT, -EINTR, -EFAULT, ... */
         }
     }
+    if (n == 1) {
+        /* One word needs no table: the backend's own wait, as futex_wait. */
+        for (;;) {
+            int rc = futex__os_wait(items[0].word, items[0].expected, deadline_ns, items[0].flags & FUTEX_SHARED);
+            if (rc == 0 || rc == -EAGAIN)
+                *changed = 0; /* woken (or spuriously), or the word differed */
+            if (rc == 0)
+                return 0;
+            if (rc == -ETIMEDOUT && futex__remaining_ns(deadline_ns) != 0)
+                continue; /* a clamped timeout: our clock says wait on */
+            return rc;
+        }
+    }
     futex__waitv_node stack_nodes[FUTEX_WAITV_LIMIT];
     if (nodes == NULL) {
         if (n > FUTEX_WAITV_LIMIT)

@@ -102,11 +102,11 @@ TEST(waitv_timeouts_never_early, ANY)
     uint64_t t0 = now_ns();
     CHECK_EQ(futex_waitv(items, 4, &d, 0, NULL), -ETIMEDOUT);
     uint64_t limits[] = {1000000u, 20000000u, 120000000u};
-    for (unsigned k = 0; k < 3; k++) {
-        futex_deadline_init(&d, limits[k]);
+    for (unsigned k = 0; k < 6; k++) {
+        futex_deadline_init(&d, limits[k % 3]);
         t0 = now_ns();
-        CHECK_EQ(futex_waitv(items, 4, &d, 0, NULL), -ETIMEDOUT);
-        CHECK(now_ns() - t0 >= limits[k]);
+        CHECK_EQ(futex_waitv(items, k < 3 ? 4 : 1, &d, 0, NULL), -ETIMEDOUT);
+        CHECK(now_ns() - t0 >= limits[k % 3]);
         CHECK_EQ(futex_deadline_remaining_ns(&d), 0);
     }
     /* With all 128 words, and shared ones where the backend has them (the
@@ -200,6 +200,14 @@ TEST(waitv_wake_without_change, THREADS)
     join(t);
     CHECK_EQ(a.rc, 2);
     CHECK_EQ(a.changed, 2);
+    if (counts_wakes())
+        CHECK_EQ(woken, 1);
+    /* One word (the backends' single-word wait on the fallback paths). */
+    t = start_waitv(&a, words, 1, FUTEX_PRIVATE);
+    woken = futex_wake(&words[0], 1, FUTEX_PRIVATE);
+    join(t);
+    CHECK_EQ(a.rc, 0);
+    CHECK_EQ(a.changed, 0);
     if (counts_wakes())
         CHECK_EQ(woken, 1);
 }
