@@ -189,7 +189,8 @@ FUTEX_EXTERN const char *futex_strerror(int result);
  *     wake, from any process, reaches the waiter at once. More than
  *     FUTEX_WAITV_LIMIT words (only a watcher asks for that) and kernels
  *     without FUTEX_WAITV (ENOSYS) use the library's own multi-wait below.
- *   - every other backend, and the cases above: the library's multi-wait. The
+ *   - every other backend, and the cases above: the library's multi-wait
+ *     (one word: the backend's single-word wait, as futex_wait). The
  *     waiter links one record per word into a process-local table and sleeps
  *     on a private word of its own; futex_wake looks the woken word up in
  *     that table (one atomic load when no multi-wait is pending anywhere in
@@ -243,7 +244,11 @@ typedef struct futex_waitv_item futex_waitv_item;
  *     Linux's FUTEX_WAITV is restarted instead under SA_RESTART) -> -EINTR
  *   - the deadline passed                          -> -ETIMEDOUT
  * As with futex_wait, an index result says nothing certain about the words:
- * re-check them.
+ * re-check them -- all of them. Linux's FUTEX_WAITV counts a wake that
+ * reaches a waiter another word's wake has just ended (before it left its
+ * other words' queues) as a wake; a user who wakes one waiter at a time
+ * and finds two words changed must pass the second wake on. (The library's
+ * own multi-wait never spends a wake on an ended waiter.)
  *
  * -EAGAIN: a word did not hold its expected value, at entry or when the OS
  * or a re-check slice looked; *changed (if not NULL) is set to its index
