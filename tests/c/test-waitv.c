@@ -138,9 +138,11 @@ static void *waitv_thread(void *p)
 {
     wv_arg *a = p;
     futex_waitv_item items[MAXW];
-    fill(items, a->words, a->n, a->flags);
-    for (uint32_t i = 0; i < a->n; i++)
+    for (uint32_t i = 0; i < a->n; i++) {
+        items[i].word = &a->words[i];
         items[i].expected = a->expected; /* not the words' values now: they may have changed already */
+        items[i].flags = a->flags;
+    }
     futex_deadline d;
     futex_deadline_init(&d, a->timeout);
     a->tid = self_tid();
