@@ -322,7 +322,10 @@ FUTEX_EXTERN int futex_watcher_add(futex_watcher *w, const uint32_t *word, uint3
 FUTEX_EXTERN int futex_watcher_rearm(futex_watcher *w, int id, uint32_t expected);
 
 /* Unregisters id (which may then be reused by futex_watcher_add); a fired id
- * not yet returned by futex_watcher_ready is withdrawn. 0, or -EINVAL. */
+ * not yet returned by futex_watcher_ready is withdrawn. Once it returns the
+ * watcher never reads the word again: its memory may be unmapped. (If the
+ * helper's current wait holds the word, that means waiting for the helper
+ * to leave it: one thread wake-up.) 0, or -EINVAL. */
 FUTEX_EXTERN int futex_watcher_remove(futex_watcher *w, int id);
 
 /* Moves up to max ids that fired into ids[] (oldest first) and returns how

@@ -97,6 +97,7 @@ typedef struct wt_reg {
     unsigned flags;
     uint32_t gen; /* bumped by every add, rearm and remove: a stale helper snapshot is ignored */
     int state;    /* WT_FREE, WT_ARMED, or WT_FIRED (and then in the ready queue until read) */
+    uint64_t in_round; /* the helper's last round whose wait includes the word */
 } wt_reg;
 
 struct futex_watcher {
@@ -106,6 +107,13 @@ struct futex_watcher {
     int stop;     /* mu: destroy asks the helper to leave */
     int rfd, wfd; /* eventfd (both the same) or a pipe's ends */
     int signalled; /* mu: the fd holds a token not yet drained */
+
+    /* mu: the helper's rounds. `waiting` while it sleeps in a wait built in
+     * round `round`; `left` is signalled when it wakes. remove() uses them
+     * to return only once no wait still reads the removed word. */
+    uint64_t round;
+    int waiting;
+    pthread_cond_t left;
 
     wt_reg *regs; /* mu: by id */
     uint32_t nregs, cap;
@@ -239,6 +247,7 @@ static void *wt_main(void *arg)
         }
         /* s->cap >= nregs + 1: add() fails with -ENOMEM rather than register
          * a word that would not fit here. */
+        w->round++;
         uint32_t n = 1;
         s->items[0].word = &w->ctl;
         s->items[0].expected = __atomic_load_n(&w->ctl, __ATOMIC_SEQ_CST); /* under mu: no bump in between */
@@ -252,14 +261,18 @@ static void *wt_main(void *arg)
             s->items[n].flags = r->flags;
             s->id[n] = id;
             s->gen[n] = r->gen;
+            r->in_round = w->round;
             n++;
         }
+        w->waiting = 1;
         pthread_mutex_unlock(&w->mu);
 
         uint32_t which = 0;
         int rc = futex__waitv(s->items, n, FUTEX_FOREVER, s->nodes, &which);
 
         pthread_mutex_lock(&w->mu);
+        w->waiting = 0;
+        pthread_cond_broadcast(&w->left); /* removers waiting for this wait to end */
         if (rc >= 0 || rc == -EAGAIN) {
             /* Woken (or found changed) at `which`. A stale entry (re-armed or
              * removed since) is ignored: its change of gen kicked us anyway. */
@@ -308,6 +321,7 @@ int futex_watcher_create(futex_watcher **out)
         return rc;
     }
     pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->left, NULL);
     /* The helper blocks every signal: they belong to the user's threads (a
      * Python or Lua handler runs there), and it never needs an EINTR. */
     sigset_t all, old;
@@ -319,6 +333,7 @@ int futex_watcher_create(futex_watcher **out)
         close(w->rfd);
         if (w->wfd != w->rfd)
             close(w->wfd);
+        pthread_cond_destroy(&w->left);
         pthread_mutex_destroy(&w->mu);
         wt_snapshot_free(&w->snap);
         free(w);
@@ -340,6 +355,7 @@ void futex_watcher_destroy(futex_watcher *w)
     close(w->rfd);
     if (w->wfd != w->rfd)
         close(w->wfd);
+    pthread_cond_destroy(&w->left);
     pthread_mutex_destroy(&w->mu);
     free(w->regs), free(w->ready);
     wt_snapshot_free(&w->snap);
@@ -390,6 +406,7 @@ int futex_watcher_add(futex_watcher *w, const uint32_t *word, uint32_t expected,
             w->cap = c;
         }
         w->regs[id].gen = 0;
+        w->regs[id].in_round = 0;
         w->nregs++;
     }
     w->regs[id].word = word;
@@ -429,11 +446,23 @@ int futex_watcher_remove(futex_watcher *w, int id)
         pthread_mutex_unlock(&w->mu);
         return -EINVAL;
     }
+    /* Is the word in the wait the helper sleeps in now? (Armed, or fired by
+     * a re-arm that found it changed while that wait still holds it.) */
+    int in_wait = w->waiting && w->regs[id].in_round == w->round;
     if (w->regs[id].state == WT_FIRED)
         wt_unqueue(w, (uint32_t)id);
     w->regs[id].state = WT_FREE;
     w->regs[id].gen++;
-    wt_kick(w); /* so the helper stops waiting on the word */
+    if (in_wait) {
+        /* That wait reads the word (the kernel at entry; re-check slices over
+         * and over): kick the helper and return only once the wait has ended,
+         * so the caller may unmap the word as soon as we return. Its next
+         * wait is built under mu, without the word. */
+        wt_kick(w);
+        uint64_t r = w->round;
+        while (w->waiting && w->round == r)
+            pthread_cond_wait(&w->left, &w->mu);
+    }
     pthread_mutex_unlock(&w->mu);
     return 0;
 }

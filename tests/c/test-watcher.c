@@ -283,6 +283,42 @@ TEST(watcher_idle_1000_no_cpu, FORK)
         idle_watch(FUTEX_SHARED, FUTEX_WAITV_LIMIT - 1);
 }
 
+/* ---- remove, then unmap ---------------------------------------------------- */
+
+TEST(watcher_remove_then_unmap, FORK)
+{
+    /* Once futex_watcher_remove returns the word may go: the helper must not
+     * be left in a wait that reads it (re-check slices read shared words
+     * over and over; 200 words put Linux on them too). A read of the unmapped
+     * page would kill the process. */
+    if (!supported())
+        return;
+    unsigned flags = (futex_capabilities() & FUTEX_CAP_SHARED) ? FUTEX_SHARED : FUTEX_PRIVATE;
+    futex_watcher *w = make();
+    for (int round = 0; round < 20; round++) {
+        uint32_t count = round % 2 ? 200 : 4;
+        uint32_t *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        CHECK(m != MAP_FAILED);
+        int id[200];
+        for (uint32_t i = 0; i < count; i++)
+            CHECK((id[i] = futex_watcher_add(w, &m[i], 0, flags)) >= 0);
+        sleep_ms(5); /* the helper is in a wait over them now, or about to be */
+        for (uint32_t i = 0; i < count; i++)
+            CHECK_EQ(futex_watcher_remove(w, id[i]), 0);
+        CHECK_EQ(munmap(m, 4096), 0);
+    }
+    sleep_ms(50); /* slices of any wait still holding a word would fault now */
+    uint32_t word = 0;
+    int id = futex_watcher_add(w, &word, 0, 0);
+    futex_store(&word, 1);
+    futex_wake(&word, 1, FUTEX_PRIVATE);
+    CHECK(readable(futex_watcher_fd(w), 10000));
+    int got;
+    CHECK_EQ(futex_watcher_ready(w, &got, 1), 1);
+    CHECK_EQ(got, id);
+    futex_watcher_destroy(w);
+}
+
 /* ---- another process ------------------------------------------------------- */
 
 static void watch_other_process(uint32_t count)
@@ -330,7 +366,7 @@ TEST(watcher_cross_process, FORK)
 }
 
 TEST_MAIN(watcher_bad_args, watcher_poll_fires, watcher_wake_alone_fires, watcher_rearm_and_remove,
-          watcher_no_lost_change, watcher_idle_1000_no_cpu, watcher_cross_process)
+          watcher_no_lost_change, watcher_idle_1000_no_cpu, watcher_remove_then_unmap, watcher_cross_process)
 #else
 TEST_MAIN(watcher_bad_args)
 #endif
