@@ -240,9 +240,13 @@ typedef struct futex_waitv_item futex_waitv_item;
  * until one of:
  *   - a futex_wake on one of the words wakes it    -> that word's index (>= 0)
  *   - a spurious wakeup (fallback paths only)      -> some index (>= 0)
- *   - a signal handler ran (FUTEX_CAP_INTERRUPTIBLE;
- *     Linux's FUTEX_WAITV is restarted instead under SA_RESTART) -> -EINTR
+ *   - a signal handler ran (FUTEX_CAP_INTERRUPTIBLE) -> -EINTR
  *   - the deadline passed                          -> -ETIMEDOUT
+ * Signals: as futex_wait, except that Linux's FUTEX_WAITV
+ * (FUTEX_CAP_WAITV_NATIVE) is restarted by the kernel after a handler
+ * installed with SA_RESTART, even with a deadline: a caller that must regain
+ * control to run such a handler's work (lua5.4's SIGINT) waits in slices
+ * there, as on backends without FUTEX_CAP_INTERRUPTIBLE.
  * As with futex_wait, an index result says nothing certain about the words:
  * re-check them -- all of them. Linux's FUTEX_WAITV counts a wake that
  * reaches a waiter another word's wake has just ended (before it left its

@@ -413,38 +413,65 @@ static void on_signal(int sig)
     __atomic_store_n(&handled, 1, __ATOMIC_SEQ_CST);
 }
 
-TEST(waitv_signal, FORK)
+/* Signals a futex_waitv over 4 words once it sleeps; returns its result.
+ * keeps_waiting: the signal must not end it (then it is woken at word 3). */
+static int signalled_waitv(int restart, uint64_t timeout, int keeps_waiting)
 {
-    /* A handler without SA_RESTART ends the wait with -EINTR where the OS
-     * tells; elsewhere the wait goes on until a wake. */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
+    sa.sa_flags = restart ? SA_RESTART : 0;
     sigemptyset(&sa.sa_mask);
     CHECK_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+    __atomic_store_n(&handled, 0, __ATOMIC_SEQ_CST);
     uint32_t words[4] = {0};
     wv_arg a;
     memset(&a, 0, sizeof a);
     a.words = words;
     a.n = 4;
-    a.timeout = is_single() ? 20000000000ull : FUTEX_FOREVER;
+    a.timeout = timeout;
     pthread_t t = spawn(waitv_thread, &a);
     settle_tids(&a.arrived, 1, &a.tid);
     CHECK_EQ(pthread_kill(t, SIGUSR1), 0);
     for (int i = 0; i < 5000 && !__atomic_load_n(&handled, __ATOMIC_SEQ_CST); i++)
         sleep_ms(1);
     CHECK(__atomic_load_n(&handled, __ATOMIC_SEQ_CST));
-    if (futex_capabilities() & FUTEX_CAP_INTERRUPTIBLE) {
-        join(t);
-        CHECK_EQ(a.rc, -EINTR);
-    } else {
+    if (keeps_waiting) {
         sleep_ms(50);
         CHECK_EQ(futex_load(&a.done), 0);
         futex_store(&words[3], 1);
         futex_wake(&words[3], 1, FUTEX_PRIVATE);
         join(t);
         check_woke_at(&a, 3);
+    } else {
+        join(t);
     }
+    return a.rc;
+}
+
+TEST(waitv_signal, FORK)
+{
+    /* A handler without SA_RESTART ends the wait with -EINTR where the OS
+     * tells (Linux's FUTEX_WAITV too); elsewhere the wait goes on. */
+    uint64_t forever = is_single() ? 20000000000ull : FUTEX_FOREVER;
+    int interruptible = (futex_capabilities() & FUTEX_CAP_INTERRUPTIBLE) != 0;
+    int rc = signalled_waitv(0, forever, !interruptible);
+    if (interruptible)
+        CHECK_EQ(rc, -EINTR);
+}
+
+TEST(waitv_signal_restart_deadline, FORK)
+{
+    /* Under SA_RESTART with a finite deadline futex_wait returns -EINTR
+     * where the OS tells (test-signal.c); so does the library's own
+     * multi-wait, which sleeps in that same wait. Linux's FUTEX_WAITV is
+     * restarted by the kernel instead (it returns ERESTARTSYS): as futex.h
+     * says, the wait goes on there. */
+    unsigned caps = futex_capabilities();
+    int eintr = (caps & FUTEX_CAP_INTERRUPTIBLE) && !(caps & FUTEX_CAP_WAITV_NATIVE);
+    int rc = signalled_waitv(1, 20000000000ull, !eintr);
+    if (eintr)
+        CHECK_EQ(rc, -EINTR);
 }
 
 /* A child waits on 4 shared words; the parent changes one and wakes it. The
@@ -508,7 +535,8 @@ TEST(waitv_cross_process_store_only, FORK)
 
 TEST_MAIN(waitv_bad_args, waitv_eagain_index, waitv_timeouts_never_early, waitv_each_word_wakes,
           waitv_wake_without_change, waitv_128_words, waitv_wakes_never_wasted, waitv_with_plain_waiters,
-          waitv_many_threads_stress, waitv_timeouts_race_wakes, waitv_signal, waitv_cross_process, waitv_cross_process_store_only)
+          waitv_many_threads_stress, waitv_timeouts_race_wakes, waitv_signal,
+          waitv_signal_restart_deadline, waitv_cross_process, waitv_cross_process_store_only)
 #else
 TEST_MAIN(waitv_bad_args, waitv_eagain_index, waitv_timeouts_never_early, waitv_each_word_wakes,
           waitv_wake_without_change, waitv_128_words, waitv_wakes_never_wasted, waitv_with_plain_waiters,
