@@ -182,6 +182,6 @@ int futex__os_waitv(const futex_waitv_item *items, uint32_t n, uint64_t deadline
     case -EPERM:  /* a sandbox refused it */
         __atomic_store_n(&waitv_state, -1, __ATOMIC_RELAXED);
         return -ENOSYS;
-    default: return (int)rc; /* EINVAL (a timeout past the kernel's range) or an errno unknown to us: the caller's to see */
+    default: return (int)rc; /* EINVAL (a timeout past the kernel's range) or an unknown errno: reported */
     }
 }

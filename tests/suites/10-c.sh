@@ -26,13 +26,13 @@ run_suite() {
 }
 
 mkdir -p build
-run_suite build/c "" "linux posix single header"
+run_suite build/c "" "linux linux-nowaitv posix single header"
 # Sanitizers: halt on the first report so a finding fails its test.
 export ASAN_OPTIONS=abort_on_error=0:halt_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-run_suite build/c-asan asan "linux posix" -DFUTEX_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug
-run_suite build/c-tsan tsan "linux posix" -DFUTEX_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug
+run_suite build/c-asan asan "linux linux-nowaitv posix" -DFUTEX_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug
+run_suite build/c-tsan tsan "linux linux-nowaitv posix" -DFUTEX_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug
 
 echo "c: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
