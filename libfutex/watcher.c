@@ -90,7 +90,6 @@ static int wt_snapshot_alloc(wt_snapshot *s, uint32_t cap)
     return 0;
 }
 
-
 typedef struct wt_reg {
     const uint32_t *word;
     uint32_t expected;
