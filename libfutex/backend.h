@@ -55,8 +55,9 @@ extern const char futex__os_name[];
 uint64_t futex__remaining_ns(uint64_t deadline_ns);
 
 /*
- * Block while every items[i].word == items[i].expected (1 <= n <=
- * FUTEX_WAITV_LIMIT), until one is woken, a signal, or deadline_ns.
+ * Block while every items[i].word == items[i].expected (n >= 1), until one
+ * is woken, a signal, or deadline_ns. n > FUTEX_WAITV_LIMIT comes only from
+ * the watcher (with no deadline); a backend may answer it with -ENOSYS.
  *
  * The front layer (waitv.c) has checked every word and flag as for
  * futex__os_wait (item flags reduced to 0 or FUTEX_SHARED), and found every

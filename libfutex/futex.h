@@ -187,8 +187,12 @@ FUTEX_EXTERN const char *futex_strerror(int result);
  * How each backend waits on many words (futex_capabilities tells at run time):
  *   - linux >= 5.16: the kernel's FUTEX_WAITV (FUTEX_CAP_WAITV_NATIVE). Every
  *     wake, from any process, reaches the waiter at once. More than
- *     FUTEX_WAITV_LIMIT words (only a watcher asks for that) and kernels
- *     without FUTEX_WAITV (ENOSYS) use the library's own multi-wait below.
+ *     FUTEX_WAITV_LIMIT words (only a watcher asks for that): one FUTEX_WAITV
+ *     per 128 words through io_uring (Linux 6.7+; a ring made for the wait,
+ *     every request cancelled and reaped before it returns), just as exact.
+ *     Kernels without FUTEX_WAITV (ENOSYS), and many words where io_uring or
+ *     its FUTEX_WAITV is missing or forbidden, use the library's own
+ *     multi-wait below.
  *   - every other backend, and the cases above: the library's multi-wait
  *     (one word: the backend's single-word wait, as futex_wait). The
  *     waiter links one record per word into a process-local table and sleeps
@@ -289,8 +293,9 @@ FUTEX_EXTERN int futex_waitv(const futex_waitv_item *items, uint32_t n, const fu
  * changing the registrations bumps the control word and wakes it to re-arm.
  * It signals an eventfd (Linux) or a pipe (other POSIX systems). An idle
  * watcher uses no CPU, however many registrations it holds (on a non-exact
- * backend, or on Linux past FUTEX_WAITV_LIMIT - 1 armed registrations, a
- * FUTEX_SHARED registration makes it re-check in slices, see above).
+ * backend, or on Linux past FUTEX_WAITV_LIMIT - 1 armed registrations
+ * without io_uring's FUTEX_WAITV, a FUTEX_SHARED registration makes it
+ * re-check in slices, see above).
  *
  * Thread-safe: every function may be called from any thread. A forked child
  * has no helper thread: it must not use (nor destroy) its parent's watchers.

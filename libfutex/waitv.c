@@ -311,31 +311,29 @@ static int wv_wait(const futex_waitv_item *items, uint32_t n, uint64_t deadline_
 int futex__waitv(const futex_waitv_item *items, uint32_t n, uint64_t deadline_ns, futex__waitv_node *nodes,
                  uint32_t *changed)
 {
-    if (n <= FUTEX_WAITV_LIMIT) {
-        for (;;) {
-            int rc = futex__os_waitv(items, n, deadline_ns);
-            if (rc == -ENOSYS)
-                break; /* no multi-word wait in the OS: ours below */
-            if (rc >= 0) {
-                *changed = (uint32_t)rc; /* the kernel's index of the woken word */
-                return rc;
-            }
-            if (rc == -EAGAIN) {
-                /* The OS does not say which word differed: find it. If none
-                 * differs any more (changed and changed back), the wait is
-                 * as if it had started now: wait again. */
-                uint32_t first = wv_first_changed(items, n);
-                if (first < n) {
-                    *changed = first;
-                    return -EAGAIN;
-                }
-                continue;
-            }
-            /* Believe a timeout only when our own clock agrees, as futex.c does. */
-            if (rc == -ETIMEDOUT && futex__remaining_ns(deadline_ns) != 0)
-                continue;
-            return rc; /* -ETIMEDOUT, -EINTR, -EFAULT, ... */
+    for (;;) {
+        int rc = futex__os_waitv(items, n, deadline_ns);
+        if (rc == -ENOSYS)
+            break; /* no multi-word wait in the OS: ours below */
+        if (rc >= 0) {
+            *changed = (uint32_t)rc; /* the kernel's index of the woken word */
+            return rc;
         }
+        if (rc == -EAGAIN) {
+            /* The OS does not say which word differed: find it. If none
+             * differs any more (changed and changed back), the wait is
+             * as if it had started now: wait again. */
+            uint32_t first = wv_first_changed(items, n);
+            if (first < n) {
+                *changed = first;
+                return -EAGAIN;
+            }
+            continue;
+        }
+        /* Believe a timeout only when our own clock agrees, as futex.c does. */
+        if (rc == -ETIMEDOUT && futex__remaining_ns(deadline_ns) != 0)
+            continue;
+        return rc; /* -ETIMEDOUT, -EINTR, -EFAULT, ... */
     }
     if (n == 1) {
         /* One word needs no table: the backend's own wait, as futex_wait. */
