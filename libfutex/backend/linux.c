@@ -236,6 +236,7 @@ typedef struct {
     struct io_uring_sqe *sqes;
     unsigned *sq_tail, *sq_mask, *sq_array, *cq_head, *cq_tail, *cq_mask;
     struct io_uring_cqe *cqes;
+    unsigned unsubmitted; /* queued entries the kernel has not taken yet */
 } uring;
 
 /* 0 before the first try, 1 while it works, -1 once it did not. Relaxed:
@@ -286,10 +287,9 @@ static int uring_open(uring *r, unsigned entries)
     return 0;
 }
 
-/* Queues one request and submits it at once: the kernel copies a
- * FUTEX_WAITV's word list while submitting, so the caller's buffer is free
- * again on return. */
-static long uring_push(uring *r, const struct io_uring_sqe *sqe)
+/* Queues one request. The kernel copies a FUTEX_WAITV's word list when it
+ * takes the entry (uring_enter), so the caller's buffer is free after that. */
+static void uring_queue(uring *r, const struct io_uring_sqe *sqe)
 {
     unsigned tail = *r->sq_tail; /* only we write it */
     unsigned i = tail & *r->sq_mask;
@@ -297,16 +297,25 @@ static long uring_push(uring *r, const struct io_uring_sqe *sqe)
     r->sq_array[i] = i;
     /* Release: the kernel must see the entry before the new tail. */
     __atomic_store_n(r->sq_tail, tail + 1, __ATOMIC_RELEASE);
-    long rc = syscall(__NR_io_uring_enter, r->fd, 1u, 0u, 0u, NULL, 0);
-    return rc < 0 ? -errno : rc;
+    r->unsubmitted++;
 }
 
-/* Waits for completions (EINTR: a signal; the caller decides) and hands
- * each to fn; returns how many, or -errno. */
-static long uring_reap(uring *r, int wait, void (*fn)(void *, const struct io_uring_cqe *), void *arg)
+/* Submits every queued entry and, with wait, sleeps until a completion is
+ * there. 0, or -errno: EINTR (a signal), EAGAIN/ENOMEM (no memory now),
+ * EBUSY (completions to reap first). */
+static long uring_enter(uring *r, int wait)
 {
-    if (wait && syscall(__NR_io_uring_enter, r->fd, 0u, 1u, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+    long rc = syscall(__NR_io_uring_enter, r->fd, r->unsubmitted, wait ? 1u : 0u,
+                      wait ? IORING_ENTER_GETEVENTS : 0u, NULL, 0);
+    if (rc < 0)
         return -errno;
+    r->unsubmitted -= (unsigned)rc < r->unsubmitted ? (unsigned)rc : r->unsubmitted;
+    return 0;
+}
+
+/* Hands each completion that is there to fn; returns how many. */
+static long uring_reap(uring *r, void (*fn)(void *, const struct io_uring_cqe *), void *arg)
+{
     long got = 0;
     /* Acquire: the entries before the kernel's tail are complete. */
     unsigned tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
@@ -359,7 +368,8 @@ static int uring_waitv(const futex_waitv_item *items, uint32_t n)
         return -ENOSYS; /* out of memory or fds for now: the front layer's own wait */
     struct io_uring_sqe sqe;
     struct kwaitv w[FUTEX_WAITV_LIMIT];
-    uint32_t submitted = 0;
+    uint32_t queued = 0;
+    long erc = 0;
     for (uint32_t g = 0; g < u.groups; g++) {
         uint32_t first = g * FUTEX_WAITV_LIMIT, count = n - first < FUTEX_WAITV_LIMIT ? n - first : FUTEX_WAITV_LIMIT;
         for (uint32_t i = 0; i < count; i++)
@@ -369,36 +379,47 @@ static int uring_waitv(const futex_waitv_item *items, uint32_t n)
         sqe.addr = (uint64_t)(uintptr_t)w;
         sqe.len = count;
         sqe.user_data = g;
-        if (uring_push(&r, &sqe) < 0)
-            break; /* EINTR before it was taken, EAGAIN (no memory now): stop and clean up */
-        submitted++;
+        uring_queue(&r, &sqe);
+        queued++;
+        /* Submit now: `w` is reused for the next group. */
+        while ((erc = uring_enter(&r, 0)) == -EINTR) {
+        }
+        if (erc < 0)
+            break; /* no memory now: stop, cancel what went in, and let the front layer wait */
         /* Stop early if a group already completed (-EAGAIN, woken, or no FUTEX_WAITV). */
-        (void)uring_reap(&r, 0, uring_cqe, &u);
+        (void)uring_reap(&r, uring_cqe, &u);
         if (u.rc != NONE_YET || u.unsupported)
             break;
     }
-    u.groups = submitted;
+    u.groups = queued;
     int interrupted = 0;
-    while (u.rc == NONE_YET && !u.unsupported && submitted > 0 && u.done < u.groups) {
-        long got = uring_reap(&r, 1, uring_cqe, &u);
-        if (got == -EINTR) {
+    while (erc == 0 && u.rc == NONE_YET && !u.unsupported && u.done < u.groups) {
+        erc = uring_enter(&r, 1);
+        if (erc == -EINTR)
             interrupted = 1; /* a handler ran: leave, as the single-group wait does */
+        if (erc < 0)
             break;
-        }
-        if (got < 0)
-            break;
+        (void)uring_reap(&r, uring_cqe, &u);
     }
     if (u.done < u.groups) {
         /* Cancel what is still queued, and wait for every request to finish,
-         * so that none outlives this call. */
+         * so that none outlives this call. A request the kernel has not
+         * taken yet goes in first and is cancelled with the rest. */
         memset(&sqe, 0, sizeof sqe);
         sqe.opcode = IORING_OP_ASYNC_CANCEL;
         sqe.cancel_flags = IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL;
         sqe.user_data = CANCEL_DATA;
-        while (uring_push(&r, &sqe) < 0) {
+        uring_queue(&r, &sqe);
+        int failures = 0;
+        while ((u.done < u.groups || !u.cancelled) && failures < 1000) {
+            long e = uring_enter(&r, 1);
+            /* EINTR: keep reaping, we must not leave them. Anything else
+             * (no memory, over and over): give up after a while and let
+             * closing the ring cancel them (asynchronously). */
+            if (e < 0 && e != -EINTR)
+                failures++;
+            (void)uring_reap(&r, uring_cqe, &u);
         }
-        while (u.done < u.groups || !u.cancelled)
-            (void)uring_reap(&r, 1, uring_cqe, &u); /* EINTR: keep reaping; we must not leave them */
     }
     uring_close(&r);
     if (u.unsupported) {
@@ -410,6 +431,6 @@ static int uring_waitv(const futex_waitv_item *items, uint32_t n)
         return u.rc;
     if (interrupted)
         return -EINTR;
-    return -ENOSYS; /* nothing submitted (out of memory now): the front layer's own wait */
+    return -ENOSYS; /* out of memory now: the front layer's own wait */
 }
 #endif /* IORING_ASYNC_CANCEL_ANY */
