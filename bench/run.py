@@ -125,6 +125,16 @@ def groups():
               "rows": [row("ours", "futex_fetch_add (a call)", [C, "fetchadd", "ours"]),
                        row("inline", "__atomic_fetch_add inlined", [C, "fetchadd", "inline"]),
                        row("atomic", "std::atomic<unsigned>::fetch_add", [C, "fetchadd", "atomic"])]})
+    wv = []
+    for exe, key, label in ((C, "", LIB), (CPOSIX, "posix-", PEERS["posix"])):
+        wv.append(row(key + "wait", f"{label}: futex_wait, 1 word", [exe, "waitv", "wait", "1", PP]))
+        for n in (1, 64):
+            wv.append(row(f"{key}waitv{n}", f"{label}: futex_waitv, {n} word{'s' if n > 1 else ''}",
+                          [exe, "waitv", "waitv", str(n), PP]))
+    g.append({"id": "c-waitv", "title": "C futex_waitv against futex_wait: ping-pong, 2 threads, FUTEX_NOSPIN",
+              "unit": "µs/round trip", "rows": wv, "rounds": PP_ROUNDS,
+              "note": "the turn word is the last of the N; the others never change. Linux: the kernel's "
+                      "FUTEX_WAITV; posix: the library's own multi-wait over the parking lot"})
     for t in (2, 8):
         g.append({"id": f"c-hash-{t}", "title": f"Many addresses: {t} threads x 1,024 words, wait on a stale value",
                   "unit": "ns/op/thread",

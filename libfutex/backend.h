@@ -64,4 +64,43 @@ extern const char futex__os_name[];
  * relative timeout: nanoseconds left until deadline_ns, 0 if passed. */
 uint64_t futex__remaining_ns(uint64_t deadline_ns);
 
+/*
+ * Block while every items[i].word == items[i].expected (n >= 1), until one
+ * is woken, a signal, or deadline_ns. n > FUTEX_WAITV_LIMIT comes only from
+ * the watcher (with no deadline); a backend may answer it with -ENOSYS.
+ *
+ * The front layer (waitv.c) has checked every word and flag as for
+ * futex__os_wait (item flags reduced to 0 or FUTEX_SHARED), and found every
+ * word holding its expected value a moment ago.
+ *
+ * Returns the index of the woken word (>= 0), -EAGAIN (a word differed; the
+ * front layer finds which), -EINTR, -ETIMEDOUT (early is allowed, as for
+ * futex__os_wait), another -errno of the OS, or -ENOSYS: the OS has no
+ * multi-word wait (here or on this kernel), and the front layer uses its own
+ * (waitv.c). Backends without one define this as `return -ENOSYS`.
+ */
+int futex__os_waitv(const futex_waitv_item *items, uint32_t n, uint64_t deadline_ns);
+
+/* waitv.c: wakes up to max_waiters of the library's own multi-waiters on
+ * word and returns how many; futex_wake calls it before the OS wake. */
+uint32_t futex__waitv_wake(const uint32_t *word, uint32_t max_waiters);
+
+/* One word's link in the multi-wait table (waitv.c); public only so that a
+ * caller waiting on more than FUTEX_WAITV_LIMIT words (the watcher) can
+ * provide the storage. */
+typedef struct futex__waitv_node {
+    struct futex__waitv_node *prev, *next; /* the bucket's list; bucket lock */
+    uintptr_t address;                     /* the word's address */
+    struct futex__waitv_waiter *owner;     /* the waiter it belongs to */
+    uint32_t index;                        /* the word's index in the waiter's items */
+    int queued;                            /* bucket lock: cleared by whoever unlinks it */
+} futex__waitv_node;
+
+/* futex_waitv without its argument checks and with no limit on n, for a
+ * deadline_ns that had not passed: nodes holds n links (or is NULL when n <=
+ * FUTEX_WAITV_LIMIT, and they go on the stack). Results as futex_waitv, the
+ * index in *changed (non-NULL). */
+int futex__waitv(const futex_waitv_item *items, uint32_t n, uint64_t deadline_ns, futex__waitv_node *nodes,
+                 uint32_t *changed);
+
 #endif /* LIBFUTEX_BACKEND_H */

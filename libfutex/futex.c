@@ -306,7 +306,13 @@ int futex_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags)
         return rc;
     if (max_waiters == 0)
         return 0;
-    return futex__os_wake(word, max_waiters, flags & FUTEX_SHARED);
+    /* futex_waitv's own multi-waiters (waitv.c) count against max_waiters,
+     * as Linux counts FUTEX_WAITV waiters: one load when there are none. */
+    uint32_t multi = futex__waitv_wake(word, max_waiters);
+    if (multi == max_waiters)
+        return (int)(multi > (uint32_t)INT32_MAX ? (uint32_t)INT32_MAX : multi);
+    rc = futex__os_wake(word, max_waiters - multi, flags & FUTEX_SHARED);
+    return rc >= 0 && multi > 0 ? rc + (int)multi : rc;
 }
 
 /* ---- fault guards ------------------------------------------------------- */
@@ -435,7 +441,15 @@ void futex_guard_forget(const void *base, uint64_t len)
 /* ---- introspection ------------------------------------------------------ */
 
 const char *futex_backend(void) { return futex__os_name; }
-unsigned futex_capabilities(void) { return futex__os_caps(); }
+unsigned futex_capabilities(void)
+{
+    unsigned caps = futex__os_caps();
+    /* Without cross-process waits every wake passes through this process's
+     * futex_wake, and so through waitv.c's table: multi-waits are exact. */
+    if ((caps & FUTEX_CAP_WAITV_NATIVE) || !(caps & FUTEX_CAP_SHARED))
+        caps |= FUTEX_CAP_WAITV_EXACT;
+    return caps;
+}
 
 const char *futex_strerror(int result)
 {

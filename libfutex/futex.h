@@ -242,6 +242,170 @@ FUTEX_EXTERN unsigned futex_capabilities(void);
  * "timed out", ... for 0, FUTEX_UNCOUNTED and each -errno result. */
 FUTEX_EXTERN const char *futex_strerror(int result);
 
+/* ==== Waiting on many words: futex_waitv and the watcher =====================
+ *
+ * futex_waitv sleeps until any one of up to FUTEX_WAITV_LIMIT words changes or
+ * is woken. A futex_watcher does the same on behalf of an event loop: a helper
+ * thread sleeps in futex_waitv and makes a file descriptor readable.
+ *
+ * How each backend waits on many words (futex_capabilities tells at run time):
+ *   - linux >= 5.16: the kernel's FUTEX_WAITV (FUTEX_CAP_WAITV_NATIVE). Every
+ *     wake, from any process, reaches the waiter at once. More than
+ *     FUTEX_WAITV_LIMIT words (only a watcher asks for that): one FUTEX_WAITV
+ *     per 128 words through io_uring (Linux 6.7+; a ring made for the wait,
+ *     every request cancelled and reaped before it returns), just as exact.
+ *     Kernels without FUTEX_WAITV (ENOSYS), and many words where io_uring or
+ *     its FUTEX_WAITV is missing or forbidden, use the library's own
+ *     multi-wait below.
+ *   - every other backend, and the cases above: the library's multi-wait
+ *     (one word: the backend's single-word wait, as futex_wait). The
+ *     waiter links one record per word into a process-local table and sleeps
+ *     on a private word of its own; futex_wake looks the woken word up in
+ *     that table (one atomic load when no multi-wait is pending anywhere in
+ *     the process) and wakes the waiters it finds, counting them against
+ *     max_waiters. Cost: one lock/unlock of a table bucket per word on entry
+ *     and again on exit, and a table lookup in futex_wake while any
+ *     multi-wait is pending. Wakes from this process, private or shared,
+ *     reach the waiter at once.
+ *     Wakes from OTHER processes do not pass through this table. So while
+ *     a multi-wait holds a FUTEX_SHARED word, it re-checks every word in
+ *     slices: 0.1 ms after it starts sleeping, then doubling up to
+ *     FUTEX_WAITV_SLICE_NS (10 ms). Guarantee: a change made by another
+ *     process to a FUTEX_SHARED word is seen at most FUTEX_WAITV_SLICE_NS
+ *     (plus scheduling delay) after the store, whether or not that process
+ *     calls futex_wake; a wake from another process that leaves the value as
+ *     it was (or an A -> B -> A change within one slice) is not seen. A wait
+ *     whose words are all private never re-checks: it sleeps until woken.
+ *     On backends without FUTEX_CAP_SHARED (posix, windows, wasm, single)
+ *     every wake passes through the table, so they are exact
+ *     (FUTEX_CAP_WAITV_EXACT) and never slice.
+ */
+
+/* futex_capabilities() bits for futex_waitv. */
+#define FUTEX_CAP_WAITV_NATIVE 16u /* the OS waits on the words itself (Linux FUTEX_WAITV) */
+#define FUTEX_CAP_WAITV_EXACT 32u  /* every wake, from any process, reaches futex_waitv at once (no re-check slices) */
+
+/* The most words one futex_waitv takes (Linux's own limit, so that every
+ * backend accepts the same calls). */
+#define FUTEX_WAITV_LIMIT 128u
+
+/* The longest re-check slice of a multi-wait on FUTEX_SHARED words where the
+ * wait is not exact (see above): 10 ms. */
+#define FUTEX_WAITV_SLICE_NS 10000000u
+
+/* One word of a futex_waitv. */
+struct futex_waitv_item {
+    const uint32_t *word; /* non-NULL, 4-byte aligned */
+    uint32_t expected;    /* sleep while *word == expected */
+    unsigned flags;       /* FUTEX_PRIVATE or FUTEX_SHARED, per word */
+};
+typedef struct futex_waitv_item futex_waitv_item;
+
+/*
+ * futex_waitv — block while every items[i].word holds items[i].expected.
+ *
+ * Checks the words in order and, if all hold their expected values, sleeps
+ * until one of:
+ *   - a futex_wake on one of the words wakes it    -> that word's index (>= 0)
+ *   - a spurious wakeup (fallback paths only)      -> some index (>= 0)
+ *   - a signal handler ran (FUTEX_CAP_INTERRUPTIBLE) -> -EINTR
+ *   - the deadline passed                          -> -ETIMEDOUT
+ * Signals: as futex_wait, except that Linux's FUTEX_WAITV
+ * (FUTEX_CAP_WAITV_NATIVE) is restarted by the kernel after a handler
+ * installed with SA_RESTART, even with a deadline: a caller that must regain
+ * control to run such a handler's work (lua5.4's SIGINT) waits in slices
+ * there, as on backends without FUTEX_CAP_INTERRUPTIBLE.
+ * As with futex_wait, an index result says nothing certain about the words:
+ * re-check them -- all of them. Linux's FUTEX_WAITV counts a wake that
+ * reaches a waiter another word's wake has just ended (before it left its
+ * other words' queues) as a wake; a user who wakes one waiter at a time
+ * and finds two words changed must pass the second wake on. (The library's
+ * own multi-wait never spends a wake on an ended waiter.)
+ *
+ * -EAGAIN: a word did not hold its expected value, at entry or when the OS
+ * or a re-check slice looked; *changed (if not NULL) is set to its index
+ * (the lowest such index at entry). On an index result *changed is set to
+ * that index too; on other results it is left alone.
+ *
+ * deadline: NULL waits forever; an expired deadline only checks the words
+ * (-EAGAIN or -ETIMEDOUT) and never enters the OS. -ETIMEDOUT is never
+ * returned before the deadline.
+ *
+ * Errors that touch nothing: -EINVAL for a NULL items, n == 0,
+ * n > FUTEX_WAITV_LIMIT, a NULL or misaligned word, an unknown item flag, or a
+ * call flag other than FUTEX_NOSPIN (accepted; futex_waitv never spins);
+ * -ENOTSUP for a FUTEX_SHARED word where the backend lacks FUTEX_CAP_SHARED;
+ * -EDEADLK on the single-threaded backend when no deadline is given. The OS
+ * may also report -EFAULT (a word not mapped) or -ENOMEM.
+ */
+FUTEX_EXTERN int futex_waitv(const futex_waitv_item *items, uint32_t n, const futex_deadline *deadline,
+                             unsigned flags, uint32_t *changed);
+
+/*
+ * futex_watcher — readiness through a file descriptor, for event loops.
+ *
+ * Register (word, expected, flags) triples; each gets an id. The watcher's fd
+ * becomes readable once any armed registration's word no longer holds its
+ * expected value, or is woken by futex_wake; that registration then "fires":
+ * it is disarmed (it cannot fire again until re-armed) and its id is queued
+ * for futex_watcher_ready. A change must be followed by futex_wake, as for
+ * futex_wait (on non-exact backends a change of a FUTEX_SHARED word by
+ * another process is also seen within FUTEX_WAITV_SLICE_NS without a wake).
+ *
+ * One helper thread per watcher, with every signal blocked, sleeps in a
+ * multi-wait over a private control word plus every armed registration;
+ * changing the registrations bumps the control word and wakes it to re-arm.
+ * It signals an eventfd (Linux) or a pipe (other POSIX systems). An idle
+ * watcher uses no CPU, however many registrations it holds (on a non-exact
+ * backend, or on Linux past FUTEX_WAITV_LIMIT - 1 armed registrations
+ * without io_uring's FUTEX_WAITV, a FUTEX_SHARED registration makes it
+ * re-check in slices, see above).
+ *
+ * Thread-safe: every function may be called from any thread. A forked child
+ * has no helper thread: it must not use (nor destroy) its parent's watchers.
+ * Windows (no fd that a generic loop polls for both sockets and events) and
+ * the single-threaded backend (no thread to wait in) return -ENOTSUP from
+ * futex_watcher_create.
+ */
+typedef struct futex_watcher futex_watcher;
+
+/* Creates a watcher and its helper thread in *out. 0, or: -EINVAL (NULL out),
+ * -ENOTSUP (see above), -ENOMEM, -EMFILE / -ENFILE (no fd left), -EAGAIN (no
+ * thread could be started). *out is untouched on failure. */
+FUTEX_EXTERN int futex_watcher_create(futex_watcher **out);
+
+/* Stops the helper thread, closes the fd and frees the watcher (NULL: no-op).
+ * No other call on w may run or follow. */
+FUTEX_EXTERN void futex_watcher_destroy(futex_watcher *w);
+
+/* The fd to poll for reading (the same for the watcher's life), or -EINVAL
+ * for a NULL w. Do not read or close it: futex_watcher_ready drains it. */
+FUTEX_EXTERN int futex_watcher_fd(const futex_watcher *w);
+
+/* Registers and arms a word: the id (>= 0) on success. If *word already
+ * differs from expected it fires at once. The same word may be registered
+ * more than once. -EINVAL (NULL w, NULL or misaligned word, unknown flag),
+ * -ENOTSUP (FUTEX_SHARED without FUTEX_CAP_SHARED), -ENOMEM. */
+FUTEX_EXTERN int futex_watcher_add(futex_watcher *w, const uint32_t *word, uint32_t expected, unsigned flags);
+
+/* Re-arms registration id with a new expected value (fired or not; a fired
+ * id not yet returned by futex_watcher_ready is withdrawn from it). Fires at
+ * once if the word already differs: no change between two arms is lost.
+ * 0, or -EINVAL (NULL w, unknown id). */
+FUTEX_EXTERN int futex_watcher_rearm(futex_watcher *w, int id, uint32_t expected);
+
+/* Unregisters id (which may then be reused by futex_watcher_add); a fired id
+ * not yet returned by futex_watcher_ready is withdrawn. Once it returns the
+ * watcher never reads the word again: its memory may be unmapped. (If the
+ * helper's current wait holds the word, that means waiting for the helper
+ * to leave it: one thread wake-up.) 0, or -EINVAL. */
+FUTEX_EXTERN int futex_watcher_remove(futex_watcher *w, int id);
+
+/* Moves up to max ids that fired into ids[] (oldest first) and returns how
+ * many (0 if none; never blocks). The fd stops being readable once every
+ * fired id has been returned. -EINVAL for a NULL w, or NULL ids with max > 0. */
+FUTEX_EXTERN int futex_watcher_ready(futex_watcher *w, int *ids, uint32_t max);
+
 #ifdef __cplusplus
 }
 #endif

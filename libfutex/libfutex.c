@@ -7,3 +7,5 @@
  */
 #include "futex.c"
 #include "backend.c"
+#include "waitv.c"
+#include "watcher.c"

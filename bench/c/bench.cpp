@@ -10,6 +10,8 @@
  *   bench parkcost  SPIN                          CPU µs a 200 µs wait burns (it spins, then sleeps)
  *   bench hash      T                             ns per backend wait that finds a stale value, T threads x 1024 words
  *   bench spin                                    prints the library's default spin count (futex_get_spin())
+ *   bench waitv     wait|waitv N [rounds]         µs per round trip of 2 threads, each sleeping in futex_wait on
+ *                                                 the turn word, or in futex_waitv over N words with it last
  *
  * IMPL: ours (this binary's backend, default spin), ours-spinN (futex_set_spin(N)), ours-nospin
  * (FUTEX_NOSPIN), raw (futex(2), no spin), raw-spin1000, atomic (libstdc++ std::atomic wait /
@@ -625,6 +627,72 @@ static void hash(int threads)
     print_samples("ns", all);
 }
 
+/* ---- futex_waitv against futex_wait --------------------------------------------------------- */
+
+struct WaitvArg {
+    uint32_t *turn;
+    uint32_t *idle; /* n - 1 words nobody changes, ahead of the turn word in every futex_waitv */
+    int n;          /* 0: futex_wait on the turn word alone */
+    long rounds;
+};
+
+/* Sleeps until *turn == want. FUTEX_NOSPIN on both sides: the sleep and the
+ * wake are what is measured, not the spin that would hide them. */
+static void waitv_until(WaitvArg *a, uint32_t want)
+{
+    std::vector<futex_waitv_item> items((size_t)(a->n > 0 ? a->n : 1));
+    for (int i = 0; i + 1 < a->n; i++)
+        items[(size_t)i] = futex_waitv_item{&a->idle[i], 0, FUTEX_PRIVATE};
+    uint32_t v;
+    while ((v = futex_load(a->turn)) != want) {
+        if (a->n == 0) {
+            futex_wait(a->turn, v, FUTEX_NOSPIN);
+        } else {
+            items[(size_t)a->n - 1] = futex_waitv_item{a->turn, v, FUTEX_PRIVATE};
+            futex_waitv(items.data(), (uint32_t)a->n, nullptr, FUTEX_NOSPIN, nullptr);
+        }
+    }
+}
+
+static void *waitv_ponger(void *p)
+{
+    WaitvArg *a = (WaitvArg *)p;
+    for (long i = 0; i < a->rounds; i++) {
+        waitv_until(a, 1);
+        futex_store(a->turn, 0);
+        futex_wake(a->turn, 1, FUTEX_PRIVATE);
+    }
+    return nullptr;
+}
+
+static void waitv_pingpong(const std::string &how, int n, long rounds)
+{
+    if ((how != "wait" && how != "waitv") || (how == "waitv" && (n < 1 || n > (int)FUTEX_WAITV_LIMIT))) {
+        fprintf(stderr, "bench: waitv wait|waitv N (1 <= N <= %u)\n", FUTEX_WAITV_LIMIT);
+        exit(2);
+    }
+    static uint32_t turn;
+    std::vector<uint32_t> idle(FUTEX_WAITV_LIMIT, 0);
+    long warm = rounds / 10 + 100;
+    WaitvArg a{&turn, idle.data(), how == "wait" ? 0 : n, warm + rounds};
+    pthread_t t;
+    if (pthread_create(&t, nullptr, waitv_ponger, &a) != 0)
+        die("pthread_create");
+    std::vector<double> us;
+    us.reserve((size_t)rounds);
+    for (long i = 0; i < warm + rounds; i++) {
+        uint64_t t0 = now_ns();
+        futex_store(&turn, 1);
+        futex_wake(&turn, 1, FUTEX_PRIVATE);
+        waitv_until(&a, 0);
+        uint64_t t1 = now_ns();
+        if (i >= warm)
+            us.push_back((double)(t1 - t0) / 1000.0);
+    }
+    pthread_join(t, nullptr);
+    print_samples("us", us);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && std::string(argv[1]) == "spin") {
@@ -651,6 +719,8 @@ int main(int argc, char **argv)
         parkcost((uint32_t)strtoul(argv[2], nullptr, 10));
     else if (c == "hash")
         hash(atoi(argv[2]));
+    else if (c == "waitv" && argc >= 4)
+        waitv_pingpong(argv[2], atoi(argv[3]), argc > 4 ? atol(argv[4]) : 20000);
     else {
         fprintf(stderr, "bench: bad arguments\n");
         return 2;

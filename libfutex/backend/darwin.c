@@ -221,3 +221,13 @@ unsigned futex__os_caps(void)
         caps |= FUTEX_CAP_ABSOLUTE_DEADLINE; /* os_sync_wait_on_address_with_deadline */
     return caps;
 }
+
+/* futex_waitv: Darwin has no wait on several addresses (os_sync_wait_on_address and
+ * __ulock_wait take one): the front layer's own
+ * multi-wait (waitv.c) sleeps in futex__os_wait on a private word and
+ * futex_wake finds it in a process-local table; shared words re-checked in slices (futex.h). */
+int futex__os_waitv(const futex_waitv_item *items, uint32_t n, uint64_t deadline_ns)
+{
+    (void)items, (void)n, (void)deadline_ns;
+    return -ENOSYS;
+}

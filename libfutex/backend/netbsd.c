@@ -96,4 +96,14 @@ unsigned futex__os_caps(void)
     return FUTEX_CAP_SHARED | FUTEX_CAP_WAKE_COUNT | FUTEX_CAP_ABSOLUTE_DEADLINE;
 }
 
+/* futex_waitv: NetBSD's futex(2) has no FUTEX_WAITV: the front layer's own
+ * multi-wait (waitv.c) sleeps in futex__os_wait on a private word and
+ * futex_wake finds it in a process-local table; shared words re-checked in slices (futex.h). */
+int futex__os_waitv(const futex_waitv_item *items, uint32_t n, uint64_t deadline_ns)
+{
+    (void)items, (void)n, (void)deadline_ns;
+    return -ENOSYS;
+}
+
 #endif /* SYS___futex */
+

@@ -86,3 +86,12 @@ unsigned futex__os_caps(void)
     /* No FUTEX_CAP_ABSOLUTE_DEADLINE: the kernel only takes a relative timeout. */
     return FUTEX_CAP_SHARED | FUTEX_CAP_WAKE_COUNT | FUTEX_CAP_INTERRUPTIBLE;
 }
+
+/* futex_waitv: futex(2) here has no wait on several addresses: the front layer's own
+ * multi-wait (waitv.c) sleeps in futex__os_wait on a private word and
+ * futex_wake finds it in a process-local table; shared words re-checked in slices (futex.h). */
+int futex__os_waitv(const futex_waitv_item *items, uint32_t n, uint64_t deadline_ns)
+{
+    (void)items, (void)n, (void)deadline_ns;
+    return -ENOSYS;
+}

@@ -324,3 +324,13 @@ unsigned futex__os_caps(void)
     return FUTEX_CAP_WAKE_COUNT | FUTEX_CAP_ABSOLUTE_DEADLINE; /* the condvar takes the monotonic deadline */
 #endif
 }
+
+/* futex_waitv: the parking lot's queues are this process's: the front layer's own
+ * multi-wait (waitv.c) sleeps in futex__os_wait on a private word and
+ * futex_wake finds it in a process-local table; exact: every wait and wake is in this process, so every wake
+ * passes the multi-wait table. */
+int futex__os_waitv(const futex_waitv_item *items, uint32_t n, uint64_t deadline_ns)
+{
+    (void)items, (void)n, (void)deadline_ns;
+    return -ENOSYS;
+}

@@ -72,3 +72,12 @@ int futex__os_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags)
 }
 
 unsigned futex__os_caps(void) { return 0; }
+
+/* futex_waitv: WaitOnAddress takes one address: the front layer's own
+ * multi-wait (waitv.c) sleeps in futex__os_wait on a private word and
+ * futex_wake finds it in a process-local table; exact, as every wait here is process-private. */
+int futex__os_waitv(const futex_waitv_item *items, uint32_t n, uint64_t deadline_ns)
+{
+    (void)items, (void)n, (void)deadline_ns;
+    return -ENOSYS;
+}

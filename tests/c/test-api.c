@@ -129,8 +129,8 @@ TEST(introspection, ANY)
      * name of its file in libfutex/backend/, given by the build). */
     CHECK(strcmp(futex_backend(), FUTEX_TEST_BACKEND) == 0);
     unsigned caps = futex_capabilities();
-    CHECK((caps & ~(FUTEX_CAP_SHARED | FUTEX_CAP_WAKE_COUNT | FUTEX_CAP_ABSOLUTE_DEADLINE | FUTEX_CAP_INTERRUPTIBLE)) ==
-          0);
+    CHECK((caps & ~(FUTEX_CAP_SHARED | FUTEX_CAP_WAKE_COUNT | FUTEX_CAP_ABSOLUTE_DEADLINE | FUTEX_CAP_INTERRUPTIBLE |
+                    FUTEX_CAP_WAITV_NATIVE | FUTEX_CAP_WAITV_EXACT)) == 0);
     CHECK_EQ(caps, futex_capabilities()); /* decided once */
     CHECK(strcmp(futex_strerror(-ETIMEDOUT), "timed out") == 0);
     CHECK(strcmp(futex_strerror(-EAGAIN), futex_strerror(-EINTR)) != 0);

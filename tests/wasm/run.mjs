@@ -100,7 +100,8 @@ function reset() { for (let i = 0; i < 16; i++) store(word(i), 0); }
 const tests = {
   introspection() {
     check(cstring(x.t_backend()) === 'wasm', `backend is ${cstring(x.t_backend())}`);
-    check(x.t_caps() === CAP_WAKE_COUNT, `caps ${x.t_caps()}: want exactly FUTEX_CAP_WAKE_COUNT`);
+    // FUTEX_CAP_WAITV_EXACT (32): no cross-process waits, so every wake passes futex_wake's multi-wait table.
+    check(x.t_caps() === (CAP_WAKE_COUNT | 32), `caps ${x.t_caps()}: want exactly FUTEX_CAP_WAKE_COUNT | FUTEX_CAP_WAITV_EXACT`);
     check(x.t_wait(word(0), 0, 1) === -E.NOTSUP, 'FUTEX_SHARED wait is -ENOTSUP');
     check(x.t_wake(word(0), 1, 1) === -E.NOTSUP, 'FUTEX_SHARED wake is -ENOTSUP');
     check(x.t_wait(word(0) + 2, 0, 0) === -E.INVAL, 'misaligned word is -EINVAL');
@@ -158,6 +159,28 @@ const tests = {
     check(x.t_wake(word(0), 5, 0) === 2, 'wake(5) of 2 waiters returns 2');
     check(x.t_wake(word(0), ALL, 0) === 0, 'then nobody is left');
     for (const r of await Promise.all(ws)) check(r.rc === 0, `woken waiter returned ${r.rc}`);
+  },
+  waitv_checks() {
+    // The library's own multi-wait over memory.atomic.wait32: -EAGAIN names
+    // the word that differs, and a deadline is never early.
+    store(word(9), 3);
+    check(x.t_waitv(8, 4, 1000000000n) === -10001, 'waitv: word 1 differs');
+    store(word(9), 0);
+    const t0 = x.t_now();
+    check(x.t_waitv(8, 4, 20000000n) === -E.TIMEDOUT, 'waitv times out');
+    check(Number(x.t_now() - t0) >= 20e6, 'waitv timeout not early');
+  },
+  async waitv_woken() {
+    // A worker waits on words 8..11; a wake of word 10 ends it with index 2
+    // and counts it, and a wake of word 11 then finds nobody.
+    const arrived = word(1);
+    const w = spawn('t_waitv', [8, 4, 20000000000n], arrived);
+    settle(arrived, 1);
+    store(word(10), 1);
+    check(x.t_wake(word(10), 1, 0) === 1, 'wake of a multi-waiter counts 1');
+    const r = await w;
+    check(r.rc === 2, `waitv woken by word 2 returned ${r.rc}`);
+    check(x.t_wake(word(11), 1, 0) === 0, 'the woken multi-waiter left every word');
   },
   async wake_all() {
     const arrived = word(1);

@@ -28,6 +28,7 @@ int t_deadline_wait(const uint32_t *w, uint32_t expected, uint64_t timeout_ns);
 int t_wake(const uint32_t *w, uint32_t n, unsigned flags);
 int t_wait_change(const uint32_t *w, uint32_t expected);
 int t_pingpong(uint32_t *turn, uint32_t *count, uint32_t me, uint32_t rounds);
+int t_waitv(int first, uint32_t n, uint64_t timeout_ns);
 
 /* Futex words for the tests, each on its own 64-byte line. */
 static uint32_t words[16][16] __attribute__((aligned(64)));
@@ -113,4 +114,21 @@ EXPORT(t_pingpong) int t_pingpong(uint32_t *turn, uint32_t *count, uint32_t me, 
             return n < 0 ? n : -1000 - n;
     }
     return 0;
+}
+
+/* futex_waitv on t_word(first) .. t_word(first + n - 1), each expected 0:
+ * the index woken, -ETIMEDOUT, ..., or -10000 - index for -EAGAIN. */
+EXPORT(t_waitv) int t_waitv(int first, uint32_t n, uint64_t timeout_ns)
+{
+    futex_waitv_item items[16];
+    for (uint32_t i = 0; i < n && i < 16; i++) {
+        items[i].word = words[first + (int)i];
+        items[i].expected = 0;
+        items[i].flags = FUTEX_PRIVATE;
+    }
+    futex_deadline d;
+    futex_deadline_init(&d, timeout_ns);
+    uint32_t changed = 0;
+    int rc = futex_waitv(items, n, &d, 0, &changed);
+    return rc == -EAGAIN ? -10000 - (int)changed : rc;
 }
