@@ -50,6 +50,12 @@
  */
 int futex__os_wait(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, unsigned flags);
 
+/* futex__os_wait for the core's own waits (futex.c, waitv.c): deadline_ns may
+ * be FUTEX_FOREVER, which goes to the backend as a far deadline with
+ * FUTEX__UNTIMED, as every public wait does. flags: 0 or FUTEX_SHARED. One
+ * OS wait: -ETIMEDOUT of a far deadline means "wait again". */
+int futex__os_wait_until(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, unsigned flags);
+
 /* Wake up to max_waiters (>= 1) waiters: the count where the OS gives it,
  * FUTEX_UNCOUNTED where it does not, or a -errno. */
 int futex__os_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags);

@@ -193,6 +193,17 @@ static int check_args(const uint32_t *word, unsigned flags)
  * every handler. One wakeup a day per sleeping thread costs nothing. */
 #define UNTIMED_SLICE_NS (86400ull * 1000000000u)
 
+int futex__os_wait_until(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, unsigned flags)
+{
+    unsigned os_flags = flags & FUTEX_SHARED;
+    uint64_t os_deadline = deadline_ns;
+    if (deadline_ns == FUTEX_FOREVER) {
+        os_deadline = deadline_after(UNTIMED_SLICE_NS);
+        os_flags |= FUTEX__UNTIMED;
+    }
+    return futex__os_wait(word, expected, os_deadline, os_flags);
+}
+
 /* The one wait loop behind every public wait. Arguments are checked and the
  * word is known to hold `expected`. */
 static int wait_until(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, unsigned flags)
@@ -202,14 +213,8 @@ static int wait_until(const uint32_t *word, uint32_t expected, uint64_t deadline
         if (spun != 0)
             return spun > 0 ? -EAGAIN : -ETIMEDOUT; /* -1: the deadline passed while we spun */
     }
-    unsigned os_flags = flags & FUTEX_SHARED;
     for (;;) {
-        uint64_t os_deadline = deadline_ns;
-        if (deadline_ns == FUTEX_FOREVER) {
-            os_deadline = deadline_after(UNTIMED_SLICE_NS);
-            os_flags |= FUTEX__UNTIMED;
-        }
-        int rc = futex__os_wait(word, expected, os_deadline, os_flags);
+        int rc = futex__os_wait_until(word, expected, deadline_ns, flags);
         if (rc != -ETIMEDOUT)
             return rc;
         /* Believe a timeout only when our own clock agrees: the backend may

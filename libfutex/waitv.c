@@ -10,7 +10,7 @@
  *   - the waiter links one node per word into a process-local table of
  *     buckets, hashed by the word's address, all pointing at one waiter
  *     record that holds a private `state` word;
- *   - it sleeps in futex__os_wait on `state`;
+ *   - it sleeps in futex__os_wait_until on `state`;
  *   - futex_wake first calls futex__waitv_wake, which looks the woken word up
  *     in the table, claims each waiter it finds by a CAS of `state` from
  *     WAITING to (index + 1), and wakes it on `state`.
@@ -45,7 +45,7 @@
 
 /* ---- a small lock on the backend's own futex ------------------------------
  * Drepper's three-state mutex ("Futexes Are Tricky"): 0 free, 1 locked,
- * 2 locked with (maybe) sleepers. Built on futex__os_wait so that the table
+ * 2 locked with (maybe) sleepers. Built on futex__os_wait_until so that the table
  * needs nothing the backend does not already have. Private: the table is
  * process-local. */
 
@@ -59,7 +59,7 @@ static void wv_lock(uint32_t *l)
         c = __atomic_exchange_n(l, 2, __ATOMIC_ACQUIRE); /* acquire: as above */
     while (c != 0) {
         /* Any result (woken, EAGAIN, EINTR) means: try again. */
-        (void)futex__os_wait(l, 2, FUTEX_FOREVER, 0);
+        (void)futex__os_wait_until(l, 2, FUTEX_FOREVER, 0);
         c = __atomic_exchange_n(l, 2, __ATOMIC_ACQUIRE);
     }
 }
@@ -272,7 +272,7 @@ static int wv_wait(const futex_waitv_item *items, uint32_t n, uint64_t deadline_
                     until = futex_monotonic_ns() + slice;
                 slice = slice * 2 > FUTEX_WAITV_SLICE_NS ? FUTEX_WAITV_SLICE_NS : slice * 2;
             }
-            rc = futex__os_wait(&self.state, WV_WAITING, until, 0);
+            rc = futex__os_wait_until(&self.state, WV_WAITING, until, 0);
             /* Acquire: pairs with the waker's AcqRel claim. */
             if (__atomic_load_n(&self.state, __ATOMIC_ACQUIRE) != WV_WAITING)
                 break; /* claimed: the result is decided below */
@@ -338,7 +338,7 @@ int futex__waitv(const futex_waitv_item *items, uint32_t n, uint64_t deadline_ns
     if (n == 1) {
         /* One word needs no table: the backend's own wait, as futex_wait. */
         for (;;) {
-            int rc = futex__os_wait(items[0].word, items[0].expected, deadline_ns, items[0].flags & FUTEX_SHARED);
+            int rc = futex__os_wait_until(items[0].word, items[0].expected, deadline_ns, items[0].flags & FUTEX_SHARED);
             if (rc == 0 || rc == -EAGAIN)
                 *changed = 0; /* woken (or spuriously), or the word differed */
             if (rc == 0)
