@@ -31,7 +31,7 @@ build = {
    -- Lua's "./?.so" would pick it up. No liblua on the link line: the
    -- interpreter exports the Lua API.
    type = "command",
-   build_command = [[mkdir -p build/luarocks && $(CC) $(CFLAGS) -std=c11 -fvisibility=hidden -DFUTEX_EXTERN= -D_GNU_SOURCE -I$(LUA_INCDIR) -Ilibfutex bindings/lua/lfutex.c libfutex/futex.c libfutex/backend.c $(LIBFLAG) -pthread -o build/luarocks/futex.so]],
+   build_command = [[mkdir -p build/luarocks && $(CC) $(CFLAGS) -std=c11 -fvisibility=hidden -DFUTEX_EXTERN= -D_GNU_SOURCE -I$(LUA_INCDIR) -Ilibfutex bindings/lua/lfutex.c libfutex/futex.c libfutex/backend.c libfutex/sync.c $(LIBFLAG) -pthread -o build/luarocks/futex.so]],
    install = {
       lib = { futex = "build/luarocks/futex.so" },
    },

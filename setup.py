@@ -50,7 +50,7 @@ setup(
     ext_modules=[
         Extension(
             "futex._futex",
-            sources=["bindings/python/_futex.c", "libfutex/futex.c", "libfutex/backend.c"],
+            sources=["bindings/python/_futex.c", "libfutex/futex.c", "libfutex/backend.c", "libfutex/sync.c"],
             include_dirs=["libfutex"],
             define_macros=define_macros,
             extra_compile_args=extra_compile_args,

@@ -54,4 +54,9 @@ extern const char futex__os_name[];
  * relative timeout: nanoseconds left until deadline_ns, 0 if passed. */
 uint64_t futex__remaining_ns(uint64_t deadline_ns);
 
+/* The front layer's spin phase (futex_set_spin): re-checks *word for a short
+ * while; 1 if it stopped holding `expected`, 0 if it still does (or spinning
+ * is off). For sync.c, which spins before it announces a waiter. */
+int futex__spin(const uint32_t *word, uint32_t expected);
+
 #endif /* LIBFUTEX_BACKEND_H */

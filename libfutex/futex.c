@@ -172,6 +172,11 @@ static int spin_until_changed(const uint32_t *word, uint32_t expected)
     return 0;
 }
 
+/* The spin phase alone, for sync.c: its primitives spin before announcing
+ * themselves as waiters, so that a partner answering while we spin is never
+ * made to pay for a wake system call. */
+int futex__spin(const uint32_t *word, uint32_t expected) { return spin_until_changed(word, expected); }
+
 /* ---- wait and wake ------------------------------------------------------ */
 
 static int check_args(const uint32_t *word, unsigned flags)
@@ -279,6 +284,12 @@ const char *futex_strerror(int result)
     case EDEADLK: return "would wait forever: nothing else can change the word";
     case EFAULT: return "the word is not in mapped memory";
     case ENOSYS: return "the OS has no futex call";
+    case EOWNERDEAD: return "the previous owner died holding the mutex (now held: repair, then make it consistent)";
+    case ENOTRECOVERABLE: return "the mutex is not recoverable: it was released while inconsistent";
+    case EBUSY: return "the mutex is held";
+    case EPERM: return "the calling thread does not hold the mutex";
+    case EOVERFLOW: return "the semaphore would pass its bound";
+    case ECANCELED: return "the barrier is broken";
     default: return "unexpected error";
     }
 }
