@@ -255,8 +255,10 @@ static void register_atfork(void) { (void)pthread_atfork(NULL, NULL, forget_iden
 
 static uint32_t make_id(void)
 {
-#if defined(__linux__)
-    return (uint32_t)syscall(SYS_gettid); /* pid_max <= 2^22: fits the 30 bits */
+#if defined(__linux__) && defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 30)
+    return (uint32_t)gettid(); /* pid_max <= 2^22: fits the 30 bits */
+#elif defined(__linux__)
+    return (uint32_t)syscall(SYS_gettid);
 #elif defined(_WIN32)
     return (uint32_t)GetCurrentThreadId() & TID_MASK;
 #elif defined(__APPLE__)

@@ -728,7 +728,7 @@ static void *sig_barrier_waiter(void *p)
  * that arrival, so the main thread's arrival completes the round as index 1.
  * Arriving twice would complete the round without the main thread, which
  * would then wait alone (and the test hang). */
-TEST(signal_resume_barrier, FORK)
+TEST(signal_resume_barrier, THREADS, FORK)
 {
     if (!(futex_capabilities() & FUTEX_CAP_INTERRUPTIBLE))
         return; /* the wait goes on through signals: covered by the rounds test */
