@@ -447,7 +447,7 @@ TEST(cond_semantics, THREADS)
     for (int i = 0; i < 5; i++)
         t[i] = spawn(cv_waiter, (void *)(intptr_t)i);
     settle_tids(&cv.arrived, 5, cv.tids);
-    for (int i = 0; i < 200 && (cv.c.u32_[1] & 0xFFFF) < 5; i++)
+    for (int i = 0; i < 200 && (futex_load(&cv.c.u32_[1]) & 0xFFFF) < 5; i++)
         sleep_ms(5);
     CHECK_EQ(futex_mutex_lock(&cv.m, 0), 0);
     CHECK_EQ(futex_cond_notify(&cv.c, 2, 0), 2);
