@@ -6,6 +6,45 @@
  * it coexists with glibc's robust pthread mutexes in the same thread. */
 #include "test.h"
 
+/* ---- a thread that exits holding it ------------------------------------------ */
+
+#if defined(__linux__) || defined(_WIN32)
+static futex_mutex thread_m;
+
+static void *take_and_exit(void *p)
+{
+    (void)p;
+    CHECK_EQ(futex_mutex_lock(&thread_m, 0), 0);
+    return NULL; /* exits holding it */
+}
+#endif
+
+/* A thread's death is seen on Linux (the robust list, or its tid's /proc
+ * entry; the emulated OS backends run here on Linux too) and on Windows
+ * (the thread id's exit code). */
+TEST(owner_death_thread, THREADS)
+{
+#if defined(__linux__) || defined(_WIN32)
+    memset(&thread_m, 0, sizeof thread_m);
+    join(spawn(take_and_exit, NULL));
+    uint32_t word = thread_m.u32_[0];
+#if defined(__GLIBC__) && UINTPTR_MAX == UINT64_MAX
+    if (strcmp(futex_backend(), "linux") == 0) {
+        /* The kernel walked the dead thread's robust list and marked the
+         * word before anyone looked: no tid, OWNER_DIED. */
+        CHECK_EQ(word & 0x3FFFFFFFu, 0);
+        CHECK(word & 0x40000000u);
+    }
+#endif
+    (void)word;
+    CHECK_EQ(futex_mutex_lock(&thread_m, 0), -EOWNERDEAD);
+    CHECK_EQ(futex_mutex_consistent(&thread_m), 0);
+    CHECK_EQ(futex_mutex_unlock(&thread_m, 0), 0);
+    CHECK_EQ(futex_mutex_lock(&thread_m, 0), 0);
+    CHECK_EQ(futex_mutex_unlock(&thread_m, 0), 0);
+#endif
+}
+
 #if !defined(_WIN32)
 #include <signal.h>
 #include <sys/mman.h>
@@ -116,42 +155,6 @@ TEST(not_recoverable, FORK)
     CHECK_EQ(waitpid(pid, &status, 0), pid);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     munmap(x, sizeof *x);
-}
-
-/* ---- a thread that exits holding it ------------------------------------------ */
-
-static futex_mutex thread_m;
-
-static void *take_and_exit(void *p)
-{
-    (void)p;
-    CHECK_EQ(futex_mutex_lock(&thread_m, 0), 0);
-    return NULL; /* exits holding it */
-}
-
-/* A thread's death is seen on Linux (the robust list, or its tid's /proc
- * entry); the emulated OS backends run here on Linux too. */
-TEST(owner_death_thread, THREADS)
-{
-#if defined(__linux__)
-    memset(&thread_m, 0, sizeof thread_m);
-    join(spawn(take_and_exit, NULL));
-    uint32_t word = thread_m.u32_[0];
-#if defined(__GLIBC__) && UINTPTR_MAX == UINT64_MAX
-    if (strcmp(futex_backend(), "linux") == 0) {
-        /* The kernel walked the dead thread's robust list and marked the
-         * word before anyone looked: no tid, OWNER_DIED. */
-        CHECK_EQ(word & 0x3FFFFFFFu, 0);
-        CHECK(word & 0x40000000u);
-    }
-#endif
-    (void)word;
-    CHECK_EQ(futex_mutex_lock(&thread_m, 0), -EOWNERDEAD);
-    CHECK_EQ(futex_mutex_consistent(&thread_m), 0);
-    CHECK_EQ(futex_mutex_unlock(&thread_m, 0), 0);
-    CHECK_EQ(futex_mutex_lock(&thread_m, 0), 0);
-    CHECK_EQ(futex_mutex_unlock(&thread_m, 0), 0);
-#endif
 }
 
 /* ---- a blocked waiter gets the lock within 1 s ------------------------------- */
@@ -477,5 +480,5 @@ TEST_MAIN(owner_death_process, not_recoverable, owner_death_thread, blocked_wait
           random_kill_never_two_holders, glibc_robust_coexist, mutex_lock_eintr)
 
 #else
-int main(void) { return 0; }
+TEST_MAIN(owner_death_thread)
 #endif
