@@ -543,7 +543,7 @@ static unsigned mutex_wflags(unsigned flags)
 static int check_mutex(const futex_mutex *m, unsigned flags)
 {
     if (!ALIGNED(m, FUTEX_MUTEX_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     return check_flags(flags);
 }
 
@@ -586,7 +586,7 @@ static int take_from_dead(futex_mutex *m, uint32_t *v, uint32_t me)
     uint32_t want = me | OWNER_DIED | WAITERS;
     if (!cas_acquire(mword(m), v, want))
         return 2;
-    return -EOWNERDEAD;
+    return -EOWNERDEAD; /* ours now, with the dead owner's half-done state to repair */
 }
 
 static int lock(futex_mutex *m, uint64_t at_ns, unsigned flags)
@@ -596,6 +596,7 @@ static int lock(futex_mutex *m, uint64_t at_ns, unsigned flags)
     struct robust_head *h = robust_head();
     set_pending(h, m);
     uint32_t keep = 0;
+    uint64_t check_at = 0; /* when to check the owner's liveness next; 0: not set */
     int spun = 0, rc;
     uint32_t v = load_relaxed(mword(m));
     for (;;) {
@@ -620,17 +621,21 @@ static int lock(futex_mutex *m, uint64_t at_ns, unsigned flags)
                 continue; /* relaxed: nothing but the word itself is published here */
             v |= WAITERS;
         }
-        /* Sleep one slice at most, then check that the owner lives: the only
-         * way to learn of a death the kernel did not report. */
-        uint64_t now = futex_monotonic_ns();
-        uint64_t slice = now + FUTEX_MUTEX_CHECK_NS;
-        int w = sleep_until(mword(m), v, slice < at_ns ? slice : at_ns, wflags);
+        /* Sleep until the next liveness check at most, then check that the
+         * owner lives: the only way to learn of a death the kernel did not
+         * report. The check time is kept across wakeups, so that a waiter
+         * woken again and again (by other waiters' changes, or spuriously)
+         * still checks every FUTEX_MUTEX_CHECK_NS. */
+        if (check_at == 0)
+            check_at = futex_monotonic_ns() + FUTEX_MUTEX_CHECK_NS;
+        int w = sleep_until(mword(m), v, check_at < at_ns ? check_at : at_ns, wflags);
         keep = WAITERS;
-        if (w == -ETIMEDOUT) {
-            if (futex__remaining_ns(at_ns) == 0) {
-                rc = -ETIMEDOUT; /* the caller's deadline, not our slice */
-                break;
-            }
+        if (w == -ETIMEDOUT && futex__remaining_ns(at_ns) == 0) {
+            rc = -ETIMEDOUT; /* the caller's deadline, not our check */
+            break;
+        }
+        if ((w == -ETIMEDOUT || w == 0 || w == -EAGAIN) && futex__remaining_ns(check_at) == 0) {
+            check_at = 0;
             v = load_relaxed(mword(m));
             uint32_t owner = v & TID_MASK;
             if (owner != 0 && owner != NOTRECOVERABLE && owner != me && !owner_alive(m, owner)) {
@@ -640,6 +645,8 @@ static int lock(futex_mutex *m, uint64_t at_ns, unsigned flags)
             }
             continue;
         }
+        if (w == -ETIMEDOUT)
+            continue; /* defensive: the sleep ended at check_at, handled above */
         if (w == -EINTR) {
             rc = -EINTR; /* a signal handler ran: the caller decides whether to go on */
             break;
@@ -755,7 +762,7 @@ int futex_mutex_unlock(futex_mutex *m, unsigned flags)
 int futex_mutex_consistent(futex_mutex *m)
 {
     if (!ALIGNED(m, FUTEX_MUTEX_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     uint32_t v = load_relaxed(mword(m));
     if ((v & TID_MASK) != self_id())
         return -EPERM; /* only the holder may vouch for the state */
@@ -770,14 +777,14 @@ int futex_mutex_consistent(futex_mutex *m)
 int futex_mutex_locked(const futex_mutex *m)
 {
     if (!ALIGNED(m, FUTEX_MUTEX_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     return (load_relaxed(cmword(m)) & TID_MASK) != 0; /* a snapshot: no order needed */
 }
 
 int futex_mutex_is_owned(const futex_mutex *m)
 {
     if (!ALIGNED(m, FUTEX_MUTEX_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     /* Relaxed: only this thread can put or remove its own id. */
     return (load_relaxed(cmword(m)) & TID_MASK) == self_id();
 }
@@ -799,9 +806,9 @@ static uint32_t sem_bound(const futex_sem *s)
 int futex_sem_init(futex_sem *s, uint32_t value, uint32_t bound)
 {
     if (!ALIGNED(s, FUTEX_SEM_ALIGN) || bound > FUTEX_SEM_VALUE_MAX)
-        return -EINVAL;
+        return -EINVAL; /* misaligned, or a bound past what the value can hold */
     if (value > (bound == 0 ? FUTEX_SEM_VALUE_MAX : bound))
-        return -EINVAL;
+        return -EINVAL; /* a value the bound forbids */
     __atomic_store_n(&s->u32_[S_BOUND], bound, __ATOMIC_RELAXED);
     __atomic_store_n(&s->u32_[S_WAITERS], 0, __ATOMIC_RELAXED);
     __atomic_store_n(&s->u32_[S_VALUE], value, __ATOMIC_RELEASE); /* the bound is seen with the value */
@@ -811,7 +818,7 @@ int futex_sem_init(futex_sem *s, uint32_t value, uint32_t bound)
 int futex_sem_post(futex_sem *s, uint32_t n, unsigned flags)
 {
     if (!ALIGNED(s, FUTEX_SEM_ALIGN) || n == 0)
-        return -EINVAL;
+        return -EINVAL; /* misaligned, or a post of nothing (a caller's bug) */
     int rc = check_flags(flags);
     if (rc != 0)
         return rc;
@@ -847,14 +854,14 @@ static int sem_take(futex_sem *s)
 int futex_sem_trywait(futex_sem *s)
 {
     if (!ALIGNED(s, FUTEX_SEM_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     return sem_take(s) ? 0 : -EAGAIN; /* POSIX sem_trywait's answer for "would block" */
 }
 
 int futex_sem_wait(futex_sem *s, const futex_deadline *d, unsigned flags)
 {
     if (!ALIGNED(s, FUTEX_SEM_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     int rc = check_flags(flags);
     if (rc != 0)
         return rc;
@@ -886,14 +893,14 @@ int futex_sem_wait(futex_sem *s, const futex_deadline *d, unsigned flags)
 int futex_sem_getvalue(const futex_sem *s)
 {
     if (!ALIGNED(s, FUTEX_SEM_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     return (int)(load_relaxed(&s->u32_[S_VALUE]) & FUTEX_SEM_VALUE_MAX); /* a snapshot */
 }
 
 int futex_sem_bound(const futex_sem *s)
 {
     if (!ALIGNED(s, FUTEX_SEM_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     return (int)sem_bound(s);
 }
 
@@ -908,7 +915,7 @@ int futex_sem_bound(const futex_sem *s)
 static int check_event(const futex_event *e, unsigned flags)
 {
     if (!ALIGNED(e, FUTEX_EVENT_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     return check_flags(flags);
 }
 
@@ -934,7 +941,7 @@ int futex_event_set(futex_event *e, unsigned flags)
 int futex_event_clear(futex_event *e)
 {
     if (!ALIGNED(e, FUTEX_EVENT_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     /* Release: clear() is ordered after what the caller did before it; it
      * wakes nobody (waiters wait for SET), and keeps WAITERS and the count. */
     __atomic_fetch_and(&e->u32_[0], ~E_SET, __ATOMIC_RELEASE);
@@ -944,7 +951,7 @@ int futex_event_clear(futex_event *e)
 int futex_event_is_set(const futex_event *e)
 {
     if (!ALIGNED(e, FUTEX_EVENT_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     return (load_acquire(&e->u32_[0]) & E_SET) != 0; /* acquire: a true answer shows the setter's writes */
 }
 
@@ -1024,7 +1031,7 @@ static int cond_leave(futex_cond *c, unsigned flags)
 int futex_cond_wait(futex_cond *c, futex_mutex *m, const futex_deadline *d, unsigned flags)
 {
     if (!ALIGNED(c, FUTEX_COND_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     int rc = check_mutex(m, flags);
     if (rc != 0)
         return rc;
@@ -1079,7 +1086,7 @@ int futex_cond_wait(futex_cond *c, futex_mutex *m, const futex_deadline *d, unsi
 int futex_cond_notify(futex_cond *c, uint32_t n, unsigned flags)
 {
     if (!ALIGNED(c, FUTEX_COND_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     int rc = check_flags(flags);
     if (rc != 0)
         return rc;
@@ -1115,14 +1122,14 @@ int futex_cond_notify_all(futex_cond *c, unsigned flags) { return futex_cond_not
 static int check_barrier(const futex_barrier *b, unsigned flags)
 {
     if (!ALIGNED(b, FUTEX_BARRIER_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     return check_flags(flags);
 }
 
 int futex_barrier_init(futex_barrier *b, uint32_t parties)
 {
     if (!ALIGNED(b, FUTEX_BARRIER_ALIGN) || parties == 0 || parties > FUTEX_BARRIER_PARTIES_MAX)
-        return -EINVAL;
+        return -EINVAL; /* misaligned, or a party count the state word cannot hold */
     __atomic_store_n(&b->u32_[B_STATE], 0, __ATOMIC_RELAXED);
     __atomic_store_n(&b->u32_[B_PARTIES], parties, __ATOMIC_RELEASE); /* parties last: it makes the barrier usable */
     return 0;
@@ -1217,12 +1224,12 @@ int futex_barrier_wait(futex_barrier *b, uint32_t *ticket, const futex_deadline 
             return (int)idx; /* a new generation: ours was released (a reset would wait for us to leave) */
         if (v & B_BROKEN) {
             barrier_leave(b, flags);
-            return -ECANCELED;
+            return -ECANCELED; /* broken while we waited (abort, reset, a timeout) */
         }
         rc = sleep_until(st, v, at_ns, flags);
         if (rc == -EINTR && ticket != NULL) {
             *ticket = TICKET_VALID | gen | idx; /* still counted: a call again resumes */
-            return -EINTR;
+            return -EINTR; /* a signal handler ran: the caller resumes with the ticket */
         }
         if (rc == -ETIMEDOUT || (rc != 0 && rc != -EAGAIN && rc != -EINTR)) {
             /* Timed out (or waiting cannot work): break the barrier for
@@ -1277,14 +1284,14 @@ int futex_barrier_reset(futex_barrier *b, unsigned flags)
 int futex_barrier_parties(const futex_barrier *b)
 {
     if (!ALIGNED(b, FUTEX_BARRIER_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     return (int)load_relaxed(&b->u32_[B_PARTIES]);
 }
 
 int futex_barrier_n_waiting(const futex_barrier *b)
 {
     if (!ALIGNED(b, FUTEX_BARRIER_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     uint32_t v = load_relaxed(&b->u32_[B_STATE]);
     return (v & (B_BROKEN | B_RESETTING)) ? 0 : (int)(v & B_COUNT); /* threading: 0 unless in the filling state */
 }
@@ -1292,7 +1299,7 @@ int futex_barrier_n_waiting(const futex_barrier *b)
 int futex_barrier_broken(const futex_barrier *b)
 {
     if (!ALIGNED(b, FUTEX_BARRIER_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     uint32_t v = load_relaxed(&b->u32_[B_STATE]);
     return (v & B_BROKEN) && !(v & B_RESETTING); /* a reset under way is no longer "broken" */
 }
