@@ -412,6 +412,17 @@ static inline void publish_owner(futex_mutex *m, uint32_t id)
     __atomic_store_n(&m->u32_[M_OWNER], id, __ATOMIC_RELEASE);
 }
 
+/* The word holds our id: is it really us, or a dead thread whose id the OS
+ * gave to us (Windows reuses thread ids at once; Linux after pid_max)? Our
+ * publish_owner ran before any lock call returned, so a true holder finds
+ * its own fields; a predecessor's differ in start time (or pid). Relaxed:
+ * only this thread writes these fields while it holds the word. */
+static int fields_are_mine(const futex_mutex *m, uint32_t me)
+{
+    return load_relaxed(&m->u32_[M_OWNER]) == me && load_relaxed(&m->u32_[M_PID]) == my_pid &&
+           load_start(m) == my_start;
+}
+
 /* ---- the kernel's robust list (Linux, glibc, 64-bit) ----------------------
  *
  * Why this way: the kernel keeps ONE robust-list head per thread, and glibc
@@ -479,6 +490,16 @@ static void robust_link(struct robust_head *h, futex_mutex *m)
     if (h == NULL)
         return; /* no usable list in this thread (or another backend): liveness checks only */
     void **node = (void **)((char *)m + M_NODE);
+    if (node[0] != NULL) {
+        /* Left linked by a holder that died (its pointers mean nothing
+         * here), or -- a dead predecessor with our tid -- still in OUR list:
+         * linking it twice would loop the list. Only after a death, so the
+         * walk (bounded as the kernel's) costs nothing in the common case. */
+        void **e = NEXT_OF(h->list);
+        for (int i = 0; i < 2048 && e != (void **)&h->list; i++, e = NEXT_OF(*e))
+            if (e == node)
+                return;
+    }
     void **first = NEXT_OF(h->list);
     first[-1] = node;        /* first->prev */
     node[0] = h->list;       /* node->next, keeping its PI bit */
@@ -556,15 +577,17 @@ static inline void took(struct robust_head *h, futex_mutex *m, uint32_t me)
 
 /* One attempt on the word as last seen (*v). 0: taken; -EOWNERDEAD: taken
  * from a dead owner; -ENOTRECOVERABLE, -EDEADLK; 1: held by another thread;
- * 2: the word changed, look again. `keep` is WAITERS for a thread that has
+ * 2: the word changed, look again; 3: held by a dead thread that had our id. `keep` is WAITERS for a thread that has
  * slept: others may still sleep, so the unlock must wake (as glibc does). */
 static int attempt(futex_mutex *m, uint32_t *v, uint32_t me, uint32_t keep)
 {
     uint32_t owner = *v & TID_MASK;
     if (owner == NOTRECOVERABLE)
         return -ENOTRECOVERABLE; /* unlocked while inconsistent: never usable again */
-    if (owner == me)
+    if (owner == me && fields_are_mine(m, me))
         return -EDEADLK; /* ours already: blocking would wait for ourselves */
+    if (owner == me)
+        return 3; /* a dead predecessor with our id: its lock is to be taken from it */
     if (owner != 0)
         return 1;
     /* Free, or freed by the kernel/an unlock in cond_wait with OWNER_DIED
@@ -603,6 +626,12 @@ static int lock(futex_mutex *m, uint64_t at_ns, unsigned flags)
         rc = attempt(m, &v, me, keep);
         if (rc == 2)
             continue; /* v was refreshed by the failed CAS */
+        if (rc == 3) {
+            rc = take_from_dead(m, &v, me);
+            if (rc == 2)
+                continue;
+            break;
+        }
         if (rc != 1)
             break;
         if (!spun) {
@@ -698,6 +727,12 @@ int futex_mutex_trylock(futex_mutex *m, unsigned flags)
         rc = attempt(m, &v, me, 0);
         if (rc == 2)
             continue;
+        if (rc == 3) {
+            rc = take_from_dead(m, &v, me);
+            if (rc == 2)
+                continue;
+            break;
+        }
         if (rc == -EDEADLK)
             rc = -EBUSY; /* trylock on our own: busy, as POSIX says */
         if (rc == 1) {
@@ -726,8 +761,8 @@ static int unlock(futex_mutex *m, unsigned flags, int keep_dead)
 {
     uint32_t me = self_id();
     uint32_t v = load_relaxed(mword(m));
-    if ((v & TID_MASK) != me)
-        return -EPERM; /* not ours (or free, or not recoverable): touch nothing */
+    if ((v & TID_MASK) != me || !fields_are_mine(m, me))
+        return -EPERM; /* not ours (free, not recoverable, or a dead thread's with our id): touch nothing */
     struct robust_head *h = robust_head();
     set_pending(h, m);
     robust_unlink(h, m);
@@ -764,7 +799,8 @@ int futex_mutex_consistent(futex_mutex *m)
     if (!ALIGNED(m, FUTEX_MUTEX_ALIGN))
         return -EINVAL; /* NULL or misaligned: touch nothing */
     uint32_t v = load_relaxed(mword(m));
-    if ((v & TID_MASK) != self_id())
+    uint32_t me = self_id();
+    if ((v & TID_MASK) != me || !fields_are_mine(m, me))
         return -EPERM; /* only the holder may vouch for the state */
     if (!(v & OWNER_DIED))
         return -EINVAL; /* nothing to make consistent */
@@ -786,7 +822,8 @@ int futex_mutex_is_owned(const futex_mutex *m)
     if (!ALIGNED(m, FUTEX_MUTEX_ALIGN))
         return -EINVAL; /* NULL or misaligned: touch nothing */
     /* Relaxed: only this thread can put or remove its own id. */
-    return (load_relaxed(cmword(m)) & TID_MASK) == self_id();
+    uint32_t me = self_id();
+    return (load_relaxed(cmword(m)) & TID_MASK) == me && fields_are_mine(m, me);
 }
 
 /* ======================================================================== *

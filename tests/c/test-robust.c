@@ -45,6 +45,29 @@ TEST(owner_death_thread, THREADS)
 #endif
 }
 
+/* A dead thread whose id the OS gave to us (Windows reuses thread ids at
+ * once, Linux after pid_max): its lock is not ours. Made here by changing
+ * the published start time (bytes 16..23 of the layout) to another thread's. */
+TEST(reused_thread_id, ANY)
+{
+    static futex_mutex m;
+    CHECK_EQ(futex_mutex_lock(&m, 0), 0);
+    m.u32_[4] ^= 0x5A5A5A5Au; /* the holder's start time, now a predecessor's */
+    CHECK_EQ(futex_mutex_is_owned(&m), 0);
+    CHECK_EQ(futex_mutex_unlock(&m, 0), -EPERM);
+    CHECK_EQ(futex_mutex_consistent(&m), -EPERM);
+    CHECK_EQ(futex_mutex_lock(&m, 0), -EOWNERDEAD); /* not -EDEADLK: the holder is gone */
+    CHECK_EQ(futex_mutex_is_owned(&m), 1);
+    CHECK_EQ(futex_mutex_lock(&m, 0), -EDEADLK); /* now it is ours */
+    CHECK_EQ(futex_mutex_consistent(&m), 0);
+    CHECK_EQ(futex_mutex_unlock(&m, 0), 0);
+    CHECK_EQ(futex_mutex_trylock(&m, 0), 0);
+    m.u32_[4] ^= 0x5A5A5A5Au;
+    CHECK_EQ(futex_mutex_trylock(&m, 0), -EOWNERDEAD);
+    CHECK_EQ(futex_mutex_consistent(&m), 0);
+    CHECK_EQ(futex_mutex_unlock(&m, 0), 0);
+}
+
 #if !defined(_WIN32)
 #include <signal.h>
 #include <sys/mman.h>
@@ -476,9 +499,9 @@ TEST(mutex_lock_eintr, THREADS, FORK)
     CHECK_EQ(futex_mutex_locked(&sl.m), 0);
 }
 
-TEST_MAIN(owner_death_process, not_recoverable, owner_death_thread, blocked_waiter_gets_lock,
+TEST_MAIN(owner_death_process, not_recoverable, owner_death_thread, reused_thread_id, blocked_waiter_gets_lock,
           random_kill_never_two_holders, glibc_robust_coexist, mutex_lock_eintr)
 
 #else
-TEST_MAIN(owner_death_thread)
+TEST_MAIN(owner_death_thread, reused_thread_id)
 #endif

@@ -180,8 +180,8 @@ static void *other_thread(void *p)
     other_arg *a = p;
     a->rc_unlock = futex_mutex_unlock(&a->m, 0);
     a->rc_try = futex_mutex_trylock(&a->m, 0);
+    uint64_t t0 = now_ns(); /* before the deadline starts: the wait is measured from no later */
     futex_deadline d = in_ms(50);
-    uint64_t t0 = now_ns();
     a->rc_timed = futex_mutex_timedlock(&a->m, &d, 0);
     a->waited_ns = now_ns() - t0;
     futex_store(&a->step, 1);
@@ -227,8 +227,8 @@ TEST(sem_single_thread, ANY)
     CHECK_EQ(futex_sem_trywait(&s), 0);
     CHECK_EQ(futex_sem_wait(&s, NULL, 0), 0);
     CHECK_EQ(futex_sem_trywait(&s), -EAGAIN);
+    uint64_t t0 = now_ns(); /* before the deadline starts: the wait is measured from no later */
     futex_deadline d = in_ms(30);
-    uint64_t t0 = now_ns();
     CHECK_EQ(futex_sem_wait(&s, &d, 0), -ETIMEDOUT);
     CHECK(now_ns() - t0 >= 30000000u);
     futex_deadline past = in_ms(0);
@@ -350,8 +350,8 @@ static void *ev_waiter(void *p)
 TEST(event_single_thread, ANY)
 {
     static futex_event e;
+    uint64_t t0 = now_ns(); /* before the deadline starts: the wait is measured from no later */
     futex_deadline d = in_ms(20);
-    uint64_t t0 = now_ns();
     CHECK_EQ(futex_event_wait(&e, &d, 0), -ETIMEDOUT);
     CHECK(now_ns() - t0 >= 20000000u);
     CHECK_EQ(futex_event_set(&e, 0), 0);
@@ -441,8 +441,8 @@ TEST(cond_semantics, THREADS)
     CHECK_EQ(cv.c.u32_[0], 0); /* and does not even bump the sequence */
     /* A timed wait times out with the mutex held again. */
     CHECK_EQ(futex_mutex_lock(&cv.m, 0), 0);
+    uint64_t t0 = now_ns(); /* before the deadline starts: the wait is measured from no later */
     futex_deadline d = in_ms(30);
-    uint64_t t0 = now_ns();
     CHECK_EQ(futex_cond_wait(&cv.c, &cv.m, &d, 0), -ETIMEDOUT);
     CHECK(now_ns() - t0 >= 30000000u);
     CHECK_EQ(futex_mutex_is_owned(&cv.m), 1);
