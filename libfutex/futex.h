@@ -414,7 +414,10 @@ FUTEX_EXTERN int futex_event_wait(futex_event *e, const futex_deadline *d, unsig
  *               unlock and its sleep changes it and nothing is lost
  *   bytes 4..7  uint32 bits 0..15 waiters, bits 16..31 wakeups owed to them
  *               (never more than waiters: notify(n) wakes at most n)
- * At most 65535 waiters at once (-EAGAIN past that).
+ * At most 65535 waiters at once (-EAGAIN past that). Every waiter uses the
+ * same mutex. A waiter killed inside futex_cond_wait stays counted: a notify
+ * may then designate it, and a live waiter that arrives later takes that
+ * wakeup instead (a notify reaching fewer of the earlier waiters than asked).
  */
 #define FUTEX_COND_SIZE 8
 #define FUTEX_COND_ALIGN 4
