@@ -760,6 +760,76 @@ TEST(signal_resume_barrier, THREADS, FORK)
     join(t);
     CHECK_EQ(sg.rc_resumed, 0);
 }
+
+/* Each blocking call ends with -EINTR when a signal handler runs while it
+ * sleeps (where the backend reports signals), leaving its state as a call
+ * again expects: the semaphore untaken, the condition's mutex held again and
+ * the waiter count back to 0. */
+typedef struct {
+    futex_sem s;
+    futex_event e;
+    futex_mutex m;
+    futex_cond c;
+    long tid;
+    uint32_t phase;
+    int rc_sem, rc_event, rc_cond, owned_after_cond;
+} intr_arg;
+
+static intr_arg ia;
+
+static void *intr_waiter(void *p)
+{
+    (void)p;
+    ia.tid = self_tid();
+    futex_store(&ia.phase, 1);
+    ia.rc_sem = futex_sem_wait(&ia.s, NULL, 0);
+    futex_store(&ia.phase, 2);
+    ia.rc_event = futex_event_wait(&ia.e, NULL, 0);
+    CHECK_EQ(futex_mutex_lock(&ia.m, 0), 0);
+    futex_store(&ia.phase, 3);
+    ia.rc_cond = futex_cond_wait(&ia.c, &ia.m, NULL, 0);
+    ia.owned_after_cond = futex_mutex_is_owned(&ia.m);
+    CHECK_EQ(futex_mutex_unlock(&ia.m, 0), 0);
+    futex_store(&ia.phase, 4);
+    return NULL;
+}
+
+/* Wait until the waiter reached `phase` and sleeps, then signal it. */
+static void interrupt_at(pthread_t t, uint32_t phase)
+{
+    for (int i = 0; i < 20000 && futex_load(&ia.phase) != phase; i++)
+        sleep_ms(1);
+    CHECK_EQ(futex_load(&ia.phase), phase);
+    for (int i = 0; i < 20000 && ia.tid != 0 && !is_sleeping(ia.tid); i++)
+        sleep_ms(1);
+    sleep_ms(30);
+    pthread_kill(t, SIGUSR1);
+}
+
+TEST(signal_ends_waits, THREADS, FORK)
+{
+    if (!(futex_capabilities() & FUTEX_CAP_INTERRUPTIBLE))
+        return; /* the waits go on through signals: nothing to check here */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigemptyset(&sa.sa_mask);
+    CHECK_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+    memset(&ia, 0, sizeof ia);
+    pthread_t t = spawn(intr_waiter, NULL);
+    interrupt_at(t, 1);
+    interrupt_at(t, 2);
+    interrupt_at(t, 3);
+    join(t);
+    CHECK_EQ(ia.rc_sem, -EINTR);
+    CHECK_EQ(futex_sem_getvalue(&ia.s), 0);
+    CHECK_EQ(ia.s.u32_[1], 0); /* it left the waiter count */
+    CHECK_EQ(ia.rc_event, -EINTR);
+    CHECK_EQ(ia.rc_cond, -EINTR);
+    CHECK_EQ(ia.owned_after_cond, 1);
+    CHECK_EQ(ia.c.u32_[1], 0);
+    CHECK_EQ(futex_mutex_locked(&ia.m), 0);
+}
 #endif
 
 /* ---- across processes ------------------------------------------------------------- */
@@ -874,7 +944,7 @@ TEST(across_processes, FORK)
 TEST_MAIN(layout_and_bad_input, mutex_single_thread, mutex_threads_exclusive, mutex_other_thread, sem_single_thread,
           sem_stress_no_lost_wakeup, event_single_thread, event_set_clear_wakes_all, cond_semantics,
           cond_stress_no_lost_wakeup, barrier_rounds, barrier_break_abort_reset, signal_resume_barrier,
-          across_processes)
+          signal_ends_waits, across_processes)
 #else
 TEST_MAIN(layout_and_bad_input, mutex_single_thread, mutex_threads_exclusive, mutex_other_thread, sem_single_thread,
           sem_stress_no_lost_wakeup, event_single_thread, event_set_clear_wakes_all, cond_semantics,
