@@ -258,6 +258,9 @@ FUTEX_EXTERN const char *futex_strerror(int result);
  *     exit (measured 50-250 us, a thread or a SIGKILLed process). The
  *     word is then waited on with process-shared futex calls even for
  *     FUTEX_PRIVATE, because that is how the kernel wakes it.
+ *     While a thread holds the mutex, its memory must stay mapped in that
+ *     thread's process (as for a pthread mutex): the entry lives in it, and
+ *     unlinking a neighbour entry writes to it. Unmap only unlocked mutexes.
  *   - Everywhere, and as the fallback: a waiter sleeps in slices of
  *     FUTEX_MUTEX_CHECK_NS and, after each, checks that the owner is alive
  *     (Linux: /proc/<tid>/stat exists, is no zombie, and its start time,
