@@ -233,7 +233,8 @@ FUTEX_EXTERN const char *futex_strerror(int result);
  *   bytes  4..7   uint32 owner id as published by the holder after it locked
  *                 (a copy of bits 0..29; tells a checker that 16..23 are its)
  *   bytes  8..11  uint32 owner's process id
- *   bytes 12..15  reserved
+ *   bytes 12..15  uint32 owner's pid namespace (Linux: low 32 bits of the
+ *                 inode of /proc/self/ns/pid; 0 elsewhere)
  *   bytes 16..23  uint64 owner's start time (OS ticks, for PID reuse; 0 unknown)
  *   bytes 24..39  two pointers {prev, next}: the holder's entry in its
  *                 thread's robust list (Linux/glibc, 64-bit); meaningful only
@@ -271,9 +272,12 @@ FUTEX_EXTERN const char *futex_strerror(int result);
  *     one slice plus a check (at most ~100 ms; measured 80 ms median on the
  *     posix backend), and futex_mutex_trylock checks at once. The non-Linux
  *     checks see the death of the owner's process, not of one thread in a
- *     live process, and cannot see a death in the few instructions between
- *     taking the word and publishing the owner fields (Linux sees it: the
- *     kernel list, or the tid itself).
+ *     live process. A holder that died between taking the word and
+ *     publishing the owner fields (a few instructions) is counted dead when
+ *     the word is still the same and still unpublished one check later (so
+ *     a process SIGSTOPped in exactly that window would lose the lock). An
+ *     owner in another pid namespace (a container sharing the memory) is
+ *     never judged by /proc: only the kernel's robust list recovers it.
  */
 #define FUTEX_MUTEX_SIZE 64
 #define FUTEX_MUTEX_ALIGN 8

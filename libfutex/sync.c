@@ -33,6 +33,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 #if defined(__linux__)
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #elif (defined(__APPLE__) || defined(__FreeBSD__) || defined(__DragonFly__) || defined(__NetBSD__) ||               \
        defined(__OpenBSD__)) &&                                                                                    \
@@ -128,6 +129,7 @@ static void wake(const uint32_t *w, uint32_t n, unsigned flags) { (void)futex_wa
 #define M_WORD 0
 #define M_OWNER 1
 #define M_PID 2
+#define M_NS 3 /* Linux: the holder's pid namespace (low 32 bits of /proc/self/ns/pid's inode) */
 #define M_START 4 /* uint64 at byte 16 */
 
 /* The start time as two uint32 halves (low at byte 16): each half is one
@@ -157,6 +159,7 @@ static inline const uint32_t *cmword(const futex_mutex *m) { return &m->u32_[M_W
 static _Thread_local uint32_t my_id;
 static _Thread_local uint64_t my_start;
 static _Thread_local uint32_t my_pid;
+static _Thread_local uint32_t my_ns; /* Linux: our pid namespace's inode (low 32 bits); 0 unknown */
 
 #if defined(__linux__)
 /* /proc/<tid>/stat of any thread (the tid directories are not listed but can
@@ -297,6 +300,8 @@ static uint32_t self_id_slow(void)
     if (proc_stat(id, &state, &start) != 1)
         start = 0;
     my_pid = (uint32_t)getpid();
+    struct stat ns;
+    my_ns = stat("/proc/self/ns/pid", &ns) == 0 ? (uint32_t)ns.st_ino : 0;
 #elif defined(_WIN32)
     start = win_thread_start(GetCurrentThread());
     my_pid = (uint32_t)GetCurrentProcessId();
@@ -322,16 +327,30 @@ static inline uint32_t self_id(void)
 
 /* 0 only when the owner is certainly gone; 1 when alive or when we cannot
  * tell (a wrong "dead" would give the lock to two threads at once; a wrong
- * "alive" only keeps waiting). `id` is from the lock word; the published
- * fields are believed only while the published id is that id, which the
- * holder stores last, after the others. */
+ * "alive" only keeps waiting); OWNER_UNPUBLISHED when the holder has not yet
+ * published its fields. `id` is from the lock word; the published fields are
+ * believed only while the published id is that id, which the holder stores
+ * last, after the others.
+ *
+ * Unpublished: a holder publishes within a microsecond of taking the word,
+ * so a word that stays unpublished from one check to the next (100 ms) has
+ * lost its holder in between: the caller counts it dead then. Before that,
+ * nothing about the id can be trusted -- it may be a tid of another pid
+ * namespace (a container sharing the memory), which /proc here knows
+ * nothing of, or that names an unrelated thread. */
+#define OWNER_UNPUBLISHED 2
 static int owner_alive(const futex_mutex *m, uint32_t id)
 {
     /* Acquire: pairs with the holder's release store of M_OWNER, so a
-     * matching id means M_PID and M_START below are the holder's. */
+     * matching id means M_PID, M_NS and M_START below are the holder's. */
     int published = __atomic_load_n(&m->u32_[M_OWNER], __ATOMIC_ACQUIRE) == id;
-    uint64_t start = published ? load_start(m) : 0;
+    if (!published)
+        return OWNER_UNPUBLISHED;
+    uint64_t start = load_start(m);
 #if defined(__linux__)
+    uint32_t ns = load_relaxed(&m->u32_[M_NS]);
+    if (ns != 0 && my_ns != 0 && ns != my_ns)
+        return 1; /* a tid of another pid namespace: /proc here cannot judge it (the kernel's robust list can) */
     /* The id is a kernel tid: check the thread itself. */
     char state = 0;
     uint64_t now_start = 0;
@@ -380,8 +399,6 @@ static int owner_alive(const futex_mutex *m, uint32_t id)
 #else
     /* The owner's process: only the published fields say which it is. */
     (void)start;
-    if (!published)
-        return 1;
     pid_t pid = (pid_t)__atomic_load_n(&m->u32_[M_PID], __ATOMIC_RELAXED);
     if (pid <= 0)
         return 1;
@@ -405,10 +422,12 @@ static int owner_alive(const futex_mutex *m, uint32_t id)
 static inline void publish_owner(futex_mutex *m, uint32_t id)
 {
     if (load_relaxed(&m->u32_[M_OWNER]) == id && load_relaxed(&m->u32_[M_PID]) == my_pid &&
+        load_relaxed(&m->u32_[M_NS]) == my_ns &&
         load_start(m) == my_start)
         return; /* our own fields from the last time (the common relock): already right, and no store */
     store_start(m, my_start);
     __atomic_store_n(&m->u32_[M_PID], my_pid, __ATOMIC_RELAXED);
+    __atomic_store_n(&m->u32_[M_NS], my_ns, __ATOMIC_RELAXED);
     __atomic_store_n(&m->u32_[M_OWNER], id, __ATOMIC_RELEASE);
 }
 
@@ -619,7 +638,8 @@ static int lock(futex_mutex *m, uint64_t at_ns, unsigned flags)
     struct robust_head *h = robust_head();
     set_pending(h, m);
     uint32_t keep = 0;
-    uint64_t check_at = 0; /* when to check the owner's liveness next; 0: not set */
+    uint64_t check_at = 0;    /* when to check the owner's liveness next; 0: not set */
+    uint32_t unpublished = 0; /* the word as last seen with its holder unpublished; 0: not so */
     int spun = 0, rc;
     uint32_t v = load_relaxed(mword(m));
     for (;;) {
@@ -667,7 +687,19 @@ static int lock(futex_mutex *m, uint64_t at_ns, unsigned flags)
             check_at = 0;
             v = load_relaxed(mword(m));
             uint32_t owner = v & TID_MASK;
-            if (owner != 0 && owner != NOTRECOVERABLE && owner != me && !owner_alive(m, owner)) {
+            int alive = 1;
+            if (owner != 0 && owner != NOTRECOVERABLE && owner != me) {
+                alive = owner_alive(m, owner);
+                if (alive == OWNER_UNPUBLISHED) {
+                    /* The same word, still unpublished, a check period later:
+                     * its holder died between taking it and publishing. */
+                    alive = v != unpublished;
+                    unpublished = v;
+                } else {
+                    unpublished = 0;
+                }
+            }
+            if (!alive) {
                 rc = take_from_dead(m, &v, me);
                 if (rc != 2)
                     break;
@@ -738,8 +770,8 @@ int futex_mutex_trylock(futex_mutex *m, unsigned flags)
         if (rc == 1) {
             /* Held: a dead owner's lock is taken at once (nobody else may be
              * waiting to notice), a live owner's is busy. */
-            if (owner_alive(m, v & TID_MASK)) {
-                rc = -EBUSY;
+            if (owner_alive(m, v & TID_MASK) != 0) {
+                rc = -EBUSY; /* alive, or not yet published: we cannot wait to find out */
             } else {
                 rc = take_from_dead(m, &v, me);
                 if (rc == 2)

@@ -68,6 +68,38 @@ TEST(reused_thread_id, ANY)
     CHECK_EQ(futex_mutex_unlock(&m, 0), 0);
 }
 
+/* A word whose holder never published its fields (it died right after
+ * taking the word) is taken once it stays so for a check period; and on
+ * Linux a holder of another pid namespace is never judged by /proc. The
+ * holder is made up in the documented layout: a thread id nobody has. */
+TEST(unpublished_and_foreign_owner, ANY)
+{
+    static futex_mutex m;
+    m.u32_[0] = 0x3FFFFFF0u; /* held by "thread 0x3FFFFFF0", which does not exist */
+    m.u32_[1] = 0;           /* ... and has not published itself */
+    CHECK_EQ(futex_mutex_trylock(&m, 0), -EBUSY); /* unpublished: cannot tell yet */
+    uint64_t t0 = now_ns();
+    CHECK_EQ(futex_mutex_lock(&m, 0), -EOWNERDEAD);
+    CHECK(now_ns() - t0 >= FUTEX_MUTEX_CHECK_NS); /* not at the first look */
+    CHECK_EQ(futex_mutex_consistent(&m), 0);
+    CHECK_EQ(futex_mutex_unlock(&m, 0), 0);
+#if defined(__linux__)
+    /* Published, but from another pid namespace: the tid means nothing here. */
+    memset(&m, 0, sizeof m);
+    m.u32_[0] = 0x3FFFFFF0u;
+    m.u32_[1] = 0x3FFFFFF0u;
+    m.u32_[3] = 12345u; /* not our namespace */
+    futex_deadline d;
+    futex_deadline_init(&d, 3 * (uint64_t)FUTEX_MUTEX_CHECK_NS);
+    CHECK_EQ(futex_mutex_timedlock(&m, &d, 0), -ETIMEDOUT);
+    CHECK_EQ(futex_mutex_trylock(&m, 0), -EBUSY);
+    m.u32_[3] = 0; /* a holder that did not say: judged here, and dead */
+    CHECK_EQ(futex_mutex_trylock(&m, 0), -EOWNERDEAD);
+    CHECK_EQ(futex_mutex_consistent(&m), 0);
+    CHECK_EQ(futex_mutex_unlock(&m, 0), 0);
+#endif
+}
+
 #if !defined(_WIN32)
 #include <signal.h>
 #include <sys/mman.h>
@@ -502,9 +534,9 @@ TEST(mutex_lock_eintr, THREADS, FORK)
     CHECK_EQ(futex_mutex_locked(&sl.m), 0);
 }
 
-TEST_MAIN(owner_death_process, not_recoverable, owner_death_thread, reused_thread_id, blocked_waiter_gets_lock,
-          random_kill_never_two_holders, glibc_robust_coexist, mutex_lock_eintr)
+TEST_MAIN(owner_death_process, not_recoverable, owner_death_thread, reused_thread_id, unpublished_and_foreign_owner,
+          blocked_waiter_gets_lock, random_kill_never_two_holders, glibc_robust_coexist, mutex_lock_eintr)
 
 #else
-TEST_MAIN(owner_death_thread, reused_thread_id)
+TEST_MAIN(owner_death_thread, reused_thread_id, unpublished_and_foreign_owner)
 #endif
