@@ -88,8 +88,19 @@ static int check_flags(unsigned flags)
 {
     if ((flags & ~(FUTEX_SHARED | FUTEX_NOSPIN)) != 0)
         return -EINVAL; /* an unknown bit: refuse rather than guess */
-    if ((flags & FUTEX_SHARED) && !(futex_capabilities() & FUTEX_CAP_SHARED))
-        return -ENOTSUP; /* shared use where waits cannot cross processes */
+    if (flags & FUTEX_SHARED) {
+        /* The capabilities are decided once; keep them here, off the
+         * uncontended lock/unlock path's calls. Relaxed: racing first calls
+         * store the same value. */
+        static unsigned caps; /* FUTEX_CAP_* | 0x80000000 once known */
+        unsigned c = __atomic_load_n(&caps, __ATOMIC_RELAXED);
+        if (c == 0) {
+            c = futex_capabilities() | 0x80000000u;
+            __atomic_store_n(&caps, c, __ATOMIC_RELAXED);
+        }
+        if (!(c & FUTEX_CAP_SHARED))
+            return -ENOTSUP; /* shared use where waits cannot cross processes */
+    }
     return 0;
 }
 
