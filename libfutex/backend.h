@@ -109,4 +109,10 @@ typedef struct futex__waitv_node {
 int futex__waitv(const futex_waitv_item *items, uint32_t n, uint64_t deadline_ns, futex__waitv_node *nodes,
                  uint32_t *changed);
 
+/* The front layer's spin phase (futex_set_spin): re-checks *word for a short
+ * while, never past deadline_ns (FUTEX_FOREVER: none); 1 if it stopped
+ * holding `expected`, -1 if the deadline passed, 0 if it still holds it (or
+ * spinning is off). For sync.c, which spins before it announces a waiter. */
+int futex__spin(const uint32_t *word, uint32_t expected, uint64_t deadline_ns);
+
 #endif /* LIBFUTEX_BACKEND_H */

@@ -172,6 +172,14 @@ static int spin_until_changed(const uint32_t *word, uint32_t expected, uint64_t 
     return 0;
 }
 
+/* The spin phase alone, for sync.c: its primitives spin before announcing
+ * themselves as waiters, so that a partner answering while we spin is never
+ * made to pay for a wake system call. */
+int futex__spin(const uint32_t *word, uint32_t expected, uint64_t deadline_ns)
+{
+    return spin_until_changed(word, expected, deadline_ns);
+}
+
 /* ---- wait and wake ------------------------------------------------------ */
 
 static int check_args(const uint32_t *word, unsigned flags)
@@ -471,16 +479,19 @@ const char *futex_strerror(int result)
     case EDEADLK: return "would wait forever: nothing else can change the word";
     case EFAULT: return "the word is not in mapped memory, or the shared file under it shrank (EFAULT)";
     case ENOSYS: return "the OS has no futex call (ENOSYS)";
-    case EPERM: return "the OS refused the operation (EPERM: a sandbox or seccomp filter?)";
+    case EPERM: return "not permitted: the calling thread does not hold the mutex, or the OS refused (a sandbox or seccomp filter?) (EPERM)";
     case EACCES: return "the OS denied access (EACCES: a sandbox or seccomp filter?)";
     case ENOMEM: return "the OS is out of memory (ENOMEM)";
-    case EBUSY: return "the OS reports the word busy (EBUSY)";
+    case EBUSY: return "busy: the mutex is held, or the OS reports the word busy (EBUSY)";
     case EIO: return "an I/O error from the OS (EIO)";
     case ESRCH: return "the OS found no such process (ESRCH)";
     case EBADF: return "the OS reports a bad descriptor (EBADF)";
-    case EOVERFLOW: return "a value overflowed in the OS (EOVERFLOW)";
+    case EOVERFLOW: return "the semaphore would pass its bound, or a value overflowed in the OS (EOVERFLOW)";
     case ERANGE: return "a value out of the OS's range (ERANGE)";
     case EINPROGRESS: return "the OS reports the operation in progress (EINPROGRESS)";
+    case EOWNERDEAD: return "the previous owner died holding the mutex (now held: repair, then make it consistent)";
+    case ENOTRECOVERABLE: return "the mutex is not recoverable: it was released while inconsistent";
+    case ECANCELED: return "the barrier is broken";
     default: return "an error from the OS that libfutex does not name (see the errno value)";
     }
 }

@@ -405,6 +405,335 @@ FUTEX_EXTERN int futex_watcher_remove(futex_watcher *w, int id);
  * many (0 if none; never blocks). The fd stops being readable once every
  * fired id has been returned. -EINVAL for a NULL w, or NULL ids with max > 0. */
 FUTEX_EXTERN int futex_watcher_ready(futex_watcher *w, int *ids, uint32_t max);
+/* ==== Synchronization primitives ==========================================
+ *
+ * Mutex, Semaphore, Event, Condition and Barrier, built on the words above.
+ * Each lives in caller-provided memory (a MAP_SHARED mapping, a Python
+ * SharedMemory, a Lua futex.map region), and:
+ *   - is ready when that memory is all zeros: unlocked / count 0 and
+ *     unbounded / unset / no waiters (a Barrier also needs its party count,
+ *     futex_barrier_init);
+ *   - has the size and alignment below (FUTEX_*_SIZE, FUTEX_*_ALIGN), and a
+ *     pointer that is NULL or not aligned gets -EINVAL and touches nothing;
+ *   - has ONE layout, documented byte by byte below, so that a C program, a
+ *     Python process and a Lua process can use the same object in the same
+ *     file at once (the bindings compile this same core). Every field is a
+ *     native-endian uint32_t or uint64_t; a reserved byte must stay zero.
+ *
+ * flags: FUTEX_PRIVATE (only threads of one process) or FUTEX_SHARED (the
+ * object may be in memory shared between processes), optionally |
+ * FUTEX_NOSPIN. All users of one object must pass the same choice. Where the
+ * backend lacks FUTEX_CAP_SHARED, FUTEX_SHARED gets -ENOTSUP and touches
+ * nothing, exactly as futex_wait does. An unknown flag bit is -EINVAL.
+ *
+ * Speed: an uncontended lock/unlock, post/trywait and set never enter the
+ * OS. Waiters announce themselves in the object's words (after their spin
+ * phase), and an unlock/post/set/notify makes a wake system call only when
+ * one is announced, so a partner that is still spinning costs no wake.
+ *
+ * Deadlines: every blocking call takes `const futex_deadline *d`; NULL waits
+ * forever. Build one with futex_deadline_init and pass the same one again
+ * after -EINTR so that re-waits never stretch the total time.
+ *
+ * Signals: a blocking call returns -EINTR when a signal handler ran while it
+ * slept (on every backend: the wait sleeps in slices where the OS would
+ * restart it). State is left consistent for a call again with the same
+ * deadline: a Mutex or Semaphore is not taken, a Condition wait has re-taken
+ * its mutex, a Barrier wait can resume through its ticket.
+ *
+ * Who can die: a Mutex knows its owner (a thread) and recovers when it dies,
+ * see below. A Semaphore, an Event, a Condition and a Barrier cannot know
+ * who "held" them: a process killed between a wait and its post never posts,
+ * so the others' waits end only by their deadlines. Use deadlines there.
+ */
+
+/* ---- Mutex ---------------------------------------------------------------
+ *
+ * A robust, error-checking, non-recursive mutex owned by a thread.
+ *
+ * Layout (64 bytes, 8-aligned):
+ *   bytes  0..3   uint32 word: bits 0..29 the owner's thread id (0: unlocked;
+ *                 0x3FFFFFFF: not recoverable), bit 30 OWNER_DIED (the owner
+ *                 died, or the holder was told so and has not yet called
+ *                 futex_mutex_consistent), bit 31 WAITERS (someone may sleep
+ *                 in the OS: unlock must wake). The Linux robust-futex word.
+ *   bytes  4..7   uint32 owner id as published by the holder after it locked
+ *                 (a copy of bits 0..29; tells a checker that 16..23 are its)
+ *   bytes  8..11  uint32 owner's process id
+ *   bytes 12..15  uint32 owner's pid namespace (Linux: low 32 bits of the
+ *                 inode of /proc/self/ns/pid; 0 elsewhere)
+ *   bytes 16..23  uint64 owner's start time (OS ticks, for PID reuse; 0 unknown)
+ *   bytes 24..39  two pointers {prev, next}: the holder's entry in its
+ *                 thread's robust list (Linux/glibc, 64-bit); meaningful only
+ *                 inside the holder's process while it holds the lock
+ *   bytes 40..63  reserved
+ *
+ * Thread ids: the kernel TID on Linux, thr_self on FreeBSD, getthrid on
+ * OpenBSD, pthread_threadid_np (low 30 bits) on macOS, GetCurrentThreadId on
+ * Windows; elsewhere a value made from the process id and a per-process
+ * thread counter. Across processes they assume one PID namespace.
+ *
+ * Owner death (no timeout needed by anyone):
+ *   - The next locker gets the lock and -EOWNERDEAD. It repairs the data the
+ *     mutex protects and calls futex_mutex_consistent, then uses it as usual.
+ *     If it unlocks without futex_mutex_consistent (or dies too), the next
+ *     one is told again; after an unlock without it the mutex is permanently
+ *     unusable: every lock gets -ENOTRECOVERABLE (POSIX robust mutexes).
+ *   - linux backend with glibc on a 64-bit CPU: the mutex is entered into the
+ *     thread's kernel robust list (the one glibc registers, beside glibc's own
+ *     robust pthread mutexes), so at the owner's exit the kernel marks the
+ *     word OWNER_DIED and wakes a waiter: detection takes as long as the
+ *     exit (measured 50-250 us, a thread or a SIGKILLed process). The
+ *     word is then waited on with process-shared futex calls even for
+ *     FUTEX_PRIVATE, because that is how the kernel wakes it.
+ *     While a thread holds the mutex, its memory must stay mapped in that
+ *     thread's process (as for a pthread mutex): the entry lives in it, and
+ *     unlinking a neighbour entry writes to it. Unmap only unlocked mutexes.
+ *   - Everywhere, and as the fallback: a waiter sleeps in slices of
+ *     FUTEX_MUTEX_CHECK_NS and, after each, checks that the owner is alive
+ *     (Linux: /proc/<tid>/stat exists, is no zombie, and its start time,
+ *     field 22, is the published one -- guarding against TID reuse;
+ *     FreeBSD/macOS/NetBSD/OpenBSD/DragonFly: the owner process exists and its
+ *     kinfo_proc start time matches; Windows: the owner thread has not
+ *     exited). So a waiter blocked when the owner dies gets the lock within
+ *     one slice plus a check (at most ~100 ms; measured 80 ms median on the
+ *     posix backend), and futex_mutex_trylock checks at once. The non-Linux
+ *     checks see the death of the owner's process, not of one thread in a
+ *     live process. A holder that died between taking the word and
+ *     publishing the owner fields (a few instructions) is counted dead when
+ *     the word is still the same and still unpublished one check later (so
+ *     a process SIGSTOPped in exactly that window would lose the lock). An
+ *     owner in another pid namespace (a container sharing the memory) is
+ *     never judged by /proc: only the kernel's robust list recovers it.
+ */
+#define FUTEX_MUTEX_SIZE 64
+#define FUTEX_MUTEX_ALIGN 8
+#define FUTEX_MUTEX_CHECK_NS 100000000u /* liveness check period of a blocked waiter */
+
+typedef union futex_mutex {
+    uint32_t u32_[FUTEX_MUTEX_SIZE / 4];
+    uint64_t align_[FUTEX_MUTEX_SIZE / 8];
+} futex_mutex;
+
+/*
+ * futex_mutex_lock / futex_mutex_timedlock — take the mutex, sleeping while
+ * another thread holds it (until *d for timedlock; d NULL: forever).
+ *   0                 taken
+ *   -EOWNERDEAD       taken, but the previous owner died holding it: repair,
+ *                     then futex_mutex_consistent
+ *   -ENOTRECOVERABLE  not taken: the mutex was unlocked while inconsistent
+ *   -EDEADLK          not taken: the calling thread holds it already
+ *   -ETIMEDOUT        not taken by *d (timedlock; also lock with a finite d)
+ *   -EINTR            not taken: a signal handler ran; call again
+ *   -EINVAL           NULL/misaligned m or an unknown flag;
+ *                     -ENOTSUP as above
+ * Acquire ordering: what the previous holder wrote before unlocking is seen.
+ */
+FUTEX_EXTERN int futex_mutex_lock(futex_mutex *m, unsigned flags);
+FUTEX_EXTERN int futex_mutex_timedlock(futex_mutex *m, const futex_deadline *d, unsigned flags);
+
+/*
+ * futex_mutex_trylock — take the mutex if nobody holds it, never sleeping.
+ * A held mutex whose owner is dead is taken (-EOWNERDEAD).
+ *   0, -EOWNERDEAD, -ENOTRECOVERABLE, -EINVAL, -ENOTSUP  as futex_mutex_lock
+ *   -EBUSY            held by a live thread (the caller included)
+ */
+FUTEX_EXTERN int futex_mutex_trylock(futex_mutex *m, unsigned flags);
+
+/*
+ * futex_mutex_unlock — release the mutex held by the calling thread, waking
+ * one waiter if any is announced. Release ordering.
+ *   0                 released
+ *   -ENOTRECOVERABLE  released, but it was inconsistent (-EOWNERDEAD without
+ *                     futex_mutex_consistent): now permanently unusable, and
+ *                     every waiter is woken to be told so
+ *   -EPERM            the calling thread does not hold it: nothing changed
+ *   -EINVAL, -ENOTSUP as futex_mutex_lock
+ */
+FUTEX_EXTERN int futex_mutex_unlock(futex_mutex *m, unsigned flags);
+
+/*
+ * futex_mutex_consistent — after -EOWNERDEAD, declare the protected state
+ * repaired, so the mutex is usable again after the next unlock.
+ *   0        done
+ *   -EPERM   the calling thread does not hold it
+ *   -EINVAL  it is not inconsistent (no -EOWNERDEAD was given), or bad m
+ */
+FUTEX_EXTERN int futex_mutex_consistent(futex_mutex *m);
+
+/* 1 if some thread holds m (or it is not recoverable), 0 if not; -EINVAL for a
+ * bad m. A snapshot: it may change at once. */
+FUTEX_EXTERN int futex_mutex_locked(const futex_mutex *m);
+
+/* 1 if the calling thread holds m, 0 if not; -EINVAL for a bad m. */
+FUTEX_EXTERN int futex_mutex_is_owned(const futex_mutex *m);
+
+/* ---- Semaphore -------------------------------------------------------------
+ *
+ * Layout (16 bytes, 4-aligned):
+ *   bytes 0..3   uint32 value (0 .. bound)
+ *   bytes 4..7   uint32 number of waiters announced (about to sleep or asleep)
+ *   bytes 8..11  uint32 bound: the largest value a post may reach; 0 means
+ *                FUTEX_SEM_VALUE_MAX (all-zero memory: value 0, unbounded)
+ *   bytes 12..15 reserved
+ * A waiter killed while announced leaves the waiter count high for good: later
+ * posts then make a (needless, harmless) wake call each.
+ */
+#define FUTEX_SEM_SIZE 16
+#define FUTEX_SEM_ALIGN 4
+#define FUTEX_SEM_VALUE_MAX 0x7FFFFFFFu
+
+typedef union futex_sem {
+    uint32_t u32_[FUTEX_SEM_SIZE / 4];
+} futex_sem;
+
+/* Stores value and bound (0: FUTEX_SEM_VALUE_MAX) for a creator; not atomic
+ * against other users. -EINVAL if value > bound or bound > FUTEX_SEM_VALUE_MAX,
+ * or for a bad s; 0 otherwise. */
+FUTEX_EXTERN int futex_sem_init(futex_sem *s, uint32_t value, uint32_t bound);
+
+/* Add n (>= 1) to the value and wake up to n announced waiters.
+ *   0           done
+ *   -EOVERFLOW  value + n would pass the bound: nothing changed (a bounded
+ *               semaphore released too often)
+ *   -EINVAL     n == 0 or bad s/flags; -ENOTSUP as above */
+FUTEX_EXTERN int futex_sem_post(futex_sem *s, uint32_t n, unsigned flags);
+
+/* Take one unit, sleeping while the value is 0 (until *d; NULL: forever).
+ *   0 taken; -ETIMEDOUT; -EINTR (not taken: call again); -EINVAL; -ENOTSUP */
+FUTEX_EXTERN int futex_sem_wait(futex_sem *s, const futex_deadline *d, unsigned flags);
+
+/* Take one unit if the value is > 0: 0, or -EAGAIN (it was 0), -EINVAL. */
+FUTEX_EXTERN int futex_sem_trywait(futex_sem *s);
+
+/* The value now (>= 0), or -EINVAL for a bad s. */
+FUTEX_EXTERN int futex_sem_getvalue(const futex_sem *s);
+
+/* The bound (FUTEX_SEM_VALUE_MAX when the bound field is 0), or -EINVAL. */
+FUTEX_EXTERN int futex_sem_bound(const futex_sem *s);
+
+/* ---- Event -----------------------------------------------------------------
+ *
+ * A flag that threads wait to see set (threading.Event).
+ * Layout (4 bytes, 4-aligned): uint32 word: bit 0 SET, bit 1 WAITERS (someone
+ * may sleep: set must wake), bits 2..31 a count of set() calls that found the
+ * flag unset (so a wait that began before a set returns 0 even if the flag was
+ * cleared again before it woke).
+ */
+#define FUTEX_EVENT_SIZE 4
+#define FUTEX_EVENT_ALIGN 4
+
+typedef union futex_event {
+    uint32_t u32_[FUTEX_EVENT_SIZE / 4];
+} futex_event;
+
+/* Set the flag and wake every waiter (a wake call only if one announced):
+ * 0, -EINVAL, -ENOTSUP. */
+FUTEX_EXTERN int futex_event_set(futex_event *e, unsigned flags);
+/* Clear the flag: 0, -EINVAL. */
+FUTEX_EXTERN int futex_event_clear(futex_event *e);
+/* 1 if set, 0 if not, -EINVAL. */
+FUTEX_EXTERN int futex_event_is_set(const futex_event *e);
+/* Wait until the flag is set, or was set since the call began.
+ *   0 set; -ETIMEDOUT; -EINTR (call again); -EINVAL; -ENOTSUP */
+FUTEX_EXTERN int futex_event_wait(futex_event *e, const futex_deadline *d, unsigned flags);
+
+/* ---- Condition ---------------------------------------------------------------
+ *
+ * A condition variable used with a futex_mutex (threading.Condition). Waits
+ * and notifies are made with that mutex held.
+ * Layout (8 bytes, 4-aligned):
+ *   bytes 0..3  uint32 sequence: bumped by every notify that designates a
+ *               waiter; waiters sleep on it, so a notify between a waiter's
+ *               unlock and its sleep changes it and nothing is lost
+ *   bytes 4..7  uint32 bits 0..15 waiters, bits 16..31 wakeups owed to them
+ *               (never more than waiters: notify(n) wakes at most n)
+ * At most 65535 waiters at once (-EAGAIN past that). Every waiter uses the
+ * same mutex. A waiter killed inside futex_cond_wait stays counted: a notify
+ * may then designate it, and a live waiter that arrives later takes that
+ * wakeup instead (a notify reaching fewer of the earlier waiters than asked).
+ */
+#define FUTEX_COND_SIZE 8
+#define FUTEX_COND_ALIGN 4
+
+typedef union futex_cond {
+    uint32_t u32_[FUTEX_COND_SIZE / 4];
+} futex_cond;
+
+/*
+ * futex_cond_wait — with m held: release m, sleep until notified (or *d),
+ * take m again. Only a notify ends it with 0 (no spurious wakeups).
+ *   0                 notified; m held
+ *   -ETIMEDOUT        *d passed (and no notify was owed to it); m held
+ *   -EINTR            a signal handler ran; m held; not notified (a notify
+ *                     meant for it went to another waiter or stays owed)
+ *   -EOWNERDEAD       m was re-taken from a dead owner (it may or may not
+ *                     have been notified: check the predicate); m held
+ *   -ENOTRECOVERABLE  m cannot be re-taken; m not held
+ *   -EPERM            the calling thread does not hold m: nothing changed
+ *   -EAGAIN           65535 waiters already: nothing changed
+ *   -EINVAL, -ENOTSUP as above
+ */
+FUTEX_EXTERN int futex_cond_wait(futex_cond *c, futex_mutex *m, const futex_deadline *d, unsigned flags);
+
+/* Wake up to n waiters (n == 0: none). Returns how many were designated
+ * (>= 0; no wake call when 0), -EINVAL, -ENOTSUP. */
+FUTEX_EXTERN int futex_cond_notify(futex_cond *c, uint32_t n, unsigned flags);
+/* Wake every waiter: the count designated, -EINVAL, -ENOTSUP. */
+FUTEX_EXTERN int futex_cond_notify_all(futex_cond *c, unsigned flags);
+
+/* ---- Barrier -------------------------------------------------------------------
+ *
+ * threading.Barrier: `parties` threads meet, each wait returns its arrival
+ * index (0 for the first, parties-1 for the last, which releases the rest).
+ * A barrier is broken by abort, by a wait that times out, or by a reset with
+ * waiters (those waiters get -ECANCELED); it stays broken until reset.
+ * Layout (8 bytes, 4-aligned):
+ *   bytes 0..3  uint32 parties (0: not initialised -> -EINVAL)
+ *   bytes 4..7  uint32 state: bits 0..15 waiting, bits 16..29 generation,
+ *               bit 30 RESETTING (reset waits for broken waiters to leave),
+ *               bit 31 BROKEN
+ * A waiter killed inside wait never leaves: its generation completes or is
+ * broken as usual, but a reset of that broken generation then waits for it,
+ * and later waits end by their deadline.
+ */
+#define FUTEX_BARRIER_SIZE 8
+#define FUTEX_BARRIER_ALIGN 4
+#define FUTEX_BARRIER_PARTIES_MAX 65535u
+
+typedef union futex_barrier {
+    uint32_t u32_[FUTEX_BARRIER_SIZE / 4];
+} futex_barrier;
+
+/* Store parties (1 .. FUTEX_BARRIER_PARTIES_MAX) and reset the state, for a
+ * creator; not atomic against other users. 0 or -EINVAL. */
+FUTEX_EXTERN int futex_barrier_init(futex_barrier *b, uint32_t parties);
+
+/*
+ * futex_barrier_wait — arrive and sleep until all parties have arrived.
+ * ticket: NULL, or a uint32_t the caller sets to 0 before the first call; on
+ * -EINTR it holds the caller's place, and a call again with it resumes the
+ * same wait instead of arriving twice (with NULL, signals do not end the
+ * wait). Give up for good after -EINTR with futex_barrier_abort.
+ *   >= 0         the arrival index
+ *   -ECANCELED   the barrier is or became broken (abort, reset, a timeout)
+ *   -ETIMEDOUT   *d passed: this call broke the barrier for everyone
+ *   -EINTR       a signal handler ran (ticket given); call again with it
+ *   -EINVAL      bad b/flags or parties 0; -ENOTSUP as above
+ */
+FUTEX_EXTERN int futex_barrier_wait(futex_barrier *b, uint32_t *ticket, const futex_deadline *d, unsigned flags);
+
+/* Break the barrier: current and later waits get -ECANCELED until reset.
+ * 0, -EINVAL, -ENOTSUP. */
+FUTEX_EXTERN int futex_barrier_abort(futex_barrier *b, unsigned flags);
+/* Return to the empty, unbroken state; waits in progress get -ECANCELED (and
+ * new arrivals wait until they have left). 0, -EINVAL, -ENOTSUP. */
+FUTEX_EXTERN int futex_barrier_reset(futex_barrier *b, unsigned flags);
+/* The party count, the number waiting now, 1 if broken else 0; or -EINVAL. */
+FUTEX_EXTERN int futex_barrier_parties(const futex_barrier *b);
+FUTEX_EXTERN int futex_barrier_n_waiting(const futex_barrier *b);
+FUTEX_EXTERN int futex_barrier_broken(const futex_barrier *b);
+
 
 #ifdef __cplusplus
 }

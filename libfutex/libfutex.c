@@ -9,3 +9,4 @@
 #include "backend.c"
 #include "waitv.c"
 #include "watcher.c"
+#include "sync.c"
