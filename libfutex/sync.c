@@ -255,8 +255,10 @@ static void register_atfork(void) { (void)pthread_atfork(NULL, NULL, forget_iden
 
 static uint32_t make_id(void)
 {
-#if defined(__linux__)
-    return (uint32_t)syscall(SYS_gettid); /* pid_max <= 2^22: fits the 30 bits */
+#if defined(__linux__) && defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 30)
+    return (uint32_t)gettid(); /* pid_max <= 2^22: fits the 30 bits */
+#elif defined(__linux__)
+    return (uint32_t)syscall(SYS_gettid);
 #elif defined(_WIN32)
     return (uint32_t)GetCurrentThreadId() & TID_MASK;
 #elif defined(__APPLE__)
@@ -474,6 +476,8 @@ static inline struct robust_head *robust_head(void)
 
 static void robust_link(struct robust_head *h, futex_mutex *m)
 {
+    if (h == NULL)
+        return; /* no usable list in this thread (or another backend): liveness checks only */
     void **node = (void **)((char *)m + M_NODE);
     void **first = NEXT_OF(h->list);
     first[-1] = node;        /* first->prev */
@@ -483,8 +487,10 @@ static void robust_link(struct robust_head *h, futex_mutex *m)
     h->list = node;
 }
 
-static void robust_unlink(futex_mutex *m)
+static void robust_unlink(struct robust_head *h, futex_mutex *m)
 {
+    if (h == NULL)
+        return; /* robust_link did not link it either */
     void **node = (void **)((char *)m + M_NODE);
     void **next = NEXT_OF(node[0]);
     void **prev = NEXT_OF(node[-1]);
@@ -512,7 +518,7 @@ static inline void clear_pending(struct robust_head *h)
 struct robust_head;
 static inline struct robust_head *robust_head(void) { return NULL; }
 static inline void robust_link(struct robust_head *h, futex_mutex *m) { (void)h, (void)m; }
-static inline void robust_unlink(futex_mutex *m) { (void)m; }
+static inline void robust_unlink(struct robust_head *h, futex_mutex *m) { (void)h, (void)m; }
 static inline void set_pending(struct robust_head *h, futex_mutex *m) { (void)h, (void)m; }
 static inline void clear_pending(struct robust_head *h) { (void)h; }
 #endif
@@ -717,7 +723,7 @@ static int unlock(futex_mutex *m, unsigned flags, int keep_dead)
         return -EPERM; /* not ours (or free, or not recoverable): touch nothing */
     struct robust_head *h = robust_head();
     set_pending(h, m);
-    robust_unlink(m);
+    robust_unlink(h, m);
     uint32_t next = 0;
     int rc = 0;
     if (v & OWNER_DIED) {

@@ -11,9 +11,9 @@
 typedef struct {
     uint32_t state;
     uint64_t counter; /* guarded by state */
-} futex_mutex;
+} word_mutex;
 
-static void lock(futex_mutex *m)
+static void lock(word_mutex *m)
 {
     uint32_t c = futex_compare_exchange(&m->state, 0, 1);
     if (c == 0)
@@ -26,7 +26,7 @@ static void lock(futex_mutex *m)
     }
 }
 
-static void unlock(futex_mutex *m)
+static void unlock(word_mutex *m)
 {
     if (futex_fetch_sub(&m->state, 1) != 1) {
         futex_store(&m->state, 0);
@@ -36,7 +36,7 @@ static void unlock(futex_mutex *m)
 
 static void *mutex_run(void *arg)
 {
-    futex_mutex *m = arg;
+    word_mutex *m = arg;
     for (int i = 0; i < MUTEX_ITERS; i++) {
         lock(m);
         m->counter++; /* a plain increment: only the mutex keeps it exact */
@@ -47,7 +47,7 @@ static void *mutex_run(void *arg)
 
 TEST(mutex_counter, THREADS)
 {
-    futex_mutex m = {0, 0};
+    word_mutex m = {0, 0};
     pthread_t threads[MUTEX_THREADS];
     for (int i = 0; i < MUTEX_THREADS; i++)
         threads[i] = spawn(mutex_run, &m);

@@ -1,0 +1,3 @@
+file(REMOVE_RECURSE
+  "libfutex_suite_posix.a"
+)

@@ -1,0 +1,2 @@
+# Empty dependencies file for futex_suite_posix.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,2 @@
+# Empty dependencies file for test-header-c99.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,2 @@
+# Empty dependencies file for test-single-timeout.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,875 @@
+/* The synchronization primitives: each one's semantics alone, across
+ * threads, and across processes (fork over a MAP_SHARED mapping); bad input;
+ * and no lost wakeup in Semaphore and Condition stresses where timeouts race
+ * posts and notifies. Owner death is in test-robust.c. */
+#include "test.h"
+
+#if !defined(_WIN32)
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#endif
+
+static int can_share(void) { return (futex_capabilities() & FUTEX_CAP_SHARED) != 0; }
+
+static futex_deadline in_ms(uint64_t ms)
+{
+    futex_deadline d;
+    futex_deadline_init(&d, ms * 1000000u);
+    return d;
+}
+
+/* ---- layout, zero state, bad input --------------------------------------- */
+
+TEST(layout_and_bad_input, ANY)
+{
+    CHECK_EQ(sizeof(futex_mutex), FUTEX_MUTEX_SIZE);
+    CHECK_EQ(sizeof(futex_sem), FUTEX_SEM_SIZE);
+    CHECK_EQ(sizeof(futex_event), FUTEX_EVENT_SIZE);
+    CHECK_EQ(sizeof(futex_cond), FUTEX_COND_SIZE);
+    CHECK_EQ(sizeof(futex_barrier), FUTEX_BARRIER_SIZE);
+    CHECK_EQ(_Alignof(futex_mutex), FUTEX_MUTEX_ALIGN);
+    CHECK_EQ(_Alignof(futex_sem), FUTEX_SEM_ALIGN);
+
+    /* All zeros is ready: unlocked, count 0, unset. */
+    static futex_mutex m;
+    static futex_sem s;
+    static futex_event e;
+    static futex_barrier b;
+    static futex_cond c;
+    CHECK_EQ(futex_mutex_locked(&m), 0);
+    CHECK_EQ(futex_sem_getvalue(&s), 0);
+    CHECK_EQ(futex_sem_bound(&s), FUTEX_SEM_VALUE_MAX);
+    CHECK_EQ(futex_sem_trywait(&s), -EAGAIN);
+    CHECK_EQ(futex_event_is_set(&e), 0);
+    CHECK_EQ(futex_barrier_parties(&b), 0);
+
+    /* NULL and misaligned pointers: -EINVAL, and the memory beside is untouched. */
+    static union {
+        uint64_t align;
+        unsigned char bytes[2 * FUTEX_MUTEX_SIZE];
+    } buf;
+    memset(buf.bytes, 0xA5, sizeof buf.bytes);
+    futex_mutex *bad_m = (futex_mutex *)(void *)(buf.bytes + 4);
+    CHECK_EQ(futex_mutex_lock(NULL, 0), -EINVAL);
+    CHECK_EQ(futex_mutex_lock(bad_m, 0), -EINVAL);
+    CHECK_EQ(futex_mutex_trylock(bad_m, 0), -EINVAL);
+    CHECK_EQ(futex_mutex_unlock(bad_m, 0), -EINVAL);
+    CHECK_EQ(futex_mutex_consistent(bad_m), -EINVAL);
+    CHECK_EQ(futex_mutex_locked(bad_m), -EINVAL);
+    CHECK_EQ(futex_sem_post((futex_sem *)(void *)(buf.bytes + 2), 1, 0), -EINVAL);
+    CHECK_EQ(futex_sem_wait(NULL, NULL, 0), -EINVAL);
+    CHECK_EQ(futex_event_set((futex_event *)(void *)(buf.bytes + 1), 0), -EINVAL);
+    CHECK_EQ(futex_event_wait(NULL, NULL, 0), -EINVAL);
+    CHECK_EQ(futex_cond_notify(NULL, 1, 0), -EINVAL);
+    CHECK_EQ(futex_cond_wait(&c, bad_m, NULL, 0), -EINVAL);
+    CHECK_EQ(futex_barrier_wait(NULL, NULL, NULL, 0), -EINVAL);
+    for (size_t i = 0; i < sizeof buf.bytes; i++)
+        CHECK_EQ(buf.bytes[i], 0xA5);
+
+    /* Unknown flags: -EINVAL, nothing changed. */
+    CHECK_EQ(futex_mutex_lock(&m, 0x100), -EINVAL);
+    CHECK_EQ(futex_mutex_locked(&m), 0);
+    CHECK_EQ(futex_sem_post(&s, 1, 0x100), -EINVAL);
+    CHECK_EQ(futex_sem_getvalue(&s), 0);
+    CHECK_EQ(futex_event_set(&e, 0x100), -EINVAL);
+    CHECK_EQ(futex_event_is_set(&e), 0);
+
+    /* A barrier that was never given its parties; bad party counts. */
+    CHECK_EQ(futex_barrier_wait(&b, NULL, NULL, 0), -EINVAL);
+    CHECK_EQ(futex_barrier_init(&b, 0), -EINVAL);
+    CHECK_EQ(futex_barrier_init(&b, FUTEX_BARRIER_PARTIES_MAX + 1), -EINVAL);
+    CHECK_EQ(futex_barrier_init(&b, 1), 0);
+    CHECK_EQ(futex_barrier_wait(&b, NULL, NULL, 0), 0); /* one party: released at once, index 0 */
+    uint32_t bogus = 5;
+    CHECK_EQ(futex_barrier_wait(&b, &bogus, NULL, 0), -EINVAL); /* not a ticket it gave */
+
+    /* Shared use where the backend cannot: refused before anything changes. */
+    if (!can_share()) {
+        CHECK_EQ(futex_mutex_lock(&m, FUTEX_SHARED), -ENOTSUP);
+        CHECK_EQ(futex_mutex_locked(&m), 0);
+        CHECK_EQ(futex_mutex_trylock(&m, FUTEX_SHARED), -ENOTSUP);
+        CHECK_EQ(futex_sem_post(&s, 1, FUTEX_SHARED), -ENOTSUP);
+        CHECK_EQ(futex_sem_getvalue(&s), 0);
+        CHECK_EQ(futex_sem_wait(&s, NULL, FUTEX_SHARED), -ENOTSUP);
+        CHECK_EQ(futex_event_set(&e, FUTEX_SHARED), -ENOTSUP);
+        CHECK_EQ(futex_event_is_set(&e), 0);
+        CHECK_EQ(futex_cond_notify(&c, 1, FUTEX_SHARED), -ENOTSUP);
+        CHECK_EQ(futex_barrier_abort(&b, FUTEX_SHARED), -ENOTSUP);
+        CHECK_EQ(futex_barrier_broken(&b), 0);
+    }
+}
+
+/* ---- Mutex, one thread ---------------------------------------------------- */
+
+TEST(mutex_single_thread, ANY)
+{
+    static futex_mutex m;
+    CHECK_EQ(futex_mutex_unlock(&m, 0), -EPERM); /* not held */
+    CHECK_EQ(futex_mutex_is_owned(&m), 0);
+    CHECK_EQ(futex_mutex_lock(&m, 0), 0);
+    CHECK_EQ(futex_mutex_locked(&m), 1);
+    CHECK_EQ(futex_mutex_is_owned(&m), 1);
+    CHECK_EQ(futex_mutex_lock(&m, 0), -EDEADLK); /* relocking our own never hangs */
+    futex_deadline d = in_ms(10);
+    CHECK_EQ(futex_mutex_timedlock(&m, &d, 0), -EDEADLK);
+    CHECK_EQ(futex_mutex_trylock(&m, 0), -EBUSY);
+    CHECK_EQ(futex_mutex_consistent(&m), -EINVAL); /* nothing to repair */
+    CHECK_EQ(futex_mutex_unlock(&m, 0), 0);
+    CHECK_EQ(futex_mutex_locked(&m), 0);
+    CHECK_EQ(futex_mutex_consistent(&m), -EPERM);
+    CHECK_EQ(futex_mutex_trylock(&m, 0), 0);
+    CHECK_EQ(futex_mutex_unlock(&m, 0), 0);
+    CHECK_EQ(futex_mutex_unlock(&m, 0), -EPERM); /* twice */
+    CHECK_EQ(m.u32_[0], 0); /* the word is free again: no waiter bit left behind */
+}
+
+/* ---- Mutex, threads -------------------------------------------------------- */
+
+#define MT_THREADS 4
+#define MT_ROUNDS 20000
+
+typedef struct {
+    futex_mutex m;
+    uint32_t inside; /* threads inside the critical section: never above 1 */
+    uint64_t counter;
+    uint32_t violations;
+} mt_arg;
+
+static void *mt_worker(void *p)
+{
+    mt_arg *a = p;
+    for (int i = 0; i < MT_ROUNDS; i++) {
+        int rc = (i % 3 == 2) ? futex_mutex_trylock(&a->m, 0) : futex_mutex_lock(&a->m, 0);
+        if (rc == -EBUSY)
+            continue;
+        CHECK_EQ(rc, 0);
+        if (futex_fetch_add(&a->inside, 1) != 0)
+            futex_fetch_add(&a->violations, 1);
+        a->counter++; /* plain: the mutex alone protects it */
+        futex_fetch_sub(&a->inside, 1);
+        CHECK_EQ(futex_mutex_unlock(&a->m, 0), 0);
+    }
+    return NULL;
+}
+
+TEST(mutex_threads_exclusive, THREADS)
+{
+    static mt_arg a;
+    pthread_t t[MT_THREADS];
+    for (int i = 0; i < MT_THREADS; i++)
+        t[i] = spawn(mt_worker, &a);
+    for (int i = 0; i < MT_THREADS; i++)
+        join(t[i]);
+    CHECK_EQ(a.violations, 0);
+    /* Every lock() and every successful trylock() counted once. */
+    CHECK(a.counter >= (uint64_t)MT_THREADS * (MT_ROUNDS - MT_ROUNDS / 3));
+    CHECK(a.counter <= (uint64_t)MT_THREADS * MT_ROUNDS);
+    CHECK_EQ(a.m.u32_[0], 0); /* free, and no stale waiter bit */
+}
+
+typedef struct {
+    futex_mutex m;
+    uint32_t step;
+    int rc_unlock, rc_try, rc_timed, rc_lock;
+    uint64_t waited_ns;
+} other_arg;
+
+static void *other_thread(void *p)
+{
+    other_arg *a = p;
+    a->rc_unlock = futex_mutex_unlock(&a->m, 0);
+    a->rc_try = futex_mutex_trylock(&a->m, 0);
+    futex_deadline d = in_ms(50);
+    uint64_t t0 = now_ns();
+    a->rc_timed = futex_mutex_timedlock(&a->m, &d, 0);
+    a->waited_ns = now_ns() - t0;
+    futex_store(&a->step, 1);
+    futex_wake(&a->step, 1, 0);
+    a->rc_lock = futex_mutex_lock(&a->m, 0); /* blocks until main unlocks */
+    CHECK_EQ(futex_mutex_unlock(&a->m, 0), 0);
+    return NULL;
+}
+
+TEST(mutex_other_thread, THREADS)
+{
+    static other_arg a;
+    CHECK_EQ(futex_mutex_lock(&a.m, 0), 0);
+    pthread_t t = spawn(other_thread, &a);
+    while (futex_load(&a.step) == 0)
+        futex_wait(&a.step, 0, 0);
+    CHECK_EQ(a.rc_unlock, -EPERM); /* not the owner: nothing changed */
+    CHECK_EQ(a.rc_try, -EBUSY);
+    CHECK_EQ(a.rc_timed, -ETIMEDOUT);
+    CHECK(a.waited_ns >= 50000000u); /* never early */
+    CHECK_EQ(futex_mutex_is_owned(&a.m), 1);
+    sleep_ms(20);
+    CHECK_EQ(futex_mutex_unlock(&a.m, 0), 0); /* wakes the blocked lock() */
+    join(t);
+    CHECK_EQ(a.rc_lock, 0);
+    CHECK_EQ(futex_mutex_locked(&a.m), 0);
+}
+
+/* ---- Semaphore ---------------------------------------------------------------- */
+
+TEST(sem_single_thread, ANY)
+{
+    static futex_sem s;
+    CHECK_EQ(futex_sem_init(&s, 3, 2), -EINVAL); /* value above the bound */
+    CHECK_EQ(futex_sem_init(&s, 0, FUTEX_SEM_VALUE_MAX + 1u), -EINVAL);
+    CHECK_EQ(futex_sem_init(&s, 1, 2), 0);
+    CHECK_EQ(futex_sem_bound(&s), 2);
+    CHECK_EQ(futex_sem_getvalue(&s), 1);
+    CHECK_EQ(futex_sem_post(&s, 1, 0), 0);
+    CHECK_EQ(futex_sem_post(&s, 1, 0), -EOVERFLOW); /* a release too many: value unchanged */
+    CHECK_EQ(futex_sem_getvalue(&s), 2);
+    CHECK_EQ(futex_sem_post(&s, 0, 0), -EINVAL);
+    CHECK_EQ(futex_sem_trywait(&s), 0);
+    CHECK_EQ(futex_sem_wait(&s, NULL, 0), 0);
+    CHECK_EQ(futex_sem_trywait(&s), -EAGAIN);
+    futex_deadline d = in_ms(30);
+    uint64_t t0 = now_ns();
+    CHECK_EQ(futex_sem_wait(&s, &d, 0), -ETIMEDOUT);
+    CHECK(now_ns() - t0 >= 30000000u);
+    futex_deadline past = in_ms(0);
+    CHECK_EQ(futex_sem_wait(&s, &past, 0), -ETIMEDOUT);
+    CHECK_EQ(futex_sem_post(&s, 2, 0), 0); /* post(n) */
+    CHECK_EQ(futex_sem_getvalue(&s), 2);
+    CHECK_EQ(s.u32_[1], 0); /* no waiter left announced */
+
+    /* Unbounded (all-zero) semaphore: up to FUTEX_SEM_VALUE_MAX. */
+    static futex_sem u;
+    CHECK_EQ(futex_sem_post(&u, FUTEX_SEM_VALUE_MAX, 0), 0);
+    CHECK_EQ(futex_sem_post(&u, 1, 0), -EOVERFLOW);
+    CHECK_EQ(futex_sem_getvalue(&u), (int)FUTEX_SEM_VALUE_MAX);
+}
+
+/* Producers post units one or a few at a time; consumers take them, half
+ * with untimed waits, half with tiny deadlines that keep racing the posts.
+ * A lost wakeup leaves an untimed consumer asleep beside a unit: the test
+ * then hangs and ctest's timeout fails it. Every unit is taken exactly once. */
+#define SEM_PRODUCERS 3
+#define SEM_CONSUMERS 4
+#define SEM_UNITS 20000u /* per producer */
+
+typedef struct {
+    futex_sem s;
+    uint32_t taken, timeouts, produced_done;
+} sem_arg;
+
+static void *sem_producer(void *p)
+{
+    sem_arg *a = p;
+    uint32_t left = SEM_UNITS, k = 0;
+    while (left > 0) {
+        uint32_t n = (k++ % 4) + 1;
+        if (n > left)
+            n = left;
+        CHECK_EQ(futex_sem_post(&a->s, n, 0), 0);
+        left -= n;
+    }
+    return NULL;
+}
+
+static void *sem_consumer_untimed(void *p)
+{
+    sem_arg *a = p;
+    for (uint32_t i = 0; i < SEM_PRODUCERS * SEM_UNITS / SEM_CONSUMERS; i++) {
+        CHECK_EQ(futex_sem_wait(&a->s, NULL, 0), 0);
+        futex_fetch_add(&a->taken, 1);
+    }
+    return NULL;
+}
+
+static void *sem_consumer_timed(void *p)
+{
+    sem_arg *a = p;
+    uint32_t got = 0, k = 0;
+    while (got < SEM_PRODUCERS * SEM_UNITS / SEM_CONSUMERS) {
+        futex_deadline d;
+        futex_deadline_init(&d, (k++ % 3) * 20000u); /* 0, 20 and 40 µs */
+        int rc = futex_sem_wait(&a->s, &d, 0);
+        if (rc == -ETIMEDOUT) {
+            futex_fetch_add(&a->timeouts, 1);
+            continue;
+        }
+        CHECK_EQ(rc, 0);
+        got++;
+        futex_fetch_add(&a->taken, 1);
+    }
+    return NULL;
+}
+
+TEST(sem_stress_no_lost_wakeup, THREADS)
+{
+    static sem_arg a;
+    pthread_t p[SEM_PRODUCERS], c[SEM_CONSUMERS];
+    for (int i = 0; i < SEM_CONSUMERS; i++)
+        c[i] = spawn(i % 2 ? sem_consumer_timed : sem_consumer_untimed, &a);
+    for (int i = 0; i < SEM_PRODUCERS; i++)
+        p[i] = spawn(sem_producer, &a);
+    for (int i = 0; i < SEM_PRODUCERS; i++)
+        join(p[i]);
+    for (int i = 0; i < SEM_CONSUMERS; i++)
+        join(c[i]);
+    CHECK_EQ(a.taken, SEM_PRODUCERS * SEM_UNITS);
+    CHECK_EQ(futex_sem_getvalue(&a.s), 0); /* nothing taken twice, nothing left */
+    CHECK_EQ(a.s.u32_[1], 0);              /* every announced waiter left */
+    printf("(%u timeouts raced posts) ", (unsigned)a.timeouts);
+}
+
+/* ---- Event -------------------------------------------------------------------- */
+
+typedef struct {
+    futex_event e;
+    uint32_t arrived, returned;
+    int rc[8];
+    long tids[8];
+    uint32_t timeout_ms;
+} ev_arg;
+
+static ev_arg ev;
+
+static void *ev_waiter(void *p)
+{
+    int i = (int)(intptr_t)p;
+    ev.tids[i] = self_tid();
+    futex_fetch_add(&ev.arrived, 1);
+    if (ev.timeout_ms) {
+        futex_deadline d = in_ms(ev.timeout_ms);
+        ev.rc[i] = futex_event_wait(&ev.e, &d, 0);
+    } else {
+        ev.rc[i] = futex_event_wait(&ev.e, NULL, 0);
+    }
+    futex_fetch_add(&ev.returned, 1);
+    return NULL;
+}
+
+TEST(event_single_thread, ANY)
+{
+    static futex_event e;
+    futex_deadline d = in_ms(20);
+    uint64_t t0 = now_ns();
+    CHECK_EQ(futex_event_wait(&e, &d, 0), -ETIMEDOUT);
+    CHECK(now_ns() - t0 >= 20000000u);
+    CHECK_EQ(futex_event_set(&e, 0), 0);
+    CHECK_EQ(futex_event_is_set(&e), 1);
+    CHECK_EQ(futex_event_set(&e, 0), 0); /* idempotent */
+    CHECK_EQ(futex_event_wait(&e, NULL, 0), 0);
+    CHECK_EQ(futex_event_clear(&e), 0);
+    CHECK_EQ(futex_event_is_set(&e), 0);
+    CHECK_EQ(futex_event_clear(&e), 0);
+    futex_deadline past = in_ms(0);
+    CHECK_EQ(futex_event_wait(&e, &past, 0), -ETIMEDOUT);
+}
+
+/* set() then clear() at once: every waiter that was waiting returns 0, as
+ * threading.Event.wait returns True even if the flag was cleared before it
+ * woke. A wait that only looks at the flag would time out. */
+TEST(event_set_clear_wakes_all, THREADS)
+{
+    memset(&ev, 0, sizeof ev);
+    ev.timeout_ms = 10000;
+    pthread_t t[6];
+    for (int i = 0; i < 6; i++)
+        t[i] = spawn(ev_waiter, (void *)(intptr_t)i);
+    settle_tids(&ev.arrived, 6, ev.tids);
+    CHECK_EQ(futex_load(&ev.returned), 0);
+    CHECK_EQ(futex_event_set(&ev.e, 0), 0);
+    CHECK_EQ(futex_event_clear(&ev.e), 0);
+    for (int i = 0; i < 6; i++)
+        join(t[i]);
+    for (int i = 0; i < 6; i++)
+        CHECK_EQ(ev.rc[i], 0);
+    CHECK_EQ(futex_event_is_set(&ev.e), 0);
+
+    /* Untimed waiters, woken by one set. */
+    memset(&ev, 0, sizeof ev);
+    for (int i = 0; i < 4; i++)
+        t[i] = spawn(ev_waiter, (void *)(intptr_t)i);
+    settle_tids(&ev.arrived, 4, ev.tids);
+    CHECK_EQ(futex_load(&ev.returned), 0); /* still waiting: nothing set */
+    CHECK_EQ(futex_event_set(&ev.e, 0), 0);
+    for (int i = 0; i < 4; i++)
+        join(t[i]);
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ(ev.rc[i], 0);
+}
+
+/* ---- Condition ------------------------------------------------------------------ */
+
+typedef struct {
+    futex_mutex m;
+    futex_cond c;
+    uint32_t arrived, woke;
+    int rc[8];
+    long tids[8];
+} cv_arg;
+
+static cv_arg cv;
+
+static void *cv_waiter(void *p)
+{
+    int i = (int)(intptr_t)p;
+    cv.tids[i] = self_tid();
+    CHECK_EQ(futex_mutex_lock(&cv.m, 0), 0);
+    futex_fetch_add(&cv.arrived, 1);
+    futex_deadline d = in_ms(20000);
+    cv.rc[i] = futex_cond_wait(&cv.c, &cv.m, &d, 0);
+    CHECK_EQ(futex_mutex_is_owned(&cv.m), 1); /* the mutex is back */
+    futex_fetch_add(&cv.woke, 1);
+    CHECK_EQ(futex_mutex_unlock(&cv.m, 0), 0);
+    return NULL;
+}
+
+TEST(cond_semantics, THREADS)
+{
+    memset(&cv, 0, sizeof cv);
+    /* Without the mutex: -EPERM, nothing registered. */
+    CHECK_EQ(futex_cond_wait(&cv.c, &cv.m, NULL, 0), -EPERM);
+    CHECK_EQ(cv.c.u32_[1], 0);
+    /* Nobody waiting: notify designates none. */
+    CHECK_EQ(futex_cond_notify(&cv.c, 1, 0), 0);
+    CHECK_EQ(futex_cond_notify_all(&cv.c, 0), 0);
+    CHECK_EQ(cv.c.u32_[0], 0); /* and does not even bump the sequence */
+    /* A timed wait times out with the mutex held again. */
+    CHECK_EQ(futex_mutex_lock(&cv.m, 0), 0);
+    futex_deadline d = in_ms(30);
+    uint64_t t0 = now_ns();
+    CHECK_EQ(futex_cond_wait(&cv.c, &cv.m, &d, 0), -ETIMEDOUT);
+    CHECK(now_ns() - t0 >= 30000000u);
+    CHECK_EQ(futex_mutex_is_owned(&cv.m), 1);
+    CHECK_EQ(futex_mutex_unlock(&cv.m, 0), 0);
+    CHECK_EQ(cv.c.u32_[1], 0); /* it left the waiter count */
+
+    /* Five waiters: notify(2) wakes exactly two, notify_all the other three. */
+    pthread_t t[5];
+    for (int i = 0; i < 5; i++)
+        t[i] = spawn(cv_waiter, (void *)(intptr_t)i);
+    settle_tids(&cv.arrived, 5, cv.tids);
+    for (int i = 0; i < 200 && (futex_load(&cv.c.u32_[1]) & 0xFFFF) < 5; i++)
+        sleep_ms(5);
+    CHECK_EQ(futex_mutex_lock(&cv.m, 0), 0);
+    CHECK_EQ(futex_cond_notify(&cv.c, 2, 0), 2);
+    CHECK_EQ(futex_mutex_unlock(&cv.m, 0), 0);
+    for (int i = 0; i < 2000 && futex_load(&cv.woke) < 2; i++)
+        sleep_ms(1);
+    sleep_ms(100); /* time for a third to wake wrongly */
+    CHECK_EQ(futex_load(&cv.woke), 2);
+    CHECK_EQ(futex_mutex_lock(&cv.m, 0), 0);
+    CHECK_EQ(futex_cond_notify_all(&cv.c, 0), 3);
+    CHECK_EQ(futex_mutex_unlock(&cv.m, 0), 0);
+    for (int i = 0; i < 5; i++)
+        join(t[i]);
+    for (int i = 0; i < 5; i++)
+        CHECK_EQ(cv.rc[i], 0);
+    CHECK_EQ(cv.c.u32_[1], 0);
+}
+
+/* A bounded queue under one mutex with two conditions (not empty, not full).
+ * Consumers and producers wait with short deadlines half of the time, so
+ * timeouts keep racing notifies; a lost wakeup leaves an untimed waiter
+ * asleep forever (ctest's timeout). Every item is consumed exactly once. */
+#define CQ_CAP 8
+#define CQ_ITEMS 20000u /* per producer */
+#define CQ_PROD 2
+#define CQ_CONS 3
+
+typedef struct {
+    futex_mutex m;
+    futex_cond not_empty, not_full;
+    uint32_t buf[CQ_CAP], head, count, done_producers;
+    uint64_t sum_in, sum_out;
+    uint32_t consumed, timeouts;
+} cq_arg;
+
+static cq_arg cq;
+
+static int cq_wait(futex_cond *c, int timed)
+{
+    if (!timed)
+        return futex_cond_wait(c, &cq.m, NULL, 0);
+    futex_deadline d;
+    futex_deadline_init(&d, 30000u); /* 30 µs */
+    int rc = futex_cond_wait(c, &cq.m, &d, 0);
+    if (rc == -ETIMEDOUT)
+        cq.timeouts++;
+    return rc == -ETIMEDOUT ? 0 : rc;
+}
+
+static void *cq_producer(void *p)
+{
+    int timed = (int)(intptr_t)p;
+    for (uint32_t i = 1; i <= CQ_ITEMS; i++) {
+        CHECK_EQ(futex_mutex_lock(&cq.m, 0), 0);
+        while (cq.count == CQ_CAP)
+            CHECK_EQ(cq_wait(&cq.not_full, timed), 0);
+        cq.buf[(cq.head + cq.count) % CQ_CAP] = i;
+        cq.count++;
+        cq.sum_in += i;
+        futex_cond_notify(&cq.not_empty, 1, 0);
+        CHECK_EQ(futex_mutex_unlock(&cq.m, 0), 0);
+    }
+    CHECK_EQ(futex_mutex_lock(&cq.m, 0), 0);
+    cq.done_producers++;
+    futex_cond_notify_all(&cq.not_empty, 0);
+    CHECK_EQ(futex_mutex_unlock(&cq.m, 0), 0);
+    return NULL;
+}
+
+static void *cq_consumer(void *p)
+{
+    int timed = (int)(intptr_t)p;
+    CHECK_EQ(futex_mutex_lock(&cq.m, 0), 0);
+    for (;;) {
+        while (cq.count == 0 && cq.done_producers < CQ_PROD)
+            CHECK_EQ(cq_wait(&cq.not_empty, timed), 0);
+        if (cq.count == 0)
+            break;
+        cq.sum_out += cq.buf[cq.head];
+        cq.head = (cq.head + 1) % CQ_CAP;
+        cq.count--;
+        cq.consumed++;
+        futex_cond_notify(&cq.not_full, 1, 0);
+    }
+    CHECK_EQ(futex_mutex_unlock(&cq.m, 0), 0);
+    return NULL;
+}
+
+TEST(cond_stress_no_lost_wakeup, THREADS)
+{
+    memset(&cq, 0, sizeof cq);
+    pthread_t p[CQ_PROD], c[CQ_CONS];
+    for (int i = 0; i < CQ_CONS; i++)
+        c[i] = spawn(cq_consumer, (void *)(intptr_t)(i % 2));
+    for (int i = 0; i < CQ_PROD; i++)
+        p[i] = spawn(cq_producer, (void *)(intptr_t)(i % 2));
+    for (int i = 0; i < CQ_PROD; i++)
+        join(p[i]);
+    for (int i = 0; i < CQ_CONS; i++)
+        join(c[i]);
+    CHECK_EQ(cq.consumed, CQ_PROD * CQ_ITEMS);
+    CHECK_EQ(cq.sum_out, cq.sum_in);
+    CHECK_EQ(cq.not_empty.u32_[1], 0);
+    CHECK_EQ(cq.not_full.u32_[1], 0);
+    printf("(%u timeouts raced notifies) ", (unsigned)cq.timeouts);
+}
+
+/* ---- Barrier ---------------------------------------------------------------------- */
+
+#define BR_PARTIES 4
+#define BR_ROUNDS 300
+
+typedef struct {
+    futex_barrier b;
+    uint32_t seen[BR_ROUNDS][BR_PARTIES]; /* how often each index was returned per round */
+    uint32_t phase[BR_PARTIES];
+    uint32_t errors;
+} br_arg;
+
+static br_arg br;
+
+static void *br_worker(void *p)
+{
+    int me = (int)(intptr_t)p;
+    for (int r = 0; r < BR_ROUNDS; r++) {
+        br.phase[me] = (uint32_t)r; /* plain: the barrier orders it */
+        int idx = futex_barrier_wait(&br.b, NULL, NULL, 0);
+        CHECK(idx >= 0 && idx < BR_PARTIES);
+        futex_fetch_add(&br.seen[r][idx], 1);
+        /* After the barrier every party has written round r. */
+        for (int k = 0; k < BR_PARTIES; k++)
+            if (br.phase[k] < (uint32_t)r)
+                futex_fetch_add(&br.errors, 1);
+        CHECK(futex_barrier_wait(&br.b, NULL, NULL, 0) >= 0); /* nobody runs ahead into round r+1 */
+    }
+    return NULL;
+}
+
+TEST(barrier_rounds, THREADS)
+{
+    memset(&br, 0, sizeof br);
+    CHECK_EQ(futex_barrier_init(&br.b, BR_PARTIES), 0);
+    CHECK_EQ(futex_barrier_parties(&br.b), BR_PARTIES);
+    pthread_t t[BR_PARTIES];
+    for (int i = 0; i < BR_PARTIES; i++)
+        t[i] = spawn(br_worker, (void *)(intptr_t)i);
+    for (int i = 0; i < BR_PARTIES; i++)
+        join(t[i]);
+    CHECK_EQ(br.errors, 0);
+    for (int r = 0; r < BR_ROUNDS; r++)
+        for (int k = 0; k < BR_PARTIES; k++)
+            CHECK_EQ(br.seen[r][k], 1); /* each arrival index exactly once per round */
+    CHECK_EQ(futex_barrier_n_waiting(&br.b), 0);
+    CHECK_EQ(futex_barrier_broken(&br.b), 0);
+}
+
+typedef struct {
+    futex_barrier *b;
+    uint32_t timeout_ms;
+    int rc;
+    uint32_t started;
+} bw_arg;
+
+static void *bw_waiter(void *p)
+{
+    bw_arg *a = p;
+    futex_fetch_add(&a->started, 1);
+    if (a->timeout_ms) {
+        futex_deadline d = in_ms(a->timeout_ms);
+        a->rc = futex_barrier_wait(a->b, NULL, &d, 0);
+    } else {
+        a->rc = futex_barrier_wait(a->b, NULL, NULL, 0);
+    }
+    return NULL;
+}
+
+static void wait_n_waiting(futex_barrier *b, int n)
+{
+    for (int i = 0; i < 20000 && futex_barrier_n_waiting(b) != n; i++)
+        sleep_ms(1);
+    CHECK_EQ(futex_barrier_n_waiting(b), n);
+}
+
+TEST(barrier_break_abort_reset, THREADS)
+{
+    static futex_barrier b;
+    CHECK_EQ(futex_barrier_init(&b, 3), 0);
+
+    /* A timeout breaks it for everyone: the one that timed out gets
+     * -ETIMEDOUT, the other waiter -ECANCELED, later arrivals -ECANCELED. */
+    bw_arg w1 = {&b, 0, 1, 0}, w2 = {&b, 100, 1, 0};
+    pthread_t t1 = spawn(bw_waiter, &w1);
+    wait_n_waiting(&b, 1);
+    pthread_t t2 = spawn(bw_waiter, &w2);
+    join(t2);
+    join(t1);
+    CHECK_EQ(w2.rc, -ETIMEDOUT);
+    CHECK_EQ(w1.rc, -ECANCELED);
+    CHECK_EQ(futex_barrier_broken(&b), 1);
+    CHECK_EQ(futex_barrier_wait(&b, NULL, NULL, 0), -ECANCELED);
+    CHECK_EQ(futex_barrier_n_waiting(&b), 0);
+
+    /* reset: usable again, whole rounds work. */
+    CHECK_EQ(futex_barrier_reset(&b, 0), 0);
+    CHECK_EQ(futex_barrier_broken(&b), 0);
+    bw_arg a1 = {&b, 0, 9, 0}, a2 = {&b, 0, 9, 0};
+    t1 = spawn(bw_waiter, &a1);
+    t2 = spawn(bw_waiter, &a2);
+    wait_n_waiting(&b, 2);
+    int last = futex_barrier_wait(&b, NULL, NULL, 0);
+    join(t1);
+    join(t2);
+    CHECK_EQ(last, 2);
+    CHECK_EQ(a1.rc + a2.rc, 1); /* indexes 0 and 1 */
+
+    /* abort wakes a blocked waiter with -ECANCELED; broken until reset. */
+    t1 = spawn(bw_waiter, &a1);
+    wait_n_waiting(&b, 1);
+    CHECK_EQ(futex_barrier_abort(&b, 0), 0);
+    join(t1);
+    CHECK_EQ(a1.rc, -ECANCELED);
+    CHECK_EQ(futex_barrier_broken(&b), 1);
+    CHECK_EQ(futex_barrier_reset(&b, 0), 0);
+
+    /* reset with waiters: they get -ECANCELED, and the barrier then works. */
+    t1 = spawn(bw_waiter, &a1);
+    t2 = spawn(bw_waiter, &a2);
+    wait_n_waiting(&b, 2);
+    CHECK_EQ(futex_barrier_reset(&b, 0), 0);
+    join(t1);
+    join(t2);
+    CHECK_EQ(a1.rc, -ECANCELED);
+    CHECK_EQ(a2.rc, -ECANCELED);
+    CHECK_EQ(futex_barrier_broken(&b), 0);
+    CHECK_EQ(futex_barrier_n_waiting(&b), 0);
+    t1 = spawn(bw_waiter, &a1);
+    t2 = spawn(bw_waiter, &a2);
+    wait_n_waiting(&b, 2);
+    CHECK_EQ(futex_barrier_wait(&b, NULL, NULL, 0), 2);
+    join(t1);
+    join(t2);
+    CHECK_EQ(a1.rc + a2.rc, 1);
+}
+
+/* ---- signals ----------------------------------------------------------------------- */
+
+#if !defined(_WIN32)
+static void on_usr1(int sig) { (void)sig; }
+
+typedef struct {
+    futex_barrier b;
+    long tid;
+    uint32_t ready;
+    int rc_first, rc_resumed;
+} sig_arg;
+
+static sig_arg sg;
+
+static void *sig_barrier_waiter(void *p)
+{
+    (void)p;
+    sg.tid = self_tid();
+    futex_store(&sg.ready, 1);
+    uint32_t ticket = 0;
+    int rc = futex_barrier_wait(&sg.b, &ticket, NULL, 0);
+    sg.rc_first = rc;
+    if (rc == -EINTR) {
+        CHECK(ticket != 0);
+        futex_store(&sg.ready, 2);
+        rc = futex_barrier_wait(&sg.b, &ticket, NULL, 0); /* resumes: does not arrive twice */
+    }
+    sg.rc_resumed = rc;
+    return NULL;
+}
+
+/* A signal ends a barrier wait with -EINTR and a ticket (where the backend
+ * reports signals), still counted as arrived; resuming with the ticket keeps
+ * that arrival, so the main thread's arrival completes the round as index 1.
+ * Arriving twice would complete the round without the main thread, which
+ * would then wait alone (and the test hang). */
+TEST(signal_resume_barrier, THREADS, FORK)
+{
+    if (!(futex_capabilities() & FUTEX_CAP_INTERRUPTIBLE))
+        return; /* the wait goes on through signals: covered by the rounds test */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigemptyset(&sa.sa_mask);
+    CHECK_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+    memset(&sg, 0, sizeof sg);
+    CHECK_EQ(futex_barrier_init(&sg.b, 2), 0);
+    pthread_t t = spawn(sig_barrier_waiter, NULL);
+    for (int i = 0; i < 20000 && futex_barrier_n_waiting(&sg.b) != 1; i++)
+        sleep_ms(1);
+    CHECK_EQ(futex_barrier_n_waiting(&sg.b), 1);
+    sleep_ms(20);
+    pthread_kill(t, SIGUSR1);
+    for (int i = 0; i < 20000 && futex_load(&sg.ready) != 2; i++)
+        sleep_ms(1);
+    CHECK_EQ(sg.rc_first, -EINTR);
+    CHECK_EQ(futex_barrier_n_waiting(&sg.b), 1); /* still counted while interrupted */
+    CHECK_EQ(futex_barrier_wait(&sg.b, NULL, NULL, 0), 1);
+    join(t);
+    CHECK_EQ(sg.rc_resumed, 0);
+}
+#endif
+
+/* ---- across processes ------------------------------------------------------------- */
+
+#if !defined(_WIN32)
+typedef struct {
+    futex_mutex m;
+    futex_event ping, pong;
+    futex_sem a, b;
+    futex_barrier bar;
+    futex_cond c;
+    uint64_t counter;
+    uint32_t inside, violations, flag;
+} xp_shared;
+
+#define XP_ROUNDS 3000
+
+static void xp_child(xp_shared *x)
+{
+    alarm(60);
+    for (int i = 0; i < XP_ROUNDS; i++) {
+        if (futex_mutex_lock(&x->m, FUTEX_SHARED) != 0)
+            _exit(10);
+        if (futex_fetch_add(&x->inside, 1) != 0)
+            futex_fetch_add(&x->violations, 1);
+        x->counter++;
+        futex_fetch_sub(&x->inside, 1);
+        if (futex_mutex_unlock(&x->m, FUTEX_SHARED) != 0)
+            _exit(11);
+    }
+    /* Event ping-pong: answer each ping with a pong. */
+    for (int i = 0; i < 500; i++) {
+        if (futex_event_wait(&x->ping, NULL, FUTEX_SHARED) != 0)
+            _exit(12);
+        futex_event_clear(&x->ping);
+        futex_event_set(&x->pong, FUTEX_SHARED);
+    }
+    /* Semaphore ping-pong. */
+    for (int i = 0; i < 500; i++) {
+        if (futex_sem_wait(&x->a, NULL, FUTEX_SHARED) != 0)
+            _exit(13);
+        if (futex_sem_post(&x->b, 1, FUTEX_SHARED) != 0)
+            _exit(14);
+    }
+    /* Condition: set the flag under the mutex and notify. */
+    if (futex_mutex_lock(&x->m, FUTEX_SHARED) != 0)
+        _exit(15);
+    x->flag = 1;
+    futex_cond_notify_all(&x->c, FUTEX_SHARED);
+    futex_mutex_unlock(&x->m, FUTEX_SHARED);
+    /* Barrier with the parent. */
+    int idx = futex_barrier_wait(&x->bar, NULL, NULL, FUTEX_SHARED);
+    if (idx < 0)
+        _exit(16);
+    _exit(0);
+}
+
+TEST(across_processes, FORK)
+{
+    xp_shared *x = mmap(NULL, sizeof(xp_shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    CHECK(x != MAP_FAILED);
+    if (!can_share()) {
+        CHECK_EQ(futex_mutex_lock(&x->m, FUTEX_SHARED), -ENOTSUP);
+        CHECK_EQ(futex_event_wait(&x->ping, NULL, FUTEX_SHARED), -ENOTSUP);
+        CHECK_EQ(futex_sem_wait(&x->a, NULL, FUTEX_SHARED), -ENOTSUP);
+        CHECK_EQ(futex_barrier_wait(&x->bar, NULL, NULL, FUTEX_SHARED), -ENOTSUP);
+        CHECK_EQ(x->m.u32_[0], 0);
+        munmap(x, sizeof *x);
+        return;
+    }
+    CHECK_EQ(futex_barrier_init(&x->bar, 2), 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0)
+        xp_child(x);
+    for (int i = 0; i < XP_ROUNDS; i++) {
+        CHECK_EQ(futex_mutex_lock(&x->m, FUTEX_SHARED), 0);
+        if (futex_fetch_add(&x->inside, 1) != 0)
+            futex_fetch_add(&x->violations, 1);
+        x->counter++;
+        futex_fetch_sub(&x->inside, 1);
+        CHECK_EQ(futex_mutex_unlock(&x->m, FUTEX_SHARED), 0);
+    }
+    for (int i = 0; i < 500; i++) {
+        CHECK_EQ(futex_event_set(&x->ping, FUTEX_SHARED), 0);
+        CHECK_EQ(futex_event_wait(&x->pong, NULL, FUTEX_SHARED), 0);
+        CHECK_EQ(futex_event_clear(&x->pong), 0);
+    }
+    for (int i = 0; i < 500; i++) {
+        CHECK_EQ(futex_sem_post(&x->a, 1, FUTEX_SHARED), 0);
+        CHECK_EQ(futex_sem_wait(&x->b, NULL, FUTEX_SHARED), 0);
+    }
+    CHECK_EQ(futex_mutex_lock(&x->m, FUTEX_SHARED), 0);
+    while (!x->flag)
+        CHECK_EQ(futex_cond_wait(&x->c, &x->m, NULL, FUTEX_SHARED), 0);
+    CHECK_EQ(futex_mutex_unlock(&x->m, FUTEX_SHARED), 0);
+    CHECK(futex_barrier_wait(&x->bar, NULL, NULL, FUTEX_SHARED) >= 0);
+    int status;
+    CHECK_EQ(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status));
+    CHECK_EQ(WEXITSTATUS(status), 0);
+    CHECK_EQ(x->violations, 0);
+    CHECK_EQ(x->counter, 2 * XP_ROUNDS);
+    CHECK_EQ(futex_sem_getvalue(&x->a), 0);
+    CHECK_EQ(futex_sem_getvalue(&x->b), 0);
+    CHECK_EQ(futex_mutex_locked(&x->m), 0);
+    munmap(x, sizeof *x);
+}
+#endif
+
+#if !defined(_WIN32)
+TEST_MAIN(layout_and_bad_input, mutex_single_thread, mutex_threads_exclusive, mutex_other_thread, sem_single_thread,
+          sem_stress_no_lost_wakeup, event_single_thread, event_set_clear_wakes_all, cond_semantics,
+          cond_stress_no_lost_wakeup, barrier_rounds, barrier_break_abort_reset, signal_resume_barrier,
+          across_processes)
+#else
+TEST_MAIN(layout_and_bad_input, mutex_single_thread, mutex_threads_exclusive, mutex_other_thread, sem_single_thread,
+          sem_stress_no_lost_wakeup, event_single_thread, event_set_clear_wakes_all, cond_semantics,
+          cond_stress_no_lost_wakeup, barrier_rounds, barrier_break_abort_reset)
+#endif
