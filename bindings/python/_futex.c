@@ -863,19 +863,37 @@ static module_state *sync_state(PyObject *self) { return (module_state *)PyType_
  * acquire_timed): the caller has tried without releasing the GIL; here the
  * GIL is released around the one blocking core call, and after -EINTR the
  * signal handlers run and the same call is made again on the SAME absolute
- * deadline, so re-waits never stretch the total time. The core sleeps in
- * slices where the OS would restart a wait after a signal, so -EINTR comes
- * back on every backend; the core leaves the primitive consistent for the
- * call again (not taken / mutex re-held / barrier ticket kept). Returns the
- * core's result, or RAISED when a handler raised (the exception is set). */
+ * deadline, so re-waits never stretch the total time. The core leaves the
+ * primitive consistent for the call again (not taken / mutex re-held /
+ * barrier ticket kept).
+ *
+ * A signal whose handler runs while the core is between two sleeps (its
+ * spin, a Mutex's owner-liveness check every 100 ms) gives no -EINTR: the
+ * next sleep starts after it. So calls that a timeout leaves unchanged
+ * (sliceable: Mutex, Semaphore, Condition -- whose notifiers hold the
+ * mutex, so none is lost between two slices) sleep at most SLICE_NS at a
+ * time and look at the handlers in between. Not an Event (a set and clear
+ * between two slices would be missed: a wait must see every set since it
+ * began) nor a Barrier (a timeout breaks it): one call to the deadline,
+ * which -EINTR ends; their sleeps have no gap but the short spin.
+ * Returns the core's result, or RAISED when a handler raised (exception
+ * set). */
 typedef int (*blocking_call)(SyncObject *s, const futex_deadline *d, void *arg);
 
-static int block(SyncObject *s, blocking_call call, void *arg, const futex_deadline *d)
+static int block(SyncObject *s, blocking_call call, void *arg, const futex_deadline *d, int sliceable)
 {
     for (;;) {
         int rc;
+        futex_deadline slice = *d;
         Py_BEGIN_ALLOW_THREADS
-        rc = call(s, d, arg);
+        if (sliceable) {
+            futex_deadline_init(&slice, SLICE_NS);
+            if (slice.at_ns > d->at_ns)
+                slice = *d;
+        }
+        rc = call(s, &slice, arg);
+        if (rc == -ETIMEDOUT && slice.at_ns != d->at_ns)
+            rc = -EINTR; /* only our slice ended: look at the signals, go on */
         Py_END_ALLOW_THREADS
         if (rc != -EINTR)
             return rc;
@@ -1135,7 +1153,7 @@ static int mutex_take(PyObject *self, uint64_t timeout_ns)
         /* Held by another thread, or by us: then the core says -EDEADLK. */
         futex_deadline d;
         futex_deadline_init(&d, timeout_ns);
-        rc = block(s, call_mutex_lock, NULL, &d);
+        rc = block(s, call_mutex_lock, NULL, &d, 1);
     }
     switch (rc) {
     case 0:
@@ -1340,7 +1358,7 @@ static int sem_take(PyObject *self, uint64_t timeout_ns)
     if (rc == -EAGAIN && timeout_ns != 0) {
         futex_deadline d;
         futex_deadline_init(&d, timeout_ns);
-        rc = block(s, call_sem_wait, NULL, &d);
+        rc = block(s, call_sem_wait, NULL, &d, 1);
     }
     switch (rc) {
     case 0:
@@ -1507,7 +1525,7 @@ static PyObject *event_wait(PyObject *self, PyObject *args, PyObject *kwds)
         Py_RETURN_TRUE;
     futex_deadline d;
     futex_deadline_init(&d, ns);
-    int rc = block((SyncObject *)self, call_event_wait, NULL, &d);
+    int rc = block((SyncObject *)self, call_event_wait, NULL, &d, 0);
     switch (rc) {
     case 0:
         Py_RETURN_TRUE;
@@ -1593,7 +1611,7 @@ static int cond_wait_until(PyObject *self, const futex_deadline *d)
         PyErr_SetString(PyExc_RuntimeError, "cannot wait on un-acquired lock");
         return -1;
     }
-    int rc = block(s, call_cond_wait, NULL, d);
+    int rc = block(s, call_cond_wait, NULL, d, 1);
     switch (rc) {
     case 0:
         return 1;
@@ -1823,7 +1841,7 @@ static PyObject *barrier_wait(PyObject *self, PyObject *args, PyObject *kwds)
     futex_deadline d;
     futex_deadline_init(&d, ns);
     uint32_t ticket = 0; /* keeps our place across -EINTR: a re-call resumes, never arrives twice */
-    int rc = block(s, call_barrier_wait, &ticket, &d);
+    int rc = block(s, call_barrier_wait, &ticket, &d, 0);
     if (rc >= 0)
         return PyLong_FromLong(rc);
     if (rc == RAISED) {
