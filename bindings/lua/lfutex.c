@@ -491,17 +491,23 @@ static int failure(lua_State *L, int rc)
     return 3;
 }
 
-/* The one blocking policy of the primitives. Sleeps in the core until *d
- * ("forever" is a far-off deadline: see FAR_NS); after -EINTR it goes back
- * through the VM -- it calls a Lua no-op, which fires the call and count
- * hooks a signal handler (lua.c's, luaposix's) armed -- and, unless the
- * hook raised, calls the core again with the same deadline. The core left
- * the primitive consistent for that (not taken / mutex re-held / barrier
- * ticket kept). If the hook raises, on_raise(p, arg) undoes what must be
- * (a barrier is broken, as in Python) before the error propagates. */
+/* The one blocking policy of the primitives. Sleeps in the core until the
+ * deadline ("forever" is a far-off one: see FAR_NS); after -EINTR it goes
+ * back through the VM -- it calls a Lua no-op, which fires the call and
+ * count hooks a signal handler (lua.c's, luaposix's) armed -- and, unless
+ * the hook raised, calls the core again with the same deadline. The core
+ * left the primitive consistent for that (not taken / mutex re-held /
+ * barrier ticket kept). If the hook raises, on_raise(p, arg) undoes what
+ * must be (a barrier is broken, as in Python) before the error propagates.
+ *
+ * A handler that runs while the core is between two sleeps (a mutex
+ * waiter's liveness check) gives no -EINTR; so calls that a timeout leaves
+ * unchanged (sliceable: mutex, semaphore, condition) sleep SLICE_NS at a
+ * time and look for a newly armed hook in between, as cell waits do on
+ * backends without FUTEX_CAP_INTERRUPTIBLE. */
 typedef int (*blocking_call)(const prim *p, const futex_deadline *d, void *arg);
 
-static int block(lua_State *L, blocking_call call, const prim *p, void *arg, uint64_t timeout_ns,
+static int block(lua_State *L, blocking_call call, const prim *p, void *arg, uint64_t timeout_ns, int sliceable,
                  void (*on_raise)(const prim *, void *))
 {
     futex_deadline d;
@@ -509,8 +515,18 @@ static int block(lua_State *L, blocking_call call, const prim *p, void *arg, uin
     hooks h;
     hooks_save(L, &h);
     for (;;) {
-        int rc = call(p, &d, arg);
-        if (rc == -ETIMEDOUT && timeout_ns == FUTEX_FOREVER) {
+        futex_deadline slice = d;
+        if (sliceable) {
+            futex_deadline_init(&slice, SLICE_NS);
+            if (slice.at_ns > d.at_ns)
+                slice = d;
+        }
+        int rc = call(p, &slice, arg);
+        if (rc == -ETIMEDOUT && slice.at_ns != d.at_ns) {
+            if (!hooks_changed(L, &h))
+                continue; /* only our slice ended, and no signal's hook waits */
+            rc = -EINTR;
+        } else if (rc == -ETIMEDOUT && timeout_ns == FUTEX_FOREVER) {
             deadline_for(&d, timeout_ns); /* a year passed: forever goes on */
             continue;
         }
@@ -523,6 +539,7 @@ static int block(lua_State *L, blocking_call call, const prim *p, void *arg, uin
                 on_raise(p, arg);
             return lua_error(L); /* the hook's error (lua.c: "interrupted!") */
         }
+        hooks_save(L, &h); /* the hook ran and did not raise: watch for the next one */
     }
 }
 
@@ -569,7 +586,7 @@ static int mutex_acquire(lua_State *L)
     /* First without a deadline: the uncontended path makes no clock call. */
     int rc = futex_mutex_trylock((futex_mutex *)memof(p), p->r->flags);
     if (rc == -EBUSY && timeout != 0)
-        rc = block(L, call_mutex_lock, p, NULL, timeout, NULL);
+        rc = block(L, call_mutex_lock, p, NULL, timeout, 1, NULL);
     return lock_result(L, rc);
 }
 
@@ -647,7 +664,7 @@ static int sem_acquire(lua_State *L)
     uint64_t timeout = checktimeout(L, 2);
     int rc = futex_sem_trywait((futex_sem *)memof(p));
     if (rc == -EAGAIN && timeout != 0)
-        rc = block(L, call_sem_wait, p, NULL, timeout, NULL);
+        rc = block(L, call_sem_wait, p, NULL, timeout, 1, NULL);
     if (rc == 0 || rc == -EAGAIN || rc == -ETIMEDOUT) {
         lua_pushboolean(L, rc == 0);
         return 1;
@@ -726,7 +743,9 @@ static int event_wait(lua_State *L)
 {
     prim *p = checkprim(L, 1, EVENT);
     uint64_t timeout = checktimeout(L, 2);
-    int rc = futex_event_is_set((futex_event *)memof(p)) == 1 ? 0 : block(L, call_event_wait, p, NULL, timeout, NULL);
+    int rc = 0; /* set already: no need to sleep */
+    if (futex_event_is_set((futex_event *)memof(p)) != 1)
+        rc = block(L, call_event_wait, p, NULL, timeout, 0, NULL);
     if (rc == 0 || rc == -ETIMEDOUT) {
         lua_pushboolean(L, rc == 0);
         return 1;
@@ -774,7 +793,7 @@ static int cond_wait(lua_State *L)
     cond_wait_arg a = {mutexof(L, 1)};
     if (futex_mutex_is_owned((futex_mutex *)memof(a.m)) != 1)
         return luaL_error(L, "condition wait without its mutex held");
-    int rc = block(L, call_cond_wait, p, &a, timeout, NULL);
+    int rc = block(L, call_cond_wait, p, &a, timeout, 1, NULL);
     if (rc == -EPERM) /* the mutex was let go by a hook: misuse */
         return luaL_error(L, "condition wait without its mutex held");
     return lock_result(L, rc); /* true (notified), false (timeout; held), true, "owner died" */
@@ -844,7 +863,7 @@ static int barrier_wait(lua_State *L)
     prim *p = checkprim(L, 1, BARRIER);
     uint64_t timeout = checktimeout(L, 2);
     uint32_t ticket = 0; /* our place across -EINTR: a re-call resumes, never arrives twice */
-    int rc = block(L, call_barrier_wait, p, &ticket, timeout, barrier_give_up);
+    int rc = block(L, call_barrier_wait, p, &ticket, timeout, 0, barrier_give_up);
     if (rc >= 0) {
         lua_pushinteger(L, rc); /* the arrival index, 0-based as in C and Python */
         return 1;
