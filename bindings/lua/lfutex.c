@@ -626,6 +626,18 @@ static int mutex_is_owned(lua_State *L)
     return 1;
 }
 
+/* A held mutex is linked into its holder thread's robust list (the linux
+ * backend), which the core and the kernel write through; once this
+ * userdata goes, its region may be unmapped. Collected while we hold it:
+ * release it, which unlinks it. */
+static int mutex_gc(lua_State *L)
+{
+    prim *p = (prim *)luaL_checkudata(L, 1, MUTEX);
+    if (p->r->base != NULL && futex_mutex_is_owned((futex_mutex *)memof(p)) == 1)
+        (void)futex_mutex_unlock((futex_mutex *)memof(p), p->r->flags);
+    return 0;
+}
+
 static int prim_tostring(lua_State *L)
 {
     lua_getmetatable(L, 1);
@@ -949,6 +961,10 @@ static void open_primitives(lua_State *L)
     if (luaL_loadstring(L, "return") != LUA_OK)
         lua_error(L);
     newprimclass(L, MUTEX, mutex_methods);
+    luaL_getmetatable(L, MUTEX);
+    lua_pushcfunction(L, mutex_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
     newprimclass(L, SEMAPHORE, sem_methods);
     newprimclass(L, EVENT, event_methods);
     newprimclass(L, CONDITION, cond_methods);

@@ -369,7 +369,9 @@ static int cell_traverse(PyObject *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(((CellObject *)self)->view.obj);
-    Py_VISIT(((CellObject *)self)->shm);
+    /* Not shm: it cannot refer back to the cell, and a collector that saw it
+     * as garbage with the cell could run its __del__ (close()) while the
+     * cell still holds its buffer (BufferError at shutdown). */
     return 0;
 }
 
@@ -1022,33 +1024,26 @@ fail:
     return NULL;
 }
 
-static int sync_traverse(PyObject *self, visitproc visit, void *arg)
-{
-    SyncObject *s = (SyncObject *)self;
-    Py_VISIT(Py_TYPE(self));
-    Py_VISIT(s->view.obj);
-    Py_VISIT(s->shm);
-    Py_VISIT(s->mutex);
-    Py_VISIT(s->default_timeout);
-    return 0;
-}
-
-/* Drops only references that cannot be in use by a running call: the view
- * (and so the memory) stays until dealloc, when no call can be running. */
-static int sync_clear(PyObject *self)
-{
-    SyncObject *s = (SyncObject *)self;
-    Py_CLEAR(s->default_timeout);
-    return 0;
-}
-
 static void sync_dealloc(PyObject *self)
 {
     SyncObject *s = (SyncObject *)self;
     PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
     if (s->weakrefs != NULL)
         PyObject_ClearWeakRefs(self);
+    module_state *st = (module_state *)PyType_GetModuleState(tp);
+    if (st != NULL && tp == st->mutex_type && futex_mutex_locked(MUTEX(s)) == 1) {
+        /* A held mutex is linked into its holder thread's robust list (the
+         * linux backend), which the core and the kernel write through: its
+         * memory must outlive the hold. Dropped by its holder (lock_tests'
+         * "acquire(); del lock"): release it, which unlinks it. */
+        if (futex_mutex_is_owned(MUTEX(s)) == 1)
+            (void)futex_mutex_unlock(MUTEX(s), s->flags);
+        else if (s->view.obj == NULL)
+            /* Our own private memory, held by another thread of this
+             * process: keep the memory (leak the object) rather than let
+             * that thread's list point into freed memory. */
+            return;
+    }
     if (s->view.obj != NULL)
         PyBuffer_Release(&s->view);
     Py_CLEAR(s->shm);
@@ -1273,14 +1268,20 @@ PyDoc_STRVAR(mutex_doc,
 
 #define SYNC_SLOTS(prefix)                                                                                           \
     SLOT(Py_tp_doc, prefix##_doc), SLOT(Py_tp_new, prefix##_new), SLOT(Py_tp_dealloc, sync_dealloc),                \
-        SLOT(Py_tp_traverse, sync_traverse), SLOT(Py_tp_clear, sync_clear), SLOT(Py_tp_repr, prefix##_repr),         \
+        SLOT(Py_tp_repr, prefix##_repr),                                                                              \
         SLOT(Py_tp_methods, prefix##_methods), SLOT(Py_tp_members, sync_members)
 
 static PyType_Slot mutex_slots[] = {SYNC_SLOTS(mutex), SLOT(Py_tp_getset, sync_getset), {0, NULL}};
 
 /* Not Py_TPFLAGS_IMMUTABLETYPE: module_exec sets SIZE and ALIGN on each
- * type, which the Limited API can only do through setattr. */
-#define SYNC_FLAGS (Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC)
+ * type, which the Limited API can only do through setattr.
+ * Not Py_TPFLAGS_HAVE_GC: a primitive refers only to its buffer, its
+ * SharedMemory, its Condition's Mutex and a timeout, none of which can
+ * refer back, so it is never in a cycle. Were it tracked, the collector
+ * could find it unreachable together with its SharedMemory and run that
+ * one's __del__ (close()) while the primitive still holds the buffer:
+ * "BufferError: memoryview has 1 exported buffer" at shutdown. */
+#define SYNC_FLAGS Py_TPFLAGS_DEFAULT
 
 static PyType_Spec mutex_spec = {
     .name = "futex.Mutex", .basicsize = sizeof(SyncObject), .flags = SYNC_FLAGS, .slots = mutex_slots};
