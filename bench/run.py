@@ -145,6 +145,30 @@ def groups():
     g.append({"id": "spin-park", "title": "CPU a 200 µs wait on an unchanging word burns (spin, then sleep)",
               "unit": "µs CPU", "rows": rows,
               "note": "the spin's own cost is each row's median minus spin 0's"})
+    g.append({"id": "c-lock", "title": "C uncontended lock + unlock", "unit": "ns/pair",
+              "rows": [row("ours", "futex_mutex, FUTEX_SHARED", [C, "lockunlock", "ours"]),
+                       row("ours-private", "futex_mutex, FUTEX_PRIVATE", [C, "lockunlock", "ours-private"]),
+                       row("robust-pthread", "robust process-shared pthread_mutex_t", [C, "lockunlock",
+                                                                                        "robust-pthread"]),
+                       row("pthread", "process-shared pthread_mutex_t", [C, "lockunlock", "pthread"]),
+                       row("posix", "futex_mutex, posix backend", [CPOSIX, "lockunlock", "ours-private"])]})
+    hand = [row("event", "two futex_event (set / wait + clear)", [C, "pingpong", "procs", "event", PP]),
+            row("sem", "two futex_sem (post / wait)", [C, "pingpong", "procs", "sem", PP]),
+            row("ours", "raw Cell words (futex_wait / futex_wake)", [C, "pingpong", "procs", "ours", PP])]
+    g.append({"id": "c-handoff-procs", "title": "C handoff through the primitives, 2 processes",
+              "unit": "µs/round trip", "rows": hand, "rounds": PP_ROUNDS,
+              "note": "a partner still spinning is never announced as a waiter, so it costs no wake call"})
+    g.append({"id": "c-handoff-pinned", "title": "C handoff through the primitives, 2 processes pinned to CPUs 0 and 1",
+              "unit": "µs/round trip", "rounds": PP_ROUNDS,
+              "rows": [dict(r, env={"BENCH_PIN": "1"}) for r in hand]})
+    g.append({"id": "c-ownerdeath", "title": "Mutex owner-death detection: death to a blocked waiter holding the lock",
+              "unit": "µs",
+              "rows": [row("procs", "linux backend, SIGKILLed process (kernel robust list)",
+                           [C, "ownerdeath", "procs", "20"]),
+                       row("threads", "linux backend, exited thread (kernel robust list)",
+                           [C, "ownerdeath", "threads", "20"]),
+                       row("posix", "posix backend, exited thread (liveness check per 100 ms slice)",
+                           [CPOSIX, "ownerdeath", "threads", "5"])]})
     pyrows = [row("ours", "futex.Cell over SharedMemory", PY + ["pingpong", "ours", PY_PP], PY_ENV),
               row("ours-nospin", "futex.Cell, wait(spin=False)", PY + ["pingpong", "ours-nospin", PY_PP], PY_ENV),
               row("semaphore", "multiprocessing.Semaphore pair", PY + ["pingpong", "semaphore", PY_PP], PY_ENV),
@@ -305,6 +329,13 @@ def goals(results):
                 1.3, "<="))
     out.append(("Lua ping-pong, pinned: pipe pair / futex.map", ratio("lua-pp-pinned", "pipe", "lua-pp-pinned", "ours"),
                 5.0, ">="))
+    out.append(("C lock+unlock: futex_mutex / robust pthread_mutex_t",
+                ratio("c-lock", "ours", "c-lock", "robust-pthread"), 1.2, "<="))
+    for gid in ("c-handoff-procs", "c-handoff-pinned"):
+        for k in ("event", "sem"):
+            out.append((f"C handoff {gid[10:]}: two {k}s / raw Cell ping-pong", ratio(gid, k, gid, "ours"), 0.6, "<="))
+    out.append(("Mutex owner death seen by a blocked waiter (linux, process), µs", by(results, "c-ownerdeath", "procs"),
+                1e6, "<="))
     res = []
     for text, v, limit, sense in out:
         if math.isnan(v):

@@ -20,11 +20,12 @@ for backend in linux posix; do
   def=""; [ "$backend" = posix ] && def=-DFUTEX_BACKEND_POSIX
   gcc "${CFLAGS[@]}" $def -c libfutex/futex.c -o "$out/futex-$backend.o"
   gcc "${CFLAGS[@]}" $def -c libfutex/backend.c -o "$out/backend-$backend.o"
+  gcc "${CFLAGS[@]}" $def -c libfutex/sync.c -o "$out/sync-$backend.o"
 done
 g++ -O2 -std=c++20 -Wall -Wextra -Ilibfutex bench/c/bench.cpp "$out/futex-linux.o" "$out/backend-linux.o" \
-  -o "$out/bench" -pthread
+  "$out/sync-linux.o" -o "$out/bench" -pthread
 g++ -O2 -std=c++20 -Wall -Wextra -Ilibfutex bench/c/bench.cpp "$out/futex-posix.o" "$out/backend-posix.o" \
-  -o "$out/bench-posix" -pthread
+  "$out/sync-posix.o" -o "$out/bench-posix" -pthread
 
 # Zig's futex: a ReleaseFast build takes a minute the first time, so only when the source changed.
 if [ ! -x "$out/zig-pingpong" ] || [ bench/zig/pingpong.zig -nt "$out/zig-pingpong" ]; then

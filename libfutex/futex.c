@@ -287,7 +287,7 @@ const char *futex_strerror(int result)
     case EOWNERDEAD: return "the previous owner died holding the mutex (now held: repair, then make it consistent)";
     case ENOTRECOVERABLE: return "the mutex is not recoverable: it was released while inconsistent";
     case EBUSY: return "the mutex is held";
-    case EPERM: return "the calling thread does not hold the mutex";
+    case EPERM: return "not permitted: the calling thread does not hold the mutex (or a sandbox refused the call)";
     case EOVERFLOW: return "the semaphore would pass its bound";
     case ECANCELED: return "the barrier is broken";
     default: return "unexpected error";

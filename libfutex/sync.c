@@ -33,6 +33,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 #if defined(__linux__)
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #elif (defined(__APPLE__) || defined(__FreeBSD__) || defined(__DragonFly__) || defined(__NetBSD__) ||               \
        defined(__OpenBSD__)) &&                                                                                    \
@@ -87,8 +88,19 @@ static int check_flags(unsigned flags)
 {
     if ((flags & ~(FUTEX_SHARED | FUTEX_NOSPIN)) != 0)
         return -EINVAL; /* an unknown bit: refuse rather than guess */
-    if ((flags & FUTEX_SHARED) && !(futex_capabilities() & FUTEX_CAP_SHARED))
-        return -ENOTSUP; /* shared use where waits cannot cross processes */
+    if (flags & FUTEX_SHARED) {
+        /* The capabilities are decided once; keep them here, off the
+         * uncontended lock/unlock path's calls. Relaxed: racing first calls
+         * store the same value. */
+        static unsigned caps; /* FUTEX_CAP_* | 0x80000000 once known */
+        unsigned c = __atomic_load_n(&caps, __ATOMIC_RELAXED);
+        if (c == 0) {
+            c = futex_capabilities() | 0x80000000u;
+            __atomic_store_n(&caps, c, __ATOMIC_RELAXED);
+        }
+        if (!(c & FUTEX_CAP_SHARED))
+            return -ENOTSUP; /* shared use where waits cannot cross processes */
+    }
     return 0;
 }
 
@@ -128,6 +140,7 @@ static void wake(const uint32_t *w, uint32_t n, unsigned flags) { (void)futex_wa
 #define M_WORD 0
 #define M_OWNER 1
 #define M_PID 2
+#define M_NS 3 /* Linux: the holder's pid namespace (low 32 bits of /proc/self/ns/pid's inode) */
 #define M_START 4 /* uint64 at byte 16 */
 
 /* The start time as two uint32 halves (low at byte 16): each half is one
@@ -157,6 +170,7 @@ static inline const uint32_t *cmword(const futex_mutex *m) { return &m->u32_[M_W
 static _Thread_local uint32_t my_id;
 static _Thread_local uint64_t my_start;
 static _Thread_local uint32_t my_pid;
+static _Thread_local uint32_t my_ns; /* Linux: our pid namespace's inode (low 32 bits); 0 unknown */
 
 #if defined(__linux__)
 /* /proc/<tid>/stat of any thread (the tid directories are not listed but can
@@ -297,6 +311,8 @@ static uint32_t self_id_slow(void)
     if (proc_stat(id, &state, &start) != 1)
         start = 0;
     my_pid = (uint32_t)getpid();
+    struct stat ns;
+    my_ns = stat("/proc/self/ns/pid", &ns) == 0 ? (uint32_t)ns.st_ino : 0;
 #elif defined(_WIN32)
     start = win_thread_start(GetCurrentThread());
     my_pid = (uint32_t)GetCurrentProcessId();
@@ -322,16 +338,30 @@ static inline uint32_t self_id(void)
 
 /* 0 only when the owner is certainly gone; 1 when alive or when we cannot
  * tell (a wrong "dead" would give the lock to two threads at once; a wrong
- * "alive" only keeps waiting). `id` is from the lock word; the published
- * fields are believed only while the published id is that id, which the
- * holder stores last, after the others. */
+ * "alive" only keeps waiting); OWNER_UNPUBLISHED when the holder has not yet
+ * published its fields. `id` is from the lock word; the published fields are
+ * believed only while the published id is that id, which the holder stores
+ * last, after the others.
+ *
+ * Unpublished: a holder publishes within a microsecond of taking the word,
+ * so a word that stays unpublished from one check to the next (100 ms) has
+ * lost its holder in between: the caller counts it dead then. Before that,
+ * nothing about the id can be trusted -- it may be a tid of another pid
+ * namespace (a container sharing the memory), which /proc here knows
+ * nothing of, or that names an unrelated thread. */
+#define OWNER_UNPUBLISHED 2
 static int owner_alive(const futex_mutex *m, uint32_t id)
 {
     /* Acquire: pairs with the holder's release store of M_OWNER, so a
-     * matching id means M_PID and M_START below are the holder's. */
+     * matching id means M_PID, M_NS and M_START below are the holder's. */
     int published = __atomic_load_n(&m->u32_[M_OWNER], __ATOMIC_ACQUIRE) == id;
-    uint64_t start = published ? load_start(m) : 0;
+    if (!published)
+        return OWNER_UNPUBLISHED;
+    uint64_t start = load_start(m);
 #if defined(__linux__)
+    uint32_t ns = load_relaxed(&m->u32_[M_NS]);
+    if (ns != 0 && my_ns != 0 && ns != my_ns)
+        return 1; /* a tid of another pid namespace: /proc here cannot judge it (the kernel's robust list can) */
     /* The id is a kernel tid: check the thread itself. */
     char state = 0;
     uint64_t now_start = 0;
@@ -380,8 +410,6 @@ static int owner_alive(const futex_mutex *m, uint32_t id)
 #else
     /* The owner's process: only the published fields say which it is. */
     (void)start;
-    if (!published)
-        return 1;
     pid_t pid = (pid_t)__atomic_load_n(&m->u32_[M_PID], __ATOMIC_RELAXED);
     if (pid <= 0)
         return 1;
@@ -405,11 +433,24 @@ static int owner_alive(const futex_mutex *m, uint32_t id)
 static inline void publish_owner(futex_mutex *m, uint32_t id)
 {
     if (load_relaxed(&m->u32_[M_OWNER]) == id && load_relaxed(&m->u32_[M_PID]) == my_pid &&
+        load_relaxed(&m->u32_[M_NS]) == my_ns &&
         load_start(m) == my_start)
         return; /* our own fields from the last time (the common relock): already right, and no store */
     store_start(m, my_start);
     __atomic_store_n(&m->u32_[M_PID], my_pid, __ATOMIC_RELAXED);
+    __atomic_store_n(&m->u32_[M_NS], my_ns, __ATOMIC_RELAXED);
     __atomic_store_n(&m->u32_[M_OWNER], id, __ATOMIC_RELEASE);
+}
+
+/* The word holds our id: is it really us, or a dead thread whose id the OS
+ * gave to us (Windows reuses thread ids at once; Linux after pid_max)? Our
+ * publish_owner ran before any lock call returned, so a true holder finds
+ * its own fields; a predecessor's differ in start time (or pid). Relaxed:
+ * only this thread writes these fields while it holds the word. */
+static int fields_are_mine(const futex_mutex *m, uint32_t me)
+{
+    return load_relaxed(&m->u32_[M_OWNER]) == me && load_relaxed(&m->u32_[M_PID]) == my_pid &&
+           load_start(m) == my_start;
 }
 
 /* ---- the kernel's robust list (Linux, glibc, 64-bit) ----------------------
@@ -479,6 +520,16 @@ static void robust_link(struct robust_head *h, futex_mutex *m)
     if (h == NULL)
         return; /* no usable list in this thread (or another backend): liveness checks only */
     void **node = (void **)((char *)m + M_NODE);
+    if (node[0] != NULL) {
+        /* Left linked by a holder that died (its pointers mean nothing
+         * here), or -- a dead predecessor with our tid -- still in OUR list:
+         * linking it twice would loop the list. Only after a death, so the
+         * walk (bounded as the kernel's) costs nothing in the common case. */
+        void **e = NEXT_OF(h->list);
+        for (int i = 0; i < 2048 && e != (void **)&h->list; i++, e = NEXT_OF(*e))
+            if (e == node)
+                return;
+    }
     void **first = NEXT_OF(h->list);
     first[-1] = node;        /* first->prev */
     node[0] = h->list;       /* node->next, keeping its PI bit */
@@ -543,7 +594,7 @@ static unsigned mutex_wflags(unsigned flags)
 static int check_mutex(const futex_mutex *m, unsigned flags)
 {
     if (!ALIGNED(m, FUTEX_MUTEX_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     return check_flags(flags);
 }
 
@@ -556,15 +607,17 @@ static inline void took(struct robust_head *h, futex_mutex *m, uint32_t me)
 
 /* One attempt on the word as last seen (*v). 0: taken; -EOWNERDEAD: taken
  * from a dead owner; -ENOTRECOVERABLE, -EDEADLK; 1: held by another thread;
- * 2: the word changed, look again. `keep` is WAITERS for a thread that has
+ * 2: the word changed, look again; 3: held by a dead thread that had our id. `keep` is WAITERS for a thread that has
  * slept: others may still sleep, so the unlock must wake (as glibc does). */
 static int attempt(futex_mutex *m, uint32_t *v, uint32_t me, uint32_t keep)
 {
     uint32_t owner = *v & TID_MASK;
     if (owner == NOTRECOVERABLE)
         return -ENOTRECOVERABLE; /* unlocked while inconsistent: never usable again */
-    if (owner == me)
+    if (owner == me && fields_are_mine(m, me))
         return -EDEADLK; /* ours already: blocking would wait for ourselves */
+    if (owner == me)
+        return 3; /* a dead predecessor with our id: its lock is to be taken from it */
     if (owner != 0)
         return 1;
     /* Free, or freed by the kernel/an unlock in cond_wait with OWNER_DIED
@@ -586,7 +639,7 @@ static int take_from_dead(futex_mutex *m, uint32_t *v, uint32_t me)
     uint32_t want = me | OWNER_DIED | WAITERS;
     if (!cas_acquire(mword(m), v, want))
         return 2;
-    return -EOWNERDEAD;
+    return -EOWNERDEAD; /* ours now, with the dead owner's half-done state to repair */
 }
 
 static int lock(futex_mutex *m, uint64_t at_ns, unsigned flags)
@@ -596,12 +649,20 @@ static int lock(futex_mutex *m, uint64_t at_ns, unsigned flags)
     struct robust_head *h = robust_head();
     set_pending(h, m);
     uint32_t keep = 0;
+    uint64_t check_at = 0;    /* when to check the owner's liveness next; 0: not set */
+    uint32_t unpublished = 0; /* the word as last seen with its holder unpublished; 0: not so */
     int spun = 0, rc;
     uint32_t v = load_relaxed(mword(m));
     for (;;) {
         rc = attempt(m, &v, me, keep);
         if (rc == 2)
             continue; /* v was refreshed by the failed CAS */
+        if (rc == 3) {
+            rc = take_from_dead(m, &v, me);
+            if (rc == 2)
+                continue;
+            break;
+        }
         if (rc != 1)
             break;
         if (!spun) {
@@ -620,26 +681,44 @@ static int lock(futex_mutex *m, uint64_t at_ns, unsigned flags)
                 continue; /* relaxed: nothing but the word itself is published here */
             v |= WAITERS;
         }
-        /* Sleep one slice at most, then check that the owner lives: the only
-         * way to learn of a death the kernel did not report. */
-        uint64_t now = futex_monotonic_ns();
-        uint64_t slice = now + FUTEX_MUTEX_CHECK_NS;
-        int w = sleep_until(mword(m), v, slice < at_ns ? slice : at_ns, wflags);
+        /* Sleep until the next liveness check at most, then check that the
+         * owner lives: the only way to learn of a death the kernel did not
+         * report. The check time is kept across wakeups, so that a waiter
+         * woken again and again (by other waiters' changes, or spuriously)
+         * still checks every FUTEX_MUTEX_CHECK_NS. */
+        if (check_at == 0)
+            check_at = futex_monotonic_ns() + FUTEX_MUTEX_CHECK_NS;
+        int w = sleep_until(mword(m), v, check_at < at_ns ? check_at : at_ns, wflags);
         keep = WAITERS;
-        if (w == -ETIMEDOUT) {
-            if (futex__remaining_ns(at_ns) == 0) {
-                rc = -ETIMEDOUT; /* the caller's deadline, not our slice */
-                break;
-            }
+        if (w == -ETIMEDOUT && futex__remaining_ns(at_ns) == 0) {
+            rc = -ETIMEDOUT; /* the caller's deadline, not our check */
+            break;
+        }
+        if ((w == -ETIMEDOUT || w == 0 || w == -EAGAIN) && futex__remaining_ns(check_at) == 0) {
+            check_at = 0;
             v = load_relaxed(mword(m));
             uint32_t owner = v & TID_MASK;
-            if (owner != 0 && owner != NOTRECOVERABLE && owner != me && !owner_alive(m, owner)) {
+            int alive = 1;
+            if (owner != 0 && owner != NOTRECOVERABLE && owner != me) {
+                alive = owner_alive(m, owner);
+                if (alive == OWNER_UNPUBLISHED) {
+                    /* The same word, still unpublished, a check period later:
+                     * its holder died between taking it and publishing. */
+                    alive = v != unpublished;
+                    unpublished = v;
+                } else {
+                    unpublished = 0;
+                }
+            }
+            if (!alive) {
                 rc = take_from_dead(m, &v, me);
                 if (rc != 2)
                     break;
             }
             continue;
         }
+        if (w == -ETIMEDOUT)
+            continue; /* defensive: the sleep ended at check_at, handled above */
         if (w == -EINTR) {
             rc = -EINTR; /* a signal handler ran: the caller decides whether to go on */
             break;
@@ -691,13 +770,19 @@ int futex_mutex_trylock(futex_mutex *m, unsigned flags)
         rc = attempt(m, &v, me, 0);
         if (rc == 2)
             continue;
+        if (rc == 3) {
+            rc = take_from_dead(m, &v, me);
+            if (rc == 2)
+                continue;
+            break;
+        }
         if (rc == -EDEADLK)
             rc = -EBUSY; /* trylock on our own: busy, as POSIX says */
         if (rc == 1) {
             /* Held: a dead owner's lock is taken at once (nobody else may be
              * waiting to notice), a live owner's is busy. */
-            if (owner_alive(m, v & TID_MASK)) {
-                rc = -EBUSY;
+            if (owner_alive(m, v & TID_MASK) != 0) {
+                rc = -EBUSY; /* alive, or not yet published: we cannot wait to find out */
             } else {
                 rc = take_from_dead(m, &v, me);
                 if (rc == 2)
@@ -719,8 +804,8 @@ static int unlock(futex_mutex *m, unsigned flags, int keep_dead)
 {
     uint32_t me = self_id();
     uint32_t v = load_relaxed(mword(m));
-    if ((v & TID_MASK) != me)
-        return -EPERM; /* not ours (or free, or not recoverable): touch nothing */
+    if ((v & TID_MASK) != me || !fields_are_mine(m, me))
+        return -EPERM; /* not ours (free, not recoverable, or a dead thread's with our id): touch nothing */
     struct robust_head *h = robust_head();
     set_pending(h, m);
     robust_unlink(h, m);
@@ -755,9 +840,10 @@ int futex_mutex_unlock(futex_mutex *m, unsigned flags)
 int futex_mutex_consistent(futex_mutex *m)
 {
     if (!ALIGNED(m, FUTEX_MUTEX_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     uint32_t v = load_relaxed(mword(m));
-    if ((v & TID_MASK) != self_id())
+    uint32_t me = self_id();
+    if ((v & TID_MASK) != me || !fields_are_mine(m, me))
         return -EPERM; /* only the holder may vouch for the state */
     if (!(v & OWNER_DIED))
         return -EINVAL; /* nothing to make consistent */
@@ -770,16 +856,17 @@ int futex_mutex_consistent(futex_mutex *m)
 int futex_mutex_locked(const futex_mutex *m)
 {
     if (!ALIGNED(m, FUTEX_MUTEX_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     return (load_relaxed(cmword(m)) & TID_MASK) != 0; /* a snapshot: no order needed */
 }
 
 int futex_mutex_is_owned(const futex_mutex *m)
 {
     if (!ALIGNED(m, FUTEX_MUTEX_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     /* Relaxed: only this thread can put or remove its own id. */
-    return (load_relaxed(cmword(m)) & TID_MASK) == self_id();
+    uint32_t me = self_id();
+    return (load_relaxed(cmword(m)) & TID_MASK) == me && fields_are_mine(m, me);
 }
 
 /* ======================================================================== *
@@ -799,9 +886,9 @@ static uint32_t sem_bound(const futex_sem *s)
 int futex_sem_init(futex_sem *s, uint32_t value, uint32_t bound)
 {
     if (!ALIGNED(s, FUTEX_SEM_ALIGN) || bound > FUTEX_SEM_VALUE_MAX)
-        return -EINVAL;
+        return -EINVAL; /* misaligned, or a bound past what the value can hold */
     if (value > (bound == 0 ? FUTEX_SEM_VALUE_MAX : bound))
-        return -EINVAL;
+        return -EINVAL; /* a value the bound forbids */
     __atomic_store_n(&s->u32_[S_BOUND], bound, __ATOMIC_RELAXED);
     __atomic_store_n(&s->u32_[S_WAITERS], 0, __ATOMIC_RELAXED);
     __atomic_store_n(&s->u32_[S_VALUE], value, __ATOMIC_RELEASE); /* the bound is seen with the value */
@@ -811,7 +898,7 @@ int futex_sem_init(futex_sem *s, uint32_t value, uint32_t bound)
 int futex_sem_post(futex_sem *s, uint32_t n, unsigned flags)
 {
     if (!ALIGNED(s, FUTEX_SEM_ALIGN) || n == 0)
-        return -EINVAL;
+        return -EINVAL; /* misaligned, or a post of nothing (a caller's bug) */
     int rc = check_flags(flags);
     if (rc != 0)
         return rc;
@@ -847,14 +934,14 @@ static int sem_take(futex_sem *s)
 int futex_sem_trywait(futex_sem *s)
 {
     if (!ALIGNED(s, FUTEX_SEM_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     return sem_take(s) ? 0 : -EAGAIN; /* POSIX sem_trywait's answer for "would block" */
 }
 
 int futex_sem_wait(futex_sem *s, const futex_deadline *d, unsigned flags)
 {
     if (!ALIGNED(s, FUTEX_SEM_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     int rc = check_flags(flags);
     if (rc != 0)
         return rc;
@@ -886,14 +973,14 @@ int futex_sem_wait(futex_sem *s, const futex_deadline *d, unsigned flags)
 int futex_sem_getvalue(const futex_sem *s)
 {
     if (!ALIGNED(s, FUTEX_SEM_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     return (int)(load_relaxed(&s->u32_[S_VALUE]) & FUTEX_SEM_VALUE_MAX); /* a snapshot */
 }
 
 int futex_sem_bound(const futex_sem *s)
 {
     if (!ALIGNED(s, FUTEX_SEM_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     return (int)sem_bound(s);
 }
 
@@ -908,7 +995,7 @@ int futex_sem_bound(const futex_sem *s)
 static int check_event(const futex_event *e, unsigned flags)
 {
     if (!ALIGNED(e, FUTEX_EVENT_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     return check_flags(flags);
 }
 
@@ -934,7 +1021,7 @@ int futex_event_set(futex_event *e, unsigned flags)
 int futex_event_clear(futex_event *e)
 {
     if (!ALIGNED(e, FUTEX_EVENT_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     /* Release: clear() is ordered after what the caller did before it; it
      * wakes nobody (waiters wait for SET), and keeps WAITERS and the count. */
     __atomic_fetch_and(&e->u32_[0], ~E_SET, __ATOMIC_RELEASE);
@@ -944,7 +1031,7 @@ int futex_event_clear(futex_event *e)
 int futex_event_is_set(const futex_event *e)
 {
     if (!ALIGNED(e, FUTEX_EVENT_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     return (load_acquire(&e->u32_[0]) & E_SET) != 0; /* acquire: a true answer shows the setter's writes */
 }
 
@@ -1024,7 +1111,7 @@ static int cond_leave(futex_cond *c, unsigned flags)
 int futex_cond_wait(futex_cond *c, futex_mutex *m, const futex_deadline *d, unsigned flags)
 {
     if (!ALIGNED(c, FUTEX_COND_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     int rc = check_mutex(m, flags);
     if (rc != 0)
         return rc;
@@ -1079,7 +1166,7 @@ int futex_cond_wait(futex_cond *c, futex_mutex *m, const futex_deadline *d, unsi
 int futex_cond_notify(futex_cond *c, uint32_t n, unsigned flags)
 {
     if (!ALIGNED(c, FUTEX_COND_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     int rc = check_flags(flags);
     if (rc != 0)
         return rc;
@@ -1115,14 +1202,14 @@ int futex_cond_notify_all(futex_cond *c, unsigned flags) { return futex_cond_not
 static int check_barrier(const futex_barrier *b, unsigned flags)
 {
     if (!ALIGNED(b, FUTEX_BARRIER_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     return check_flags(flags);
 }
 
 int futex_barrier_init(futex_barrier *b, uint32_t parties)
 {
     if (!ALIGNED(b, FUTEX_BARRIER_ALIGN) || parties == 0 || parties > FUTEX_BARRIER_PARTIES_MAX)
-        return -EINVAL;
+        return -EINVAL; /* misaligned, or a party count the state word cannot hold */
     __atomic_store_n(&b->u32_[B_STATE], 0, __ATOMIC_RELAXED);
     __atomic_store_n(&b->u32_[B_PARTIES], parties, __ATOMIC_RELEASE); /* parties last: it makes the barrier usable */
     return 0;
@@ -1217,12 +1304,12 @@ int futex_barrier_wait(futex_barrier *b, uint32_t *ticket, const futex_deadline 
             return (int)idx; /* a new generation: ours was released (a reset would wait for us to leave) */
         if (v & B_BROKEN) {
             barrier_leave(b, flags);
-            return -ECANCELED;
+            return -ECANCELED; /* broken while we waited (abort, reset, a timeout) */
         }
         rc = sleep_until(st, v, at_ns, flags);
         if (rc == -EINTR && ticket != NULL) {
             *ticket = TICKET_VALID | gen | idx; /* still counted: a call again resumes */
-            return -EINTR;
+            return -EINTR; /* a signal handler ran: the caller resumes with the ticket */
         }
         if (rc == -ETIMEDOUT || (rc != 0 && rc != -EAGAIN && rc != -EINTR)) {
             /* Timed out (or waiting cannot work): break the barrier for
@@ -1277,14 +1364,14 @@ int futex_barrier_reset(futex_barrier *b, unsigned flags)
 int futex_barrier_parties(const futex_barrier *b)
 {
     if (!ALIGNED(b, FUTEX_BARRIER_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     return (int)load_relaxed(&b->u32_[B_PARTIES]);
 }
 
 int futex_barrier_n_waiting(const futex_barrier *b)
 {
     if (!ALIGNED(b, FUTEX_BARRIER_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     uint32_t v = load_relaxed(&b->u32_[B_STATE]);
     return (v & (B_BROKEN | B_RESETTING)) ? 0 : (int)(v & B_COUNT); /* threading: 0 unless in the filling state */
 }
@@ -1292,7 +1379,7 @@ int futex_barrier_n_waiting(const futex_barrier *b)
 int futex_barrier_broken(const futex_barrier *b)
 {
     if (!ALIGNED(b, FUTEX_BARRIER_ALIGN))
-        return -EINVAL;
+        return -EINVAL; /* NULL or misaligned: touch nothing */
     uint32_t v = load_relaxed(&b->u32_[B_STATE]);
     return (v & B_BROKEN) && !(v & B_RESETTING); /* a reset under way is no longer "broken" */
 }

@@ -9,11 +9,17 @@
  *   bench fetchadd  IMPL                          ns per uncontended fetch_add (batches of 10000)
  *   bench parkcost  SPIN                          CPU µs a 200 µs wait burns (it spins, then sleeps)
  *   bench hash      T                             ns per backend wait that finds a stale value, T threads x 1024 words
+ *   bench lockunlock LOCK                         ns per uncontended lock + unlock (batches of 10000)
+ *   bench ownerdeath threads|procs [runs]         µs from the holder's death (exit / SIGKILL) until a waiter blocked
+ *                                                 in an untimed futex_mutex_lock has the lock
  *
  * IMPL: ours (this binary's backend, default spin), ours-spinN (futex_set_spin(N)), ours-nospin
  * (FUTEX_NOSPIN), raw (futex(2), no spin), raw-spin1000, atomic (libstdc++ std::atomic wait /
  * notify), condvar (mutex + condvar pair), eventfd (a pair), pipe (a pair), inline (fetchadd:
- * the __atomic builtin inlined).
+ * the __atomic builtin inlined), event (two futex_event: set / wait + clear), sem (two futex_sem:
+ * post / wait).
+ * LOCK: ours (futex_mutex, FUTEX_SHARED), ours-private (futex_mutex, FUTEX_PRIVATE),
+ * robust-pthread (a process-shared robust pthread_mutex_t), pthread (a process-shared one).
  *
  * Each run prints one line: "RESULT <unit> <sample> <sample> ...". bench/run.py pools
  * the samples of interleaved runs and computes the median and the 99th percentile.
@@ -35,6 +41,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -91,7 +98,7 @@ static long raw_wake(uint32_t *w, int n, bool shared)
  * the other side has posted on d one more time than this side has seen. Every direction has
  * one poster and one waiter, so `seen` (the waiter's count) needs no sharing. */
 
-enum Kind { OURS, OURS_NOSPIN, RAW, RAW_SPIN, ATOMIC, CONDVAR, EVENTFD, PIPE };
+enum Kind { OURS, OURS_NOSPIN, RAW, RAW_SPIN, ATOMIC, CONDVAR, EVENTFD, PIPE, EVENT, SEM };
 
 struct alignas(128) Dir {
     uint32_t word;
@@ -101,6 +108,8 @@ struct alignas(128) Dir {
     pthread_mutex_t m;
     pthread_cond_t c;
     uint32_t count;
+    futex_event ev; /* EVENT: one direction's event */
+    futex_sem sem;  /* SEM: one direction's semaphore */
 };
 
 struct Shared {
@@ -110,6 +119,7 @@ struct Shared {
     alignas(128) uint32_t arrived;
     alignas(128) uint32_t done;
     alignas(128) uint32_t round; /* wakeone/broadcast: the round the main thread has opened */
+    alignas(128) futex_mutex mtx; /* lockunlock, ownerdeath */
     pthread_mutex_t m;
     pthread_cond_t c;
 };
@@ -158,6 +168,14 @@ struct Impl {
                 die("pipe write");
             break;
         }
+        case EVENT:
+            if (futex_event_set(&x.ev, flags) != 0)
+                die("futex_event_set");
+            break;
+        case SEM:
+            if (futex_sem_post(&x.sem, 1, flags) != 0)
+                die("futex_sem_post");
+            break;
         }
     }
 
@@ -201,6 +219,17 @@ struct Impl {
                 die("pipe read");
             break;
         }
+        case EVENT:
+            /* One poster per direction, and it posts again only after our
+             * answer: clearing after the wait loses nothing. */
+            while (futex_event_wait(&x.ev, nullptr, flags) == -EINTR) {
+            }
+            futex_event_clear(&x.ev);
+            break;
+        case SEM:
+            while (futex_sem_wait(&x.sem, nullptr, flags) == -EINTR) {
+            }
+            break;
         }
     }
 };
@@ -250,6 +279,10 @@ static Impl make_impl(const std::string &name, bool procs)
         im.kind = ATOMIC;
     } else if (name == "condvar") {
         im.kind = CONDVAR;
+    } else if (name == "event") {
+        im.kind = EVENT;
+    } else if (name == "sem") {
+        im.kind = SEM;
     } else if (name == "eventfd") {
         im.kind = EVENTFD;
         for (auto &f : im.fd)
@@ -624,6 +657,131 @@ static void hash(int threads)
     print_samples("ns", all);
 }
 
+/* ---- the Mutex: uncontended cost, owner-death detection ------------------------------------ */
+
+static void lockunlock(const std::string &name)
+{
+    Shared *s = new_shared(true);
+    futex_mutex *m = &s->mtx;
+    pthread_mutex_t *pm = &s->m;
+    if (name == "robust-pthread") {
+        pthread_mutexattr_t ma;
+        pthread_mutexattr_init(&ma);
+        pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+        pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+        pthread_mutex_init(pm, &ma);
+    } /* "pthread": new_shared made it process-shared already */
+    unsigned flags = name == "ours-private" ? FUTEX_PRIVATE : FUTEX_SHARED;
+    bool ours = name.rfind("ours", 0) == 0;
+    if (!ours && name != "pthread" && name != "robust-pthread") {
+        fprintf(stderr, "bench: unknown lock %s\n", name.c_str());
+        exit(2);
+    }
+    std::vector<double> ns;
+    const int batch = 10000;
+    for (int k = 0; k < 300; k++) {
+        uint64_t t0 = now_ns();
+        if (ours) {
+            for (int i = 0; i < batch; i++) {
+                futex_mutex_lock(m, flags);
+                futex_mutex_unlock(m, flags);
+            }
+        } else {
+            for (int i = 0; i < batch; i++) {
+                pthread_mutex_lock(pm);
+                pthread_mutex_unlock(pm);
+            }
+        }
+        ns.push_back((double)(now_ns() - t0) / batch);
+    }
+    print_samples("ns", ns);
+}
+
+struct DeathArg {
+    futex_mutex *m;
+    uint32_t *ready;
+    uint64_t died_at;
+};
+
+static void *hold_and_exit(void *p)
+{
+    DeathArg *a = (DeathArg *)p;
+    futex_mutex_lock(a->m, FUTEX_PRIVATE);
+    futex_store(a->ready, 1);
+    usleep(20000); /* the main thread blocks in lock meanwhile */
+    a->died_at = now_ns();
+    return nullptr; /* exits holding it */
+}
+
+static void ownerdeath(bool procs, int runs)
+{
+    Shared *s = new_shared(true);
+    std::vector<double> us;
+    for (int r = 0; r < runs; r++) {
+        s->mtx = futex_mutex(); /* all zeros: unlocked */
+        futex_mutex *m = &s->mtx;
+        uint32_t *ready = &s->arrived;
+        futex_store(ready, 0);
+        uint64_t died_at = 0;
+        int rc;
+        if (procs) {
+            if (!(futex_capabilities() & FUTEX_CAP_SHARED)) {
+                printf("SKIP the %s backend has no cross-process waits\n", futex_backend());
+                return;
+            }
+            pid_t pid = fork();
+            if (pid < 0)
+                die("fork");
+            if (pid == 0) {
+                futex_mutex_lock(m, FUTEX_SHARED);
+                futex_store(ready, 1);
+                for (;;)
+                    pause();
+            }
+            while (futex_load(ready) == 0)
+                usleep(100);
+            pthread_t t;
+            struct K {
+                pid_t pid;
+                uint64_t at;
+            } k{pid, 0};
+            pthread_create(
+                &t, nullptr,
+                [](void *p) -> void * {
+                    K *kk = (K *)p;
+                    usleep(20000);
+                    kk->at = now_ns();
+                    kill(kk->pid, SIGKILL);
+                    return nullptr;
+                },
+                &k);
+            rc = futex_mutex_lock(m, FUTEX_SHARED);
+            uint64_t got = now_ns();
+            pthread_join(t, nullptr);
+            waitpid(pid, nullptr, 0);
+            died_at = k.at;
+            us.push_back((double)(got - died_at) / 1000.0);
+        } else {
+            DeathArg a{m, ready, 0};
+            pthread_t t;
+            pthread_create(&t, nullptr, hold_and_exit, &a);
+            while (futex_load(ready) == 0)
+                usleep(100);
+            rc = futex_mutex_lock(m, FUTEX_PRIVATE);
+            uint64_t got = now_ns();
+            pthread_join(t, nullptr);
+            us.push_back((double)(got - a.died_at) / 1000.0);
+        }
+        if (rc != -EOWNERDEAD) {
+            fprintf(stderr, "bench: ownerdeath: lock gave %d\n", rc);
+            exit(2);
+        }
+        futex_mutex_consistent(m);
+        futex_mutex_unlock(m, procs ? FUTEX_SHARED : FUTEX_PRIVATE);
+    }
+    print_samples("us", us);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -645,6 +803,10 @@ int main(int argc, char **argv)
         parkcost((uint32_t)strtoul(argv[2], nullptr, 10));
     else if (c == "hash")
         hash(atoi(argv[2]));
+    else if (c == "lockunlock")
+        lockunlock(argv[2]);
+    else if (c == "ownerdeath")
+        ownerdeath(std::string(argv[2]) == "procs", argc > 3 ? atoi(argv[3]) : 20);
     else {
         fprintf(stderr, "bench: bad arguments\n");
         return 2;

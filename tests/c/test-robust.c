@@ -6,6 +6,100 @@
  * it coexists with glibc's robust pthread mutexes in the same thread. */
 #include "test.h"
 
+/* ---- a thread that exits holding it ------------------------------------------ */
+
+#if defined(__linux__) || defined(_WIN32)
+static futex_mutex thread_m;
+
+static void *take_and_exit(void *p)
+{
+    (void)p;
+    CHECK_EQ(futex_mutex_lock(&thread_m, 0), 0);
+    return NULL; /* exits holding it */
+}
+#endif
+
+/* A thread's death is seen on Linux (the robust list, or its tid's /proc
+ * entry; the emulated OS backends run here on Linux too) and on Windows
+ * (the thread id's exit code). */
+TEST(owner_death_thread, THREADS)
+{
+#if defined(__linux__) || defined(_WIN32)
+    memset(&thread_m, 0, sizeof thread_m);
+    join(spawn(take_and_exit, NULL));
+    uint32_t word = thread_m.u32_[0];
+#if defined(__GLIBC__) && UINTPTR_MAX == UINT64_MAX
+    if (strcmp(futex_backend(), "linux") == 0) {
+        /* The kernel walked the dead thread's robust list and marked the
+         * word before anyone looked: no tid, OWNER_DIED. */
+        CHECK_EQ(word & 0x3FFFFFFFu, 0);
+        CHECK(word & 0x40000000u);
+    }
+#endif
+    (void)word;
+    CHECK_EQ(futex_mutex_lock(&thread_m, 0), -EOWNERDEAD);
+    CHECK_EQ(futex_mutex_consistent(&thread_m), 0);
+    CHECK_EQ(futex_mutex_unlock(&thread_m, 0), 0);
+    CHECK_EQ(futex_mutex_lock(&thread_m, 0), 0);
+    CHECK_EQ(futex_mutex_unlock(&thread_m, 0), 0);
+#endif
+}
+
+/* A dead thread whose id the OS gave to us (Windows reuses thread ids at
+ * once, Linux after pid_max): its lock is not ours. Made here by changing
+ * the published start time (bytes 16..23 of the layout) to another thread's. */
+TEST(reused_thread_id, ANY)
+{
+    static futex_mutex m;
+    CHECK_EQ(futex_mutex_lock(&m, 0), 0);
+    m.u32_[4] ^= 0x5A5A5A5Au; /* the holder's start time, now a predecessor's */
+    CHECK_EQ(futex_mutex_is_owned(&m), 0);
+    CHECK_EQ(futex_mutex_unlock(&m, 0), -EPERM);
+    CHECK_EQ(futex_mutex_consistent(&m), -EPERM);
+    CHECK_EQ(futex_mutex_lock(&m, 0), -EOWNERDEAD); /* not -EDEADLK: the holder is gone */
+    CHECK_EQ(futex_mutex_is_owned(&m), 1);
+    CHECK_EQ(futex_mutex_lock(&m, 0), -EDEADLK); /* now it is ours */
+    CHECK_EQ(futex_mutex_consistent(&m), 0);
+    CHECK_EQ(futex_mutex_unlock(&m, 0), 0);
+    CHECK_EQ(futex_mutex_trylock(&m, 0), 0);
+    m.u32_[4] ^= 0x5A5A5A5Au;
+    CHECK_EQ(futex_mutex_trylock(&m, 0), -EOWNERDEAD);
+    CHECK_EQ(futex_mutex_consistent(&m), 0);
+    CHECK_EQ(futex_mutex_unlock(&m, 0), 0);
+}
+
+/* A word whose holder never published its fields (it died right after
+ * taking the word) is taken once it stays so for a check period; and on
+ * Linux a holder of another pid namespace is never judged by /proc. The
+ * holder is made up in the documented layout: a thread id nobody has. */
+TEST(unpublished_and_foreign_owner, ANY)
+{
+    static futex_mutex m;
+    m.u32_[0] = 0x3FFFFFF0u; /* held by "thread 0x3FFFFFF0", which does not exist */
+    m.u32_[1] = 0;           /* ... and has not published itself */
+    CHECK_EQ(futex_mutex_trylock(&m, 0), -EBUSY); /* unpublished: cannot tell yet */
+    uint64_t t0 = now_ns();
+    CHECK_EQ(futex_mutex_lock(&m, 0), -EOWNERDEAD);
+    CHECK(now_ns() - t0 >= FUTEX_MUTEX_CHECK_NS); /* not at the first look */
+    CHECK_EQ(futex_mutex_consistent(&m), 0);
+    CHECK_EQ(futex_mutex_unlock(&m, 0), 0);
+#if defined(__linux__)
+    /* Published, but from another pid namespace: the tid means nothing here. */
+    memset(&m, 0, sizeof m);
+    m.u32_[0] = 0x3FFFFFF0u;
+    m.u32_[1] = 0x3FFFFFF0u;
+    m.u32_[3] = 12345u; /* not our namespace */
+    futex_deadline d;
+    futex_deadline_init(&d, 3 * (uint64_t)FUTEX_MUTEX_CHECK_NS);
+    CHECK_EQ(futex_mutex_timedlock(&m, &d, 0), -ETIMEDOUT);
+    CHECK_EQ(futex_mutex_trylock(&m, 0), -EBUSY);
+    m.u32_[3] = 0; /* a holder that did not say: judged here, and dead */
+    CHECK_EQ(futex_mutex_trylock(&m, 0), -EOWNERDEAD);
+    CHECK_EQ(futex_mutex_consistent(&m), 0);
+    CHECK_EQ(futex_mutex_unlock(&m, 0), 0);
+#endif
+}
+
 #if !defined(_WIN32)
 #include <signal.h>
 #include <sys/mman.h>
@@ -116,42 +210,6 @@ TEST(not_recoverable, FORK)
     CHECK_EQ(waitpid(pid, &status, 0), pid);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     munmap(x, sizeof *x);
-}
-
-/* ---- a thread that exits holding it ------------------------------------------ */
-
-static futex_mutex thread_m;
-
-static void *take_and_exit(void *p)
-{
-    (void)p;
-    CHECK_EQ(futex_mutex_lock(&thread_m, 0), 0);
-    return NULL; /* exits holding it */
-}
-
-/* A thread's death is seen on Linux (the robust list, or its tid's /proc
- * entry); the emulated OS backends run here on Linux too. */
-TEST(owner_death_thread, THREADS)
-{
-#if defined(__linux__)
-    memset(&thread_m, 0, sizeof thread_m);
-    join(spawn(take_and_exit, NULL));
-    uint32_t word = thread_m.u32_[0];
-#if defined(__GLIBC__) && UINTPTR_MAX == UINT64_MAX
-    if (strcmp(futex_backend(), "linux") == 0) {
-        /* The kernel walked the dead thread's robust list and marked the
-         * word before anyone looked: no tid, OWNER_DIED. */
-        CHECK_EQ(word & 0x3FFFFFFFu, 0);
-        CHECK(word & 0x40000000u);
-    }
-#endif
-    (void)word;
-    CHECK_EQ(futex_mutex_lock(&thread_m, 0), -EOWNERDEAD);
-    CHECK_EQ(futex_mutex_consistent(&thread_m), 0);
-    CHECK_EQ(futex_mutex_unlock(&thread_m, 0), 0);
-    CHECK_EQ(futex_mutex_lock(&thread_m, 0), 0);
-    CHECK_EQ(futex_mutex_unlock(&thread_m, 0), 0);
-#endif
 }
 
 /* ---- a blocked waiter gets the lock within 1 s ------------------------------- */
@@ -275,7 +333,10 @@ TEST(random_kill_never_two_holders, FORK)
         }
         _exit(0);
     }
-    for (int r = 0; r < runs; r++) {
+    /* Until some kill has landed inside the lock too (nearly always within
+     * the first runs), so that the recovery is always exercised. */
+    int r = 0;
+    for (; r < runs || (futex_load(&x->recoveries) == 0 && r < 10 * runs); r++) {
         pid_t victim = fork();
         CHECK(victim >= 0);
         if (victim == 0) {
@@ -306,7 +367,7 @@ TEST(random_kill_never_two_holders, FORK)
     CHECK(x->recoveries > 0); /* some kills did land inside */
     CHECK(x->survivor_rounds > 0);
     CHECK_EQ(futex_mutex_locked(&x->m), 0);
-    printf("(%d kills, %u inside the lock) ", runs, (unsigned)x->recoveries);
+    printf("(%d kills, %u inside the lock) ", r, (unsigned)x->recoveries);
     munmap(x, sizeof *x);
 }
 
@@ -473,9 +534,9 @@ TEST(mutex_lock_eintr, THREADS, FORK)
     CHECK_EQ(futex_mutex_locked(&sl.m), 0);
 }
 
-TEST_MAIN(owner_death_process, not_recoverable, owner_death_thread, blocked_waiter_gets_lock,
-          random_kill_never_two_holders, glibc_robust_coexist, mutex_lock_eintr)
+TEST_MAIN(owner_death_process, not_recoverable, owner_death_thread, reused_thread_id, unpublished_and_foreign_owner,
+          blocked_waiter_gets_lock, random_kill_never_two_holders, glibc_robust_coexist, mutex_lock_eintr)
 
 #else
-int main(void) { return 0; }
+TEST_MAIN(owner_death_thread, reused_thread_id, unpublished_and_foreign_owner)
 #endif

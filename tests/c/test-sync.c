@@ -180,8 +180,8 @@ static void *other_thread(void *p)
     other_arg *a = p;
     a->rc_unlock = futex_mutex_unlock(&a->m, 0);
     a->rc_try = futex_mutex_trylock(&a->m, 0);
+    uint64_t t0 = now_ns(); /* before the deadline starts: the wait is measured from no later */
     futex_deadline d = in_ms(50);
-    uint64_t t0 = now_ns();
     a->rc_timed = futex_mutex_timedlock(&a->m, &d, 0);
     a->waited_ns = now_ns() - t0;
     futex_store(&a->step, 1);
@@ -227,8 +227,8 @@ TEST(sem_single_thread, ANY)
     CHECK_EQ(futex_sem_trywait(&s), 0);
     CHECK_EQ(futex_sem_wait(&s, NULL, 0), 0);
     CHECK_EQ(futex_sem_trywait(&s), -EAGAIN);
+    uint64_t t0 = now_ns(); /* before the deadline starts: the wait is measured from no later */
     futex_deadline d = in_ms(30);
-    uint64_t t0 = now_ns();
     CHECK_EQ(futex_sem_wait(&s, &d, 0), -ETIMEDOUT);
     CHECK(now_ns() - t0 >= 30000000u);
     futex_deadline past = in_ms(0);
@@ -267,6 +267,8 @@ static void *sem_producer(void *p)
             n = left;
         CHECK_EQ(futex_sem_post(&a->s, n, 0), 0);
         left -= n;
+        if (k % 256 == 0)
+            sleep_ms(1); /* let the consumers run dry and sleep, so posts must wake them */
     }
     return NULL;
 }
@@ -348,8 +350,8 @@ static void *ev_waiter(void *p)
 TEST(event_single_thread, ANY)
 {
     static futex_event e;
+    uint64_t t0 = now_ns(); /* before the deadline starts: the wait is measured from no later */
     futex_deadline d = in_ms(20);
-    uint64_t t0 = now_ns();
     CHECK_EQ(futex_event_wait(&e, &d, 0), -ETIMEDOUT);
     CHECK(now_ns() - t0 >= 20000000u);
     CHECK_EQ(futex_event_set(&e, 0), 0);
@@ -368,23 +370,28 @@ TEST(event_single_thread, ANY)
  * woke. A wait that only looks at the flag would time out. */
 TEST(event_set_clear_wakes_all, THREADS)
 {
-    memset(&ev, 0, sizeof ev);
-    ev.timeout_ms = 10000;
     pthread_t t[6];
-    for (int i = 0; i < 6; i++)
-        t[i] = spawn(ev_waiter, (void *)(intptr_t)i);
-    settle_tids(&ev.arrived, 6, ev.tids);
-    CHECK_EQ(futex_load(&ev.returned), 0);
-    CHECK_EQ(futex_event_set(&ev.e, 0), 0);
-    CHECK_EQ(futex_event_clear(&ev.e), 0);
-    for (int i = 0; i < 6; i++)
-        join(t[i]);
-    for (int i = 0; i < 6; i++)
-        CHECK_EQ(ev.rc[i], 0);
-    CHECK_EQ(futex_event_is_set(&ev.e), 0);
+    /* Rounds, because a woken waiter that runs before the clear() passes
+     * even with a wait that only looks at the flag. */
+    for (int round = 0; round < 10; round++) {
+        memset(&ev, 0, sizeof ev);
+        ev.timeout_ms = 0; /* untimed: a waiter that misses the set sleeps for good (ctest's timeout) */
+        for (int i = 0; i < 6; i++)
+            t[i] = spawn(ev_waiter, (void *)(intptr_t)i);
+        settle_tids(&ev.arrived, 6, ev.tids);
+        CHECK_EQ(futex_load(&ev.returned), 0);
+        CHECK_EQ(futex_event_set(&ev.e, 0), 0);
+        CHECK_EQ(futex_event_clear(&ev.e), 0);
+        for (int i = 0; i < 6; i++)
+            join(t[i]);
+        for (int i = 0; i < 6; i++)
+            CHECK_EQ(ev.rc[i], 0);
+        CHECK_EQ(futex_event_is_set(&ev.e), 0);
+    }
 
-    /* Untimed waiters, woken by one set. */
+    /* Timed waiters, woken by one set long before their deadline. */
     memset(&ev, 0, sizeof ev);
+    ev.timeout_ms = 60000;
     for (int i = 0; i < 4; i++)
         t[i] = spawn(ev_waiter, (void *)(intptr_t)i);
     settle_tids(&ev.arrived, 4, ev.tids);
@@ -434,8 +441,8 @@ TEST(cond_semantics, THREADS)
     CHECK_EQ(cv.c.u32_[0], 0); /* and does not even bump the sequence */
     /* A timed wait times out with the mutex held again. */
     CHECK_EQ(futex_mutex_lock(&cv.m, 0), 0);
+    uint64_t t0 = now_ns(); /* before the deadline starts: the wait is measured from no later */
     futex_deadline d = in_ms(30);
-    uint64_t t0 = now_ns();
     CHECK_EQ(futex_cond_wait(&cv.c, &cv.m, &d, 0), -ETIMEDOUT);
     CHECK(now_ns() - t0 >= 30000000u);
     CHECK_EQ(futex_mutex_is_owned(&cv.m), 1);
@@ -753,6 +760,76 @@ TEST(signal_resume_barrier, THREADS, FORK)
     join(t);
     CHECK_EQ(sg.rc_resumed, 0);
 }
+
+/* Each blocking call ends with -EINTR when a signal handler runs while it
+ * sleeps (where the backend reports signals), leaving its state as a call
+ * again expects: the semaphore untaken, the condition's mutex held again and
+ * the waiter count back to 0. */
+typedef struct {
+    futex_sem s;
+    futex_event e;
+    futex_mutex m;
+    futex_cond c;
+    long tid;
+    uint32_t phase;
+    int rc_sem, rc_event, rc_cond, owned_after_cond;
+} intr_arg;
+
+static intr_arg ia;
+
+static void *intr_waiter(void *p)
+{
+    (void)p;
+    ia.tid = self_tid();
+    futex_store(&ia.phase, 1);
+    ia.rc_sem = futex_sem_wait(&ia.s, NULL, 0);
+    futex_store(&ia.phase, 2);
+    ia.rc_event = futex_event_wait(&ia.e, NULL, 0);
+    CHECK_EQ(futex_mutex_lock(&ia.m, 0), 0);
+    futex_store(&ia.phase, 3);
+    ia.rc_cond = futex_cond_wait(&ia.c, &ia.m, NULL, 0);
+    ia.owned_after_cond = futex_mutex_is_owned(&ia.m);
+    CHECK_EQ(futex_mutex_unlock(&ia.m, 0), 0);
+    futex_store(&ia.phase, 4);
+    return NULL;
+}
+
+/* Wait until the waiter reached `phase` and sleeps, then signal it. */
+static void interrupt_at(pthread_t t, uint32_t phase)
+{
+    for (int i = 0; i < 20000 && futex_load(&ia.phase) != phase; i++)
+        sleep_ms(1);
+    CHECK_EQ(futex_load(&ia.phase), phase);
+    for (int i = 0; i < 20000 && ia.tid != 0 && !is_sleeping(ia.tid); i++)
+        sleep_ms(1);
+    sleep_ms(30);
+    pthread_kill(t, SIGUSR1);
+}
+
+TEST(signal_ends_waits, THREADS, FORK)
+{
+    if (!(futex_capabilities() & FUTEX_CAP_INTERRUPTIBLE))
+        return; /* the waits go on through signals: nothing to check here */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigemptyset(&sa.sa_mask);
+    CHECK_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+    memset(&ia, 0, sizeof ia);
+    pthread_t t = spawn(intr_waiter, NULL);
+    interrupt_at(t, 1);
+    interrupt_at(t, 2);
+    interrupt_at(t, 3);
+    join(t);
+    CHECK_EQ(ia.rc_sem, -EINTR);
+    CHECK_EQ(futex_sem_getvalue(&ia.s), 0);
+    CHECK_EQ(ia.s.u32_[1], 0); /* it left the waiter count */
+    CHECK_EQ(ia.rc_event, -EINTR);
+    CHECK_EQ(ia.rc_cond, -EINTR);
+    CHECK_EQ(ia.owned_after_cond, 1);
+    CHECK_EQ(ia.c.u32_[1], 0);
+    CHECK_EQ(futex_mutex_locked(&ia.m), 0);
+}
 #endif
 
 /* ---- across processes ------------------------------------------------------------- */
@@ -867,7 +944,7 @@ TEST(across_processes, FORK)
 TEST_MAIN(layout_and_bad_input, mutex_single_thread, mutex_threads_exclusive, mutex_other_thread, sem_single_thread,
           sem_stress_no_lost_wakeup, event_single_thread, event_set_clear_wakes_all, cond_semantics,
           cond_stress_no_lost_wakeup, barrier_rounds, barrier_break_abort_reset, signal_resume_barrier,
-          across_processes)
+          signal_ends_waits, across_processes)
 #else
 TEST_MAIN(layout_and_bad_input, mutex_single_thread, mutex_threads_exclusive, mutex_other_thread, sem_single_thread,
           sem_stress_no_lost_wakeup, event_single_thread, event_set_clear_wakes_all, cond_semantics,

@@ -40,7 +40,7 @@ for t in x86_64-macos.10.15 aarch64-macos x86_64-windows-gnu; do
   ext=""; libs=""
   [[ $t == *windows* ]] && ext=.exe libs=-lapi-ms-win-core-synch-l1-2-0  # zig's name for synchronization.lib
   for f in $files; do
-    step "$t: link test-$f" zcc -target "$t" -O2 $warn -Ilibfutex -Itests/c libfutex/futex.c libfutex/backend.c \
+    step "$t: link test-$f" zcc -target "$t" -O2 $warn -Ilibfutex -Itests/c libfutex/futex.c libfutex/backend.c libfutex/sync.c \
       "tests/c/test-$f.c" -o "$dir/$t-test-$f$ext" $libs
   done
 done

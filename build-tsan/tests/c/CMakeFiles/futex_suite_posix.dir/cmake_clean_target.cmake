@@ -1,3 +1,0 @@
-file(REMOVE_RECURSE
-  "libfutex_suite_posix.a"
-)

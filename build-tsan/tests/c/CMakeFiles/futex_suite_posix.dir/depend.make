@@ -1,2 +1,0 @@
-# Empty dependencies file for futex_suite_posix.
-# This may be replaced when dependencies are built.

@@ -1,2 +1,0 @@
-# Empty compiler generated dependencies file for futex_suite_single.
-# This may be replaced when dependencies are built.

@@ -1,2 +1,0 @@
-# Empty dependencies file for test-header-c99.
-# This may be replaced when dependencies are built.

@@ -1,2 +1,0 @@
-# Empty dependencies file for test-posix-timeout.
-# This may be replaced when dependencies are built.
