@@ -1788,12 +1788,22 @@ static PyObject *barrier_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     if (to_timeout_ns(timeout_obj, &ns) < 0)
         return NULL;
     if (parties_obj != Py_None) {
-        if (to_u32(parties_obj, &parties, "parties") < 0)
+        /* ValueError for any count out of range, negative ones included,
+         * as threading.Barrier. */
+        PyObject *idx = PyNumber_Index(parties_obj);
+        if (idx == NULL)
             return NULL;
-        if (parties < 1 || parties > FUTEX_BARRIER_PARTIES_MAX) {
-            PyErr_Format(PyExc_ValueError, "parties must be in [1, %u]", FUTEX_BARRIER_PARTIES_MAX);
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
+        Py_DECREF(idx);
+        if (v == -1 && PyErr_Occurred())
+            return NULL;
+        if (overflow != 0 || v < 1 || v > (long long)FUTEX_BARRIER_PARTIES_MAX) {
+            PyErr_Format(PyExc_ValueError, "parties must be in [1, %u], got %R", FUTEX_BARRIER_PARTIES_MAX,
+                         parties_obj);
             return NULL;
         }
+        parties = (uint32_t)v;
     } else if (buffer == Py_None) {
         PyErr_SetString(PyExc_ValueError, "parties is needed for a Barrier over its own memory");
         return NULL;

@@ -117,6 +117,8 @@ class TestBadInput:
             futex.Barrier(parties=0)
         with pytest.raises(ValueError):
             futex.Barrier(parties=70000)
+        with pytest.raises(ValueError):
+            futex.Barrier(parties=-1)  # as threading.Barrier: not an OverflowError
         with pytest.raises(ValueError, match="parties"):
             futex.Barrier()
         buf = bytearray(8)
