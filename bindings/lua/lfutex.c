@@ -502,9 +502,11 @@ static int failure(lua_State *L, int rc)
  *
  * A handler that runs while the core is between two sleeps (a mutex
  * waiter's liveness check) gives no -EINTR; so calls that a timeout leaves
- * unchanged (sliceable: mutex, semaphore, condition) sleep SLICE_NS at a
- * time and look for a newly armed hook in between, as cell waits do on
- * backends without FUTEX_CAP_INTERRUPTIBLE. */
+ * unchanged (sliceable: mutex, semaphore, condition; an event only where
+ * a signal cannot end the OS wait, since a set and clear between two
+ * slices would be missed) sleep SLICE_NS at a time and look for a newly
+ * armed hook in between, as cell waits do on backends without
+ * FUTEX_CAP_INTERRUPTIBLE. */
 typedef int (*blocking_call)(const prim *p, const futex_deadline *d, void *arg);
 
 static int block(lua_State *L, blocking_call call, const prim *p, void *arg, uint64_t timeout_ns, int sliceable,
@@ -757,7 +759,7 @@ static int event_wait(lua_State *L)
     uint64_t timeout = checktimeout(L, 2);
     int rc = 0; /* set already: no need to sleep */
     if (futex_event_is_set((futex_event *)memof(p)) != 1)
-        rc = block(L, call_event_wait, p, NULL, timeout, 0, NULL);
+        rc = block(L, call_event_wait, p, NULL, timeout, !(futex_capabilities() & FUTEX_CAP_INTERRUPTIBLE), NULL);
     if (rc == 0 || rc == -ETIMEDOUT) {
         lua_pushboolean(L, rc == 0);
         return 1;

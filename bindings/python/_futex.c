@@ -876,8 +876,9 @@ static module_state *sync_state(PyObject *self) { return (module_state *)PyType_
  * mutex, so none is lost between two slices) sleep at most SLICE_NS at a
  * time and look at the handlers in between. Not an Event (a set and clear
  * between two slices would be missed: a wait must see every set since it
- * began) nor a Barrier (a timeout breaks it): one call to the deadline,
- * which -EINTR ends; their sleeps have no gap but the short spin.
+ * began) -- except on backends whose OS wait a signal does not end -- nor a
+ * Barrier (a timeout breaks it): one call to the deadline, which -EINTR
+ * ends; their sleeps have no gap but the short spin.
  * Returns the core's result, or RAISED when a handler raised (exception
  * set). */
 typedef int (*blocking_call)(SyncObject *s, const futex_deadline *d, void *arg);
@@ -1526,7 +1527,10 @@ static PyObject *event_wait(PyObject *self, PyObject *args, PyObject *kwds)
         Py_RETURN_TRUE;
     futex_deadline d;
     futex_deadline_init(&d, ns);
-    int rc = block((SyncObject *)self, call_event_wait, NULL, &d, 0);
+    /* Sliced only where a signal cannot end the OS wait: there, a set and
+     * clear in the gap between two slices may be missed, but Ctrl-C works. */
+    int rc = block((SyncObject *)self, call_event_wait, NULL, &d,
+                   !(futex_capabilities() & FUTEX_CAP_INTERRUPTIBLE));
     switch (rc) {
     case 0:
         Py_RETURN_TRUE;
