@@ -48,3 +48,10 @@ def hold_until_killed(m, held, never):
 
 def barrier_party(b, results, me):
     results.buf[me] = b.wait(20) + 1  # 1-based so 0 means "never arrived"
+
+
+def cell_store(cell, value):
+    """A Cell pickled by its SharedMemory's name: store through it and wake."""
+    cell.store(value)
+    cell.wake_all()
+    cell.release()

@@ -12,7 +12,7 @@ import time
 
 import futex
 import pytest
-from _sync_procs import barrier_party, count_under_mutex, event_pong, hold_and_die, hold_until_killed, sem_pong
+from _sync_procs import barrier_party, cell_store, count_under_mutex, event_pong, hold_and_die, hold_until_killed, sem_pong
 from _util import PATIENCE, later
 from multiprocessing import shared_memory
 
@@ -221,6 +221,18 @@ def test_handoff_across_processes(shm, method, kind):
     p.join(PATIENCE)
     assert p.exitcode == 0
     del ping, pong
+
+
+@CROSS
+@pytest.mark.parametrize("method", START_METHODS + ["forkserver"])
+def test_cell_over_shared_memory_reaches_a_child(shm, method):
+    c = futex.Cell(shm, 8)
+    p = multiprocessing.get_context(method).Process(target=cell_store, args=(c, 7))
+    p.start()
+    assert futex.Deadline(PATIENCE).wait(c, 0) or c.load() == 7
+    p.join(PATIENCE)
+    assert p.exitcode == 0 and c.load() == 7
+    c.release()
 
 
 @CROSS
