@@ -202,6 +202,10 @@ def groups():
     tmp = tempfile.mkdtemp(prefix="futex-bench-")
     g.append({"id": "lua-pp", "title": "Lua ping-pong, 2 lua5.4 processes", "unit": "µs/round trip",
               "rows": [row("ours", "futex.map cells", LUA + ["futex", os.path.join(tmp, "map"), PY_PP], LUA_ENV),
+                       row("event", "two region:event (set / wait + clear)",
+                           LUA + ["event", os.path.join(tmp, "map-event"), PY_PP], LUA_ENV),
+                       row("sem", "two region:semaphore (release / acquire)",
+                           LUA + ["sem", os.path.join(tmp, "map-sem"), PY_PP], LUA_ENV),
                        row("pipe", "pipe pair (io.popen + FIFO)", LUA + ["pipe", tmp, PY_PP], LUA_ENV),
                        row("c", "C floor: libfutex, 2 processes", [C, "pingpong", "procs", "ours", PP])]})
     pin_lua = dict(LUA_ENV, BENCH_PIN="1")
@@ -346,6 +350,10 @@ def goals(results):
     out.append(("Python Cell.fetch_add / int.bit_length", ratio("py-call", "ours", "py-call", "bit_length"), 1.3, "<="))
     out.append(("Lua ping-pong: futex.map / C libfutex", ratio("lua-pp", "ours", "lua-pp", "c"), 1.3, "<="))
     out.append(("Lua ping-pong: pipe pair / futex.map", ratio("lua-pp", "pipe", "lua-pp", "ours"), 5.0, ">="))
+    for k in ("event", "sem"):
+        out.append((f"Lua handoff: pipe pair / two futex {k}s", ratio("lua-pp", "pipe", "lua-pp", k), 5.0, ">="))
+        out.append((f"Lua handoff: two futex {k}s / raw cell ping-pong", ratio("lua-pp", k, "lua-pp", "ours"), 0.6,
+                    "<="))
     out.append(("Lua ping-pong, pinned: futex.map / C libfutex", ratio("lua-pp-pinned", "ours", "lua-pp-pinned", "c"),
                 1.3, "<="))
     out.append(("Lua ping-pong, pinned: pipe pair / futex.map", ratio("lua-pp-pinned", "pipe", "lua-pp-pinned", "ours"),
