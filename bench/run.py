@@ -186,12 +186,16 @@ def groups():
               row("posix_ipc", "posix_ipc.Semaphore pair", PY + ["pingpong", "posix_ipc", PY_PP], PY_ENV),
               row("eventfd", "os.eventfd pair", PY + ["pingpong", "eventfd", PY_PP], PY_ENV),
               row("fastipc", "fastipc FutexWord", PY + ["pingpong", "fastipc", PY_PP], PY_ENV),
+              row("ours-event", "two futex.Event (set / wait + clear)", PY + ["pingpong", "ours-event", PY_PP],
+                  PY_ENV),
+              row("ours-sem", "two futex.Semaphore (release / acquire)", PY + ["pingpong", "ours-sem", PY_PP],
+                  PY_ENV),
               row("c", "C floor: libfutex, 2 processes", [C, "pingpong", "procs", "ours", PP])]
     g.append({"id": "py-pp", "title": "Python ping-pong, 2 processes", "unit": "µs/round trip", "rows": pyrows})
     g.append({"id": "py-pp-pinned", "title": "Python ping-pong, 2 processes pinned to CPUs 0 and 1",
               "unit": "µs/round trip",
               "rows": [dict(r, env=dict(r["env"], BENCH_PIN="1")) for r in pyrows
-                       if r["key"] in ("ours", "semaphore", "pipe", "c")],
+                       if r["key"] in ("ours", "semaphore", "event", "ours-event", "ours-sem", "pipe", "c")],
               "note": "unpinned, Linux mostly runs the two Python processes on one CPU, where no spin can help"})
     g.append({"id": "py-call", "title": "Python uncontended call", "unit": "ns/call",
               "rows": [row("ours", "Cell.fetch_add(1)", PY + ["call", "fetch_add"], PY_ENV),
@@ -200,9 +204,17 @@ def groups():
                            PY_ENV),
                        row("atomics", "atomics atomicview fetch_add(1)", PY + ["call", "atomics"], PY_ENV),
                        row("atomicshm", "atomicshm AtomicU32.fetch_add(1)", PY + ["call", "atomicshm"], PY_ENV)]})
+    g.append({"id": "py-lock", "title": "Python uncontended `with m: pass`", "unit": "ns/call",
+              "rows": [row("ours", "futex.Mutex", PY + ["call", "with-mutex"], PY_ENV),
+                       row("lock", "threading.Lock", PY + ["call", "with-lock"], PY_ENV),
+                       row("mplock", "multiprocessing.Lock", PY + ["call", "with-mplock"], PY_ENV)]})
     tmp = tempfile.mkdtemp(prefix="futex-bench-")
     g.append({"id": "lua-pp", "title": "Lua ping-pong, 2 lua5.4 processes", "unit": "µs/round trip",
               "rows": [row("ours", "futex.map cells", LUA + ["futex", os.path.join(tmp, "map"), PY_PP], LUA_ENV),
+                       row("event", "two region:event (set / wait + clear)",
+                           LUA + ["event", os.path.join(tmp, "map-event"), PY_PP], LUA_ENV),
+                       row("sem", "two region:semaphore (release / acquire)",
+                           LUA + ["sem", os.path.join(tmp, "map-sem"), PY_PP], LUA_ENV),
                        row("pipe", "pipe pair (io.popen + FIFO)", LUA + ["pipe", tmp, PY_PP], LUA_ENV),
                        row("c", "C floor: libfutex, 2 processes", [C, "pingpong", "procs", "ours", PP])]})
     pin_lua = dict(LUA_ENV, BENCH_PIN="1")
@@ -331,9 +343,26 @@ def goals(results):
                 ratio("py-pp-pinned", "pipe", "py-pp-pinned", "ours"), 20.0, ">="))
     out.append(("Python ping-pong, pinned: futex.Cell / C libfutex", ratio("py-pp-pinned", "ours", "py-pp-pinned", "c"),
                 1.5, "<="))
+    out.append(("Python `with m:` futex.Mutex / threading.Lock", ratio("py-lock", "ours", "py-lock", "lock"), 1.3,
+                "<="))
+    out.append(("Python `with m:` multiprocessing.Lock / futex.Mutex", ratio("py-lock", "mplock", "py-lock", "ours"),
+                5.0, ">="))
+    for gid in ("py-pp", "py-pp-pinned"):
+        where = ", pinned" if gid.endswith("pinned") else ""
+        out.append((f"Python handoff{where}: multiprocessing.Event pair / futex.Event pair",
+                    ratio(gid, "event", gid, "ours-event"), 5.0, ">="))
+        out.append((f"Python handoff{where}: multiprocessing.Semaphore pair / futex.Semaphore pair",
+                    ratio(gid, "semaphore", gid, "ours-sem"), 5.0, ">="))
+        for k in ("event", "sem"):
+            out.append((f"Python handoff{where}: two futex {k}s / raw Cell ping-pong",
+                        ratio(gid, "ours-" + k, gid, "ours"), 0.6, "<="))
     out.append(("Python Cell.fetch_add / int.bit_length", ratio("py-call", "ours", "py-call", "bit_length"), 1.3, "<="))
     out.append(("Lua ping-pong: futex.map / C libfutex", ratio("lua-pp", "ours", "lua-pp", "c"), 1.3, "<="))
     out.append(("Lua ping-pong: pipe pair / futex.map", ratio("lua-pp", "pipe", "lua-pp", "ours"), 5.0, ">="))
+    for k in ("event", "sem"):
+        out.append((f"Lua handoff: pipe pair / two futex {k}s", ratio("lua-pp", "pipe", "lua-pp", k), 5.0, ">="))
+        out.append((f"Lua handoff: two futex {k}s / raw cell ping-pong", ratio("lua-pp", k, "lua-pp", "ours"), 0.6,
+                    "<="))
     out.append(("Lua ping-pong, pinned: futex.map / C libfutex", ratio("lua-pp-pinned", "ours", "lua-pp-pinned", "c"),
                 1.3, "<="))
     out.append(("Lua ping-pong, pinned: pipe pair / futex.map", ratio("lua-pp-pinned", "pipe", "lua-pp-pinned", "ours"),

@@ -2,6 +2,8 @@
 --
 --   lua5.4 pingpong.lua futex PATH [rounds]   two cells in futex.map(PATH): add 1 and wake, then wait
 --   lua5.4 pingpong.lua pipe DIR [rounds]     a pipe each way: the child's stdin (io.popen) and a FIFO in DIR
+--   lua5.4 pingpong.lua event PATH [rounds]   two futex events in futex.map(PATH): set, then wait + clear
+--   lua5.4 pingpong.lua sem PATH [rounds]     two futex semaphores in futex.map(PATH): release, then acquire
 --
 -- The parent starts the child itself (io.popen) and prints "RESULT us <µs per round trip>...",
 -- timed with futex.monotonic() for both, so the clock costs the same on each side.
@@ -29,11 +31,25 @@ local function child_cmd()
   return string.format("%s%s %s %s %s %d child", pin, q(arg[-1] or "lua5.4"), q(me), impl, q(path), rounds)
 end
 
-if impl == "futex" then
+if impl == "futex" or impl == "event" or impl == "sem" then
   local r = futex.map(path, 4096)
-  local c0, c1 = r:cell(0), r:cell(128)
-  local function post(c) c:fetch_add(1); c:wake(1) end
-  local function wait(c, v) while c:load() == v do c:wait(v) end end
+  local c0, c1, post, wait
+  if impl == "futex" then
+    c0, c1 = r:cell(0), r:cell(128)
+    post = function(c) c:fetch_add(1); c:wake(1) end
+    wait = function(c, v) while c:load() == v do c:wait(v) end end
+  elseif impl == "event" then
+    c0, c1 = r:event(0), r:event(128)
+    if role ~= "child" then c0:clear(); c1:clear() end
+    post = function(e) e:set() end
+    wait = function(e) e:wait(); e:clear() end -- the other side sets it again only after we answer
+  else
+    -- The parent stores value 0 (the creator) before starting the child, which attaches.
+    local v = role ~= "child" and 0 or nil
+    c0, c1 = r:semaphore(0, v), r:semaphore(128, v)
+    post = function(s) s:release() end
+    wait = function(s) s:acquire() end
+  end
   if role == "child" then
     for i = 0, total - 1 do
       wait(c0, i)
@@ -41,7 +57,7 @@ if impl == "futex" then
     end
     os.exit(0)
   end
-  c0:store(0); c1:store(0)
+  if impl == "futex" then c0:store(0); c1:store(0) end
   local child = assert(io.popen(child_cmd(), "r"))
   local now = futex.monotonic
   local us = {}
@@ -87,5 +103,5 @@ elseif impl == "pipe" then
   os.remove(fifo)
   report(us)
 else
-  error("usage: lua5.4 pingpong.lua futex|pipe PATH [rounds]")
+  error("usage: lua5.4 pingpong.lua futex|event|sem|pipe PATH [rounds]")
 end

@@ -6,9 +6,11 @@
 Ping-pong IMPLs: ours (futex.Cell over SharedMemory), ours-nospin (wait(spin=False)),
 semaphore (multiprocessing.Semaphore pair), event (multiprocessing.Event pair), pipe
 (multiprocessing.Pipe), posix_ipc (posix_ipc.Semaphore pair), eventfd (os.eventfd pair),
-fastipc (fastipc's FutexWord). Call IMPLs: load, fetch_add (futex.Cell), bit_length
-(int.bit_length, the floor: a C method call), atomics (atomics.atomicview fetch_add),
-atomicshm (atomicshm.AtomicU32 fetch_add).
+fastipc (fastipc's FutexWord), ours-event / ours-sem (two futex.Event / futex.Semaphore
+over SharedMemory). Call IMPLs: load, fetch_add (futex.Cell), bit_length (int.bit_length,
+the floor: a C method call), atomics (atomics.atomicview fetch_add), atomicshm
+(atomicshm.AtomicU32 fetch_add), with-mutex / with-lock / with-mplock (`with m: pass` on a
+futex.Mutex, a threading.Lock, a multiprocessing.Lock).
 
 Prints "RESULT <unit> <sample>...", or "SKIP <reason>" when a peer is not installed.
 """
@@ -134,6 +136,35 @@ def event_pair():
     return p0, w0, p1, w1, lambda: None
 
 
+def futex_event_pair():
+    import futex
+
+    shm = SharedMemory(create=True, size=256)
+    e = [futex.Event(shm, 0), futex.Event(shm, 128)]
+
+    def mk(d):
+        ev = e[d]
+
+        def wait_():
+            ev.wait()
+            ev.clear()  # as event_pair: the other side sets it again only after we answer
+
+        return ev.set, wait_
+
+    (p0, w0), (p1, w1) = mk(0), mk(1)
+    # The bound methods hold the Events, and they the segment's buffer, until
+    # the process ends: unlink only (the mapping goes with the process).
+    return p0, w0, p1, w1, shm.unlink
+
+
+def futex_sem_pair():
+    import futex
+
+    shm = SharedMemory(create=True, size=256)
+    s = [futex.Semaphore(shm, 0, value=0), futex.Semaphore(shm, 128, value=0)]
+    return s[0].release, s[0].acquire, s[1].release, s[1].acquire, shm.unlink  # as futex_event_pair
+
+
 def pipe_pair():
     a, b = mp.Pipe()
     # Direction 0: parent (a) -> child (b); direction 1: child (b) -> parent (a).
@@ -171,6 +202,8 @@ PAIRS = {
     "posix_ipc": posix_ipc_pair,
     "eventfd": eventfd_pair,
     "fastipc": fastipc_pair,
+    "ours-event": futex_event_pair,
+    "ours-sem": futex_sem_pair,
 }
 
 
@@ -239,6 +272,23 @@ def calls(impl):
         view = atomicshm.AtomicView(buf)
         keep.append((view, buf))
         f, arg = view.cell_u32(0).fetch_add, 1
+    elif impl in ("with-mutex", "with-lock", "with-mplock"):
+        if impl == "with-mutex":
+            import futex
+
+            m = futex.Mutex()
+        elif impl == "with-lock":
+            import threading
+
+            m = threading.Lock()
+        else:
+            m = mp.Lock()
+
+        def f():
+            with m:
+                pass
+
+        arg = None
     else:
         raise SystemExit(f"pybench: unknown impl {impl}")
     clock = time.perf_counter_ns

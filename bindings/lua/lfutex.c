@@ -6,6 +6,8 @@
  *   region:cell(offset)                        -> cell     (an atomic u32 word in the region)
  *   cell:load/store/exchange/compare_exchange/fetch_*, cell:wait/wake/wake_all
  *   futex.deadline(timeout)                    -> deadline (wait/remaining/expired)
+ *   region:mutex/semaphore/event/condition/barrier(offset, ...)
+ *                                              -> the synchronization primitives (see below)
  *
  * A thin binding: atomics, deadlines and error texts are the core's. This
  * file only converts arguments, owns the mappings, and decides how a wait
@@ -508,6 +510,550 @@ static int deadline_tostring(lua_State *L)
     return 1;
 }
 
+/* ---- synchronization primitives ------------------------------------------ */
+
+/* region:mutex/semaphore/event/condition/barrier(off, ...) -> an object at
+ * that offset of the region, with the core's layout, so a C program and a
+ * Python process can use the same one in the same file. Like a cell, each
+ * keeps its region alive (user value 1); a condition also keeps its mutex
+ * (user value 2).
+ *
+ * Results, in Lua's conventions: bad arguments and misuse (re-acquiring
+ * your own mutex, releasing one you do not hold, a semaphore released past
+ * its bound, wait/notify without the mutex) raise errors; a timeout is
+ * false; failures of the OS or of the shared state return nil, message,
+ * errno. Owner death: acquire (and condition wait) return true, "owner died"
+ * with the mutex held. */
+
+typedef struct prim {
+    region *r;
+    size_t offset;
+} prim;
+
+#define MUTEX "futex.mutex"
+#define SEMAPHORE "futex.semaphore"
+#define EVENT "futex.event"
+#define CONDITION "futex.condition"
+#define BARRIER "futex.barrier"
+
+static void *memof(const prim *p) { return (void *)(p->r->base + p->offset); }
+
+static prim *checkprim(lua_State *L, int arg, const char *tname)
+{
+    prim *p = (prim *)luaL_checkudata(L, arg, tname);
+    if (p->r->base == NULL)
+        luaL_error(L, "region is closed");
+    return p;
+}
+
+/* region:<kind>(off, ...) common part: size/align checks, the userdata. */
+static prim *newprim(lua_State *L, const char *tname, size_t size, size_t align, int nuv)
+{
+    region *r = checkregion(L, 1);
+    lua_Integer off = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, off >= 0 && r->size >= size && (size_t)off <= r->size - size, 2, "offset outside the region");
+    luaL_argcheck(L, (size_t)off % align == 0, 2, "offset not aligned for this primitive");
+    prim *p = (prim *)lua_newuserdatauv(L, sizeof *p, nuv);
+    p->r = r;
+    p->offset = (size_t)off;
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, -2, 1); /* keeps the region (and so the mapping) alive */
+    luaL_setmetatable(L, tname);
+    return p;
+}
+
+/* nil, message, errno: a failure of the OS or of the shared state. */
+static int failure(lua_State *L, int rc)
+{
+    lua_pushnil(L);
+    lua_pushstring(L, futex_strerror(rc));
+    lua_pushinteger(L, -rc);
+    return 3;
+}
+
+/* The one blocking policy of the primitives. Sleeps in the core until the
+ * deadline ("forever" is a far-off one: see FAR_NS); after -EINTR it goes
+ * back through the VM -- it calls a Lua no-op, which fires the call and
+ * count hooks a signal handler (lua.c's, luaposix's) armed -- and, unless
+ * the hook raised, calls the core again with the same deadline. The core
+ * left the primitive consistent for that (not taken / mutex re-held /
+ * barrier ticket kept). If the hook raises, on_raise(p, arg) undoes what
+ * must be (a barrier is broken, as in Python) before the error propagates.
+ *
+ * A handler that runs while the core is between two sleeps (a mutex
+ * waiter's liveness check) gives no -EINTR; so calls that a timeout leaves
+ * unchanged (sliceable: mutex, semaphore, condition; an event only where
+ * a signal cannot end the OS wait, since a set and clear between two
+ * slices would be missed) sleep SLICE_NS at a time and look for a newly
+ * armed hook in between, as cell waits do on backends without
+ * FUTEX_CAP_INTERRUPTIBLE. */
+typedef int (*blocking_call)(const prim *p, const futex_deadline *d, void *arg);
+
+static int block(lua_State *L, blocking_call call, const prim *p, void *arg, uint64_t timeout_ns, int sliceable,
+                 void (*on_raise)(const prim *, void *))
+{
+    futex_deadline d;
+    deadline_for(&d, timeout_ns);
+    hooks h;
+    hooks_save(L, &h);
+    for (;;) {
+        futex_deadline slice = d;
+        if (sliceable) {
+            futex_deadline_init(&slice, SLICE_NS);
+            if (slice.at_ns > d.at_ns)
+                slice = d;
+        }
+        int rc = call(p, &slice, arg);
+        if (rc == -ETIMEDOUT && slice.at_ns != d.at_ns) {
+            if (!hooks_changed(L, &h))
+                continue; /* only our slice ended, and no signal's hook waits */
+            rc = -EINTR;
+        } else if (rc == -ETIMEDOUT && timeout_ns == FUTEX_FOREVER) {
+            deadline_for(&d, timeout_ns); /* a year passed: forever goes on */
+            continue;
+        }
+        if (rc != -EINTR)
+            return rc;
+        hooks_follow(L, &h);
+        lua_pushvalue(L, lua_upvalueindex(1)); /* the no-op */
+        if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+            if (on_raise != NULL)
+                on_raise(p, arg);
+            return lua_error(L); /* the hook's error (lua.c: "interrupted!") */
+        }
+        hooks_save(L, &h); /* the hook ran and did not raise: watch for the next one */
+    }
+}
+
+/* ---- mutex ---- */
+
+static int region_mutex(lua_State *L)
+{
+    newprim(L, MUTEX, FUTEX_MUTEX_SIZE, FUTEX_MUTEX_ALIGN, 1);
+    return 1;
+}
+
+static int call_mutex_lock(const prim *p, const futex_deadline *d, void *arg)
+{
+    (void)arg;
+    return futex_mutex_timedlock((futex_mutex *)memof(p), d, p->r->flags);
+}
+
+/* Results of a lock (acquire, and a condition wait's re-lock). */
+static int lock_result(lua_State *L, int rc)
+{
+    switch (rc) {
+    case 0:
+        lua_pushboolean(L, 1);
+        return 1;
+    case -EOWNERDEAD: /* held: repair, then consistent() */
+        lua_pushboolean(L, 1);
+        lua_pushliteral(L, "owner died");
+        return 2;
+    case -EBUSY:     /* a try (timeout 0) found it held */
+    case -ETIMEDOUT: /* the core checked that the deadline passed */
+        lua_pushboolean(L, 0);
+        return 1;
+    case -EDEADLK:
+        return luaL_error(L, "mutex already held by this thread (it is not recursive)");
+    default: /* -ENOTRECOVERABLE, -ENOTSUP, -EINVAL, OS errors */
+        return failure(L, rc);
+    }
+}
+
+static int mutex_acquire(lua_State *L)
+{
+    prim *p = checkprim(L, 1, MUTEX);
+    uint64_t timeout = checktimeout(L, 2);
+    /* First without a deadline: the uncontended path makes no clock call. */
+    int rc = futex_mutex_trylock((futex_mutex *)memof(p), p->r->flags);
+    if (rc == -EBUSY && timeout != 0)
+        rc = block(L, call_mutex_lock, p, NULL, timeout, 1, NULL);
+    return lock_result(L, rc);
+}
+
+static int mutex_release(lua_State *L)
+{
+    prim *p = checkprim(L, 1, MUTEX);
+    int rc = futex_mutex_unlock((futex_mutex *)memof(p), p->r->flags);
+    if (rc == -EPERM)
+        return luaL_error(L, "release of a mutex not held by this thread");
+    if (rc < 0)
+        return failure(L, rc); /* -ENOTRECOVERABLE: released, and now unusable */
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int mutex_consistent(lua_State *L)
+{
+    prim *p = checkprim(L, 1, MUTEX);
+    int rc = futex_mutex_consistent((futex_mutex *)memof(p));
+    if (rc == -EPERM)
+        return luaL_error(L, "consistent: the mutex is not held by this thread");
+    if (rc == -EINVAL)
+        return luaL_error(L, "consistent: the mutex is not inconsistent (no owner died)");
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int mutex_locked(lua_State *L)
+{
+    lua_pushboolean(L, futex_mutex_locked((futex_mutex *)memof(checkprim(L, 1, MUTEX))) == 1);
+    return 1;
+}
+
+static int mutex_is_owned(lua_State *L)
+{
+    lua_pushboolean(L, futex_mutex_is_owned((futex_mutex *)memof(checkprim(L, 1, MUTEX))) == 1);
+    return 1;
+}
+
+/* A held mutex is linked into its holder thread's robust list (the linux
+ * backend), which the core and the kernel write through; once this
+ * userdata goes, its region may be unmapped. Collected while we hold it:
+ * release it, which unlinks it. */
+static int mutex_gc(lua_State *L)
+{
+    prim *p = (prim *)luaL_checkudata(L, 1, MUTEX);
+    if (p->r->base != NULL && futex_mutex_is_owned((futex_mutex *)memof(p)) == 1)
+        (void)futex_mutex_unlock((futex_mutex *)memof(p), p->r->flags);
+    return 0;
+}
+
+static int prim_tostring(lua_State *L)
+{
+    lua_getmetatable(L, 1);
+    lua_getfield(L, -1, "__name");
+    prim *p = (prim *)lua_touserdata(L, 1);
+    lua_pushfstring(L, "%s (offset %I%s)", lua_tostring(L, -1), (lua_Integer)p->offset,
+                    p->r->base == NULL ? ", closed" : "");
+    return 1;
+}
+
+/* ---- semaphore ---- */
+
+static int region_semaphore(lua_State *L)
+{
+    int create = !lua_isnoneornil(L, 3);
+    lua_Integer value = luaL_optinteger(L, 3, 0), bound = luaL_optinteger(L, 4, 0);
+    luaL_argcheck(L, value >= 0 && value <= (lua_Integer)FUTEX_SEM_VALUE_MAX, 3, "value out of range");
+    luaL_argcheck(L, bound >= 0 && bound <= (lua_Integer)FUTEX_SEM_VALUE_MAX, 4, "bound out of range");
+    luaL_argcheck(L, bound == 0 || value <= bound, 4, "value is past the bound");
+    luaL_argcheck(L, create || bound == 0, 4, "a bound is stored with a value");
+    prim *p = newprim(L, SEMAPHORE, FUTEX_SEM_SIZE, FUTEX_SEM_ALIGN, 1);
+    if (create)
+        futex_sem_init((futex_sem *)memof(p), (uint32_t)value, (uint32_t)bound); /* arguments checked above */
+    return 1;
+}
+
+static int call_sem_wait(const prim *p, const futex_deadline *d, void *arg)
+{
+    (void)arg;
+    return futex_sem_wait((futex_sem *)memof(p), d, p->r->flags);
+}
+
+static int sem_acquire(lua_State *L)
+{
+    prim *p = checkprim(L, 1, SEMAPHORE);
+    uint64_t timeout = checktimeout(L, 2);
+    int rc = futex_sem_trywait((futex_sem *)memof(p));
+    if (rc == -EAGAIN && timeout != 0)
+        rc = block(L, call_sem_wait, p, NULL, timeout, 1, NULL);
+    if (rc == 0 || rc == -EAGAIN || rc == -ETIMEDOUT) {
+        lua_pushboolean(L, rc == 0);
+        return 1;
+    }
+    return failure(L, rc);
+}
+
+static int sem_release(lua_State *L)
+{
+    prim *p = checkprim(L, 1, SEMAPHORE);
+    lua_Integer n = luaL_optinteger(L, 2, 1);
+    luaL_argcheck(L, n >= 1 && n <= (lua_Integer)FUTEX_SEM_VALUE_MAX, 2, "count must be >= 1");
+    int rc = futex_sem_post((futex_sem *)memof(p), (uint32_t)n, p->r->flags);
+    if (rc == -EOVERFLOW)
+        return luaL_error(L, "semaphore released too many times (past its bound)");
+    if (rc < 0)
+        return failure(L, rc);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int sem_get_value(lua_State *L)
+{
+    lua_pushinteger(L, futex_sem_getvalue((futex_sem *)memof(checkprim(L, 1, SEMAPHORE))));
+    return 1;
+}
+
+static int sem_bound(lua_State *L)
+{
+    int b = futex_sem_bound((futex_sem *)memof(checkprim(L, 1, SEMAPHORE)));
+    if ((uint32_t)b == FUTEX_SEM_VALUE_MAX)
+        lua_pushnil(L); /* unbounded */
+    else
+        lua_pushinteger(L, b);
+    return 1;
+}
+
+/* ---- event ---- */
+
+static int region_event(lua_State *L)
+{
+    newprim(L, EVENT, FUTEX_EVENT_SIZE, FUTEX_EVENT_ALIGN, 1);
+    return 1;
+}
+
+static int call_event_wait(const prim *p, const futex_deadline *d, void *arg)
+{
+    (void)arg;
+    return futex_event_wait((futex_event *)memof(p), d, p->r->flags);
+}
+
+static int event_set(lua_State *L)
+{
+    prim *p = checkprim(L, 1, EVENT);
+    int rc = futex_event_set((futex_event *)memof(p), p->r->flags);
+    if (rc < 0)
+        return failure(L, rc);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int event_clear(lua_State *L)
+{
+    futex_event_clear((futex_event *)memof(checkprim(L, 1, EVENT)));
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int event_is_set(lua_State *L)
+{
+    lua_pushboolean(L, futex_event_is_set((futex_event *)memof(checkprim(L, 1, EVENT))) == 1);
+    return 1;
+}
+
+static int event_wait(lua_State *L)
+{
+    prim *p = checkprim(L, 1, EVENT);
+    uint64_t timeout = checktimeout(L, 2);
+    int rc = 0; /* set already: no need to sleep */
+    if (futex_event_is_set((futex_event *)memof(p)) != 1)
+        rc = block(L, call_event_wait, p, NULL, timeout, !(futex_capabilities() & FUTEX_CAP_INTERRUPTIBLE), NULL);
+    if (rc == 0 || rc == -ETIMEDOUT) {
+        lua_pushboolean(L, rc == 0);
+        return 1;
+    }
+    return failure(L, rc);
+}
+
+/* ---- condition ---- */
+
+static int region_condition(lua_State *L)
+{
+    prim *m = checkprim(L, 3, MUTEX);
+    luaL_argcheck(L, m->r->flags == checkregion(L, 1)->flags, 3, "the mutex's region must be as shared as this one");
+    newprim(L, CONDITION, FUTEX_COND_SIZE, FUTEX_COND_ALIGN, 2);
+    lua_pushvalue(L, 3);
+    lua_setiuservalue(L, -2, 2); /* keeps the mutex (and its region) alive */
+    return 1;
+}
+
+/* The condition's mutex, from user value 2 (pushed nowhere: it is kept). */
+static prim *mutexof(lua_State *L, int arg)
+{
+    lua_getiuservalue(L, arg, 2);
+    prim *m = (prim *)lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (m->r->base == NULL)
+        luaL_error(L, "the mutex's region is closed");
+    return m;
+}
+
+typedef struct cond_wait_arg {
+    prim *m;
+} cond_wait_arg;
+
+static int call_cond_wait(const prim *p, const futex_deadline *d, void *arg)
+{
+    prim *m = ((cond_wait_arg *)arg)->m;
+    return futex_cond_wait((futex_cond *)memof(p), (futex_mutex *)memof(m), d, p->r->flags);
+}
+
+static int cond_wait(lua_State *L)
+{
+    prim *p = checkprim(L, 1, CONDITION);
+    uint64_t timeout = checktimeout(L, 2);
+    cond_wait_arg a = {mutexof(L, 1)};
+    if (futex_mutex_is_owned((futex_mutex *)memof(a.m)) != 1)
+        return luaL_error(L, "condition wait without its mutex held");
+    int rc = block(L, call_cond_wait, p, &a, timeout, 1, NULL);
+    if (rc == -EPERM) /* the mutex was let go by a hook: misuse */
+        return luaL_error(L, "condition wait without its mutex held");
+    return lock_result(L, rc); /* true (notified), false (timeout; held), true, "owner died" */
+}
+
+static int cond_notify_n(lua_State *L, int all)
+{
+    prim *p = checkprim(L, 1, CONDITION);
+    lua_Integer n = all ? 0 : luaL_optinteger(L, 2, 1);
+    luaL_argcheck(L, n >= 0, 2, "count must be >= 0");
+    if (futex_mutex_is_owned((futex_mutex *)memof(mutexof(L, 1))) != 1)
+        return luaL_error(L, "condition notify without its mutex held");
+    int rc = all ? futex_cond_notify_all((futex_cond *)memof(p), p->r->flags)
+                 : futex_cond_notify((futex_cond *)memof(p), n > (lua_Integer)UINT32_MAX ? UINT32_MAX : (uint32_t)n,
+                                     p->r->flags);
+    if (rc < 0)
+        return failure(L, rc);
+    lua_pushinteger(L, rc); /* how many were designated */
+    return 1;
+}
+
+static int cond_notify(lua_State *L) { return cond_notify_n(L, 0); }
+static int cond_notify_all(lua_State *L) { return cond_notify_n(L, 1); }
+
+static int cond_mutex(lua_State *L)
+{
+    checkprim(L, 1, CONDITION);
+    lua_getiuservalue(L, 1, 2);
+    return 1;
+}
+
+/* ---- barrier ---- */
+
+static int region_barrier(lua_State *L)
+{
+    lua_Integer parties = luaL_optinteger(L, 3, 0);
+    luaL_argcheck(L, lua_isnoneornil(L, 3) || (parties >= 1 && parties <= (lua_Integer)FUTEX_BARRIER_PARTIES_MAX),
+                  3, "parties out of range [1, 65535]");
+    prim *p = newprim(L, BARRIER, FUTEX_BARRIER_SIZE, FUTEX_BARRIER_ALIGN, 1);
+    futex_barrier *b = (futex_barrier *)memof(p);
+    int have = futex_barrier_parties(b);
+    if (have == 0) {
+        luaL_argcheck(L, parties != 0, 3, "the barrier is not initialised: give parties");
+        /* All zeros: we create it. Initialise before sharing it. */
+        futex_barrier_init(b, (uint32_t)parties);
+    } else {
+        luaL_argcheck(L, parties == 0 || parties == have, 3, "the barrier there has another party count");
+    }
+    return 1;
+}
+
+static int call_barrier_wait(const prim *p, const futex_deadline *d, void *ticket)
+{
+    return futex_barrier_wait((futex_barrier *)memof(p), (uint32_t *)ticket, d, p->r->flags);
+}
+
+/* A hook raised while we waited: we will not come back, so the barrier is
+ * broken for the others (as threading's is by an exception in wait). */
+static void barrier_give_up(const prim *p, void *ticket)
+{
+    (void)ticket;
+    futex_barrier_abort((futex_barrier *)memof(p), p->r->flags);
+}
+
+static int barrier_wait(lua_State *L)
+{
+    prim *p = checkprim(L, 1, BARRIER);
+    uint64_t timeout = checktimeout(L, 2);
+    uint32_t ticket = 0; /* our place across -EINTR: a re-call resumes, never arrives twice */
+    int rc = block(L, call_barrier_wait, p, &ticket, timeout, 0, barrier_give_up);
+    if (rc >= 0) {
+        lua_pushinteger(L, rc); /* the arrival index, 0-based as in C and Python */
+        return 1;
+    }
+    if (rc == -ECANCELED || rc == -ETIMEDOUT) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "broken");
+        lua_pushinteger(L, -rc);
+        return 3;
+    }
+    return failure(L, rc);
+}
+
+static int barrier_reset(lua_State *L)
+{
+    prim *p = checkprim(L, 1, BARRIER);
+    futex_barrier_reset((futex_barrier *)memof(p), p->r->flags);
+    return 0;
+}
+
+static int barrier_abort(lua_State *L)
+{
+    prim *p = checkprim(L, 1, BARRIER);
+    futex_barrier_abort((futex_barrier *)memof(p), p->r->flags);
+    return 0;
+}
+
+static int barrier_parties(lua_State *L)
+{
+    lua_pushinteger(L, futex_barrier_parties((futex_barrier *)memof(checkprim(L, 1, BARRIER))));
+    return 1;
+}
+
+static int barrier_n_waiting(lua_State *L)
+{
+    lua_pushinteger(L, futex_barrier_n_waiting((futex_barrier *)memof(checkprim(L, 1, BARRIER))));
+    return 1;
+}
+
+static int barrier_broken(lua_State *L)
+{
+    lua_pushboolean(L, futex_barrier_broken((futex_barrier *)memof(checkprim(L, 1, BARRIER))) == 1);
+    return 1;
+}
+
+/* The primitives' classes. Every method gets the Lua no-op as upvalue 1,
+ * which block() calls to let hooks run. */
+static void newprimclass(lua_State *L, const char *name, const luaL_Reg *methods)
+{
+    static const luaL_Reg meta[] = {{"__tostring", prim_tostring}, {NULL, NULL}};
+    luaL_newmetatable(L, name);
+    luaL_setfuncs(L, meta, 0);
+    lua_newtable(L);
+    lua_pushvalue(L, -3); /* the no-op, below the metatable */
+    luaL_setfuncs(L, methods, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}
+
+static void open_primitives(lua_State *L)
+{
+    static const luaL_Reg mutex_methods[] = {{"acquire", mutex_acquire},       {"release", mutex_release},
+                                             {"consistent", mutex_consistent}, {"locked", mutex_locked},
+                                             {"is_owned", mutex_is_owned},     {NULL, NULL}};
+    static const luaL_Reg sem_methods[] = {{"acquire", sem_acquire},
+                                           {"release", sem_release},
+                                           {"get_value", sem_get_value},
+                                           {"bound", sem_bound},
+                                           {NULL, NULL}};
+    static const luaL_Reg event_methods[] = {
+        {"set", event_set}, {"clear", event_clear}, {"is_set", event_is_set}, {"wait", event_wait}, {NULL, NULL}};
+    static const luaL_Reg cond_methods[] = {{"wait", cond_wait},
+                                            {"notify", cond_notify},
+                                            {"notify_all", cond_notify_all},
+                                            {"mutex", cond_mutex},
+                                            {NULL, NULL}};
+    static const luaL_Reg barrier_methods[] = {{"wait", barrier_wait},           {"reset", barrier_reset},
+                                               {"abort", barrier_abort},         {"parties", barrier_parties},
+                                               {"n_waiting", barrier_n_waiting}, {"broken", barrier_broken},
+                                               {NULL, NULL}};
+    /* A Lua function, not a C one: running it executes a VM instruction, so
+     * count hooks fire as well as call hooks. */
+    if (luaL_loadstring(L, "return") != LUA_OK)
+        lua_error(L);
+    newprimclass(L, MUTEX, mutex_methods);
+    luaL_getmetatable(L, MUTEX);
+    lua_pushcfunction(L, mutex_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+    newprimclass(L, SEMAPHORE, sem_methods);
+    newprimclass(L, EVENT, event_methods);
+    newprimclass(L, CONDITION, cond_methods);
+    newprimclass(L, BARRIER, barrier_methods);
+    lua_pop(L, 1);
+}
+
 /* ---- module --------------------------------------------------------------- */
 
 static int f_set_spin(lua_State *L)
@@ -540,7 +1086,14 @@ static void newclass(lua_State *L, const char *name, const luaL_Reg *methods, co
 
 EXPORT int luaopen_futex(lua_State *L)
 {
-    static const luaL_Reg region_methods[] = {{"cell", region_cell}, {"close", region_close}, {NULL, NULL}};
+    static const luaL_Reg region_methods[] = {{"cell", region_cell},
+                                              {"mutex", region_mutex},
+                                              {"semaphore", region_semaphore},
+                                              {"event", region_event},
+                                              {"condition", region_condition},
+                                              {"barrier", region_barrier},
+                                              {"close", region_close},
+                                              {NULL, NULL}};
     static const luaL_Reg region_meta[] = {{"__len", region_len},
                                            {"__close", region_close},
                                            {"__gc", region_close},
@@ -563,6 +1116,7 @@ EXPORT int luaopen_futex(lua_State *L)
     newclass(L, REGION, region_methods, region_meta);
     newclass(L, CELL, cell_methods, cell_meta);
     newclass(L, DEADLINE, deadline_methods, deadline_meta);
+    open_primitives(L);
 
     luaL_newlib(L, funcs);
     lua_pushstring(L, futex_backend());
@@ -582,5 +1136,24 @@ EXPORT int luaopen_futex(lua_State *L)
         lua_pushinteger(L, caps[i].bit);
         lua_setfield(L, -2, caps[i].name);
     }
+    /* futex.SIZE.mutex, futex.ALIGN.mutex, ...: the primitives' layouts. */
+    static const struct {
+        const char *name;
+        int size, align;
+    } layouts[] = {{"mutex", FUTEX_MUTEX_SIZE, FUTEX_MUTEX_ALIGN},
+                   {"semaphore", FUTEX_SEM_SIZE, FUTEX_SEM_ALIGN},
+                   {"event", FUTEX_EVENT_SIZE, FUTEX_EVENT_ALIGN},
+                   {"condition", FUTEX_COND_SIZE, FUTEX_COND_ALIGN},
+                   {"barrier", FUTEX_BARRIER_SIZE, FUTEX_BARRIER_ALIGN}};
+    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 5);
+    for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++) {
+        lua_pushinteger(L, layouts[i].size);
+        lua_setfield(L, -3, layouts[i].name);
+        lua_pushinteger(L, layouts[i].align);
+        lua_setfield(L, -2, layouts[i].name);
+    }
+    lua_setfield(L, -3, "ALIGN");
+    lua_setfield(L, -2, "SIZE");
     return 1;
 }

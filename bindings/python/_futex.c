@@ -8,6 +8,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h> /* T_PYSSIZET, READONLY for __weaklistoffset__ (Limited API 3.11) */
 
 #include "atomic.h"
 #include "futex.h"
@@ -16,6 +17,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifndef ENOTSUP
 #define ENOTSUP EOPNOTSUPP
@@ -34,6 +36,10 @@ static freefunc slot_free(PyTypeObject *type) { return (freefunc)(uintptr_t)PyTy
 typedef struct {
     PyTypeObject *cell_type;
     PyTypeObject *deadline_type;
+    PyTypeObject *mutex_type, *sem_type, *event_type, *cond_type, *barrier_type;
+    PyObject *owner_died;      /* futex.OwnerDiedError */
+    PyObject *not_recoverable; /* futex.NotRecoverableError */
+    double timeout_max;        /* threading.TIMEOUT_MAX, which Mutex.acquire's timeout obeys */
 } module_state;
 
 static struct PyModuleDef futex_module;
@@ -156,6 +162,79 @@ static int to_timeout_ns(PyObject *obj, uint64_t *out)
     return 0;
 }
 
+/* multiprocessing.shared_memory.SharedMemory -> 1 (and *shm set), else 0.
+ * Asked only for objects without the buffer protocol, and the module is
+ * already imported wherever such an object exists. */
+static int is_shared_memory(PyObject *obj)
+{
+    PyObject *mod = PyImport_ImportModule("multiprocessing.shared_memory");
+    if (mod == NULL)
+        return -1;
+    PyObject *cls = PyObject_GetAttrString(mod, "SharedMemory");
+    Py_DECREF(mod);
+    if (cls == NULL)
+        return -1;
+    int r = PyObject_IsInstance(obj, cls);
+    Py_DECREF(cls);
+    return r;
+}
+
+/* Resolves `buffer`: a SharedMemory gives its .buf and is returned in *shm
+ * (new reference) for pickling; anything else is itself, *shm = NULL.
+ * Returns a new reference to the object to take the buffer from. */
+static PyObject *resolve_buffer(PyObject *buffer, PyObject **shm)
+{
+    *shm = NULL;
+    if (buffer == Py_None || PyObject_CheckBuffer(buffer))
+        return Py_NewRef(buffer);
+    int r = is_shared_memory(buffer);
+    if (r < 0)
+        return NULL;
+    if (r == 0) {
+        PyObject *name = PyType_GetName(Py_TYPE(buffer));
+        if (name != NULL) {
+            PyErr_Format(PyExc_TypeError,
+                         "buffer must support the buffer protocol (bytearray, mmap, ...) or be a SharedMemory, not %U",
+                         name);
+            Py_DECREF(name);
+        }
+        return NULL;
+    }
+    PyObject *buf = PyObject_GetAttrString(buffer, "buf");
+    if (buf == NULL)
+        return NULL;
+    if (buf == Py_None) { /* SharedMemory.close() sets buf to None */
+        Py_DECREF(buf);
+        PyErr_SetString(PyExc_ValueError, "the SharedMemory is closed");
+        return NULL;
+    }
+    *shm = Py_NewRef(buffer);
+    return buf;
+}
+
+/* __reduce__ of an object over a SharedMemory: rebuilt in the receiving
+ * process by futex._attach(type, segment name, offset, args, kwargs), which
+ * attaches the segment by name; so Cells and primitives pass to spawn and
+ * forkserver children. Over any other buffer there is nothing to find the
+ * memory by. */
+static PyObject *reduce_over(PyObject *self, PyObject *shm, Py_ssize_t offset, PyObject *args, PyObject *kwargs)
+{
+    if (shm == NULL) {
+        PyErr_SetString(PyExc_TypeError, "only an object made over a multiprocessing.shared_memory.SharedMemory "
+                                         "can be pickled (it is found again by the segment's name)");
+        return NULL;
+    }
+    PyObject *mod = PyImport_ImportModule("futex");
+    PyObject *attach = mod == NULL ? NULL : PyObject_GetAttrString(mod, "_attach");
+    Py_XDECREF(mod);
+    PyObject *name = attach == NULL ? NULL : PyObject_GetAttrString(shm, "name");
+    PyObject *res =
+        name == NULL ? NULL : Py_BuildValue("O(OOnOO)", attach, (PyObject *)Py_TYPE(self), name, offset, args, kwargs);
+    Py_XDECREF(attach);
+    Py_XDECREF(name);
+    return res;
+}
+
 /* ---- Cell ----------------------------------------------------------------- */
 
 /* state: RELEASED plus the number of calls using the word right now. The
@@ -175,6 +254,7 @@ typedef struct {
     uint32_t own;    /* the word when no buffer was given */
     uint32_t broken; /* atomic: the word's page lost its file (futex_guard_*) */
     uint32_t forks;  /* atomic: fork_count when `state` last belonged to this process */
+    PyObject *shm;   /* the SharedMemory given as buffer (for pickling), or NULL */
 } CellObject;
 
 /* ---- fork ---------------------------------------------------------------
@@ -264,13 +344,8 @@ static int end_op(CellObject *c)
     return 0;
 }
 
-static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+static PyObject *cell_make(PyTypeObject *type, PyObject *buffer, PyObject *offset_obj, PyObject *shared_obj)
 {
-    static char *kwlist[] = {"buffer", "offset", "shared", NULL};
-    PyObject *buffer = Py_None, *offset_obj = NULL, *shared_obj = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OO$O:Cell", kwlist, &buffer, &offset_obj, &shared_obj))
-        return NULL;
-
     Py_ssize_t offset = 0;
     int offset_huge = 0; /* past Py_ssize_t: -1 or +1, reported as such, not as a clamped number */
     if (offset_obj != NULL) {
@@ -367,10 +442,32 @@ static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     return (PyObject *)c;
 }
 
+/* A SharedMemory buffer is replaced by its .buf and kept for pickling. */
+static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"buffer", "offset", "shared", NULL};
+    PyObject *buffer = Py_None, *offset_obj = NULL, *shared_obj = Py_None, *shm;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OO$O:Cell", kwlist, &buffer, &offset_obj, &shared_obj))
+        return NULL;
+    PyObject *buf = resolve_buffer(buffer, &shm);
+    if (buf == NULL)
+        return NULL;
+    PyObject *c = cell_make(type, buf, offset_obj, shared_obj);
+    Py_DECREF(buf);
+    if (c != NULL)
+        ((CellObject *)c)->shm = shm;
+    else
+        Py_XDECREF(shm);
+    return c;
+}
+
 static int cell_traverse(PyObject *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(((CellObject *)self)->view.obj);
+    /* Not shm: it cannot refer back to the cell, and a collector that saw it
+     * as garbage with the cell could run its __del__ (close()) while the
+     * cell still holds its buffer (BufferError at shutdown). */
     return 0;
 }
 
@@ -389,6 +486,7 @@ static void cell_dealloc(PyObject *self)
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
     cell_clear(self);
+    Py_CLEAR(((CellObject *)self)->shm); /* after the export is dropped: close() then works */
     slot_free(tp)(self);
     Py_DECREF(tp);
 }
@@ -613,6 +711,17 @@ static PyObject *cell_wake_all(PyObject *self, PyObject *Py_UNUSED(ignored))
     return wake_result(rc);
 }
 
+static PyObject *cell_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    CellObject *c = (CellObject *)self;
+    PyObject *a = PyTuple_New(0);
+    PyObject *kw = a == NULL ? NULL : Py_BuildValue("{sO}", "shared", (c->flags & FUTEX_SHARED) ? Py_True : Py_False);
+    PyObject *res = kw == NULL ? NULL : reduce_over(self, c->shm, c->offset, a, kw);
+    Py_XDECREF(a);
+    Py_XDECREF(kw);
+    return res;
+}
+
 static PyObject *cell_repr(PyObject *self)
 {
     CellObject *c = (CellObject *)self;
@@ -668,6 +777,7 @@ static PyMethodDef cell_methods[] = {
      "thread keeps the export until it returns. Calling it again does nothing."},
     {"__enter__", cell_enter, METH_NOARGS, NULL},
     {"__exit__", cell_exit, METH_VARARGS, NULL},
+    {"__reduce__", cell_reduce, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
 
@@ -681,7 +791,8 @@ static PyGetSetDef cell_getset[] = {
 PyDoc_STRVAR(cell_doc, "Cell(buffer=None, offset=0, *, shared=None)\n\n"
                        "An atomic 32-bit unsigned word at `offset` (a multiple of 4) of a writable buffer, with\n"
                        "futex wait and wake. The cell holds the buffer export until release(), the end of a\n"
-                       "`with` block, or garbage collection. buffer=None: the cell owns 4 private bytes.\n"
+                       "`with` block, or garbage collection. buffer=None: the cell owns 4 private bytes. A\n"
+                       "multiprocessing.shared_memory.SharedMemory as buffer: the cell pickles by its name.\n"
                        "shared=None means True with a buffer, False without.");
 
 static PyType_Slot cell_slots[] = {
@@ -825,6 +936,1163 @@ static PyType_Spec deadline_spec = {
     .slots = deadline_slots,
 };
 
+/* ---- synchronization primitives ------------------------------------------ */
+
+/* Mutex, Semaphore, Event, Condition and Barrier share one object layout:
+ * the primitive lives at `mem` (in the caller's buffer, or in `own` when no
+ * buffer was given), and the object holds the buffer export for its whole
+ * life, so the memory cannot be unmapped under a blocked call. Layouts,
+ * waiting and every rule are the core's (futex_mutex_* and friends); these
+ * types only convert arguments and map results.
+ *
+ * Written for the Limited API (abi3): slots only; the allocator comes from
+ * PyType_GetSlot and module state from PyType_GetModuleState (the types are
+ * final, so Py_TYPE(self) is always the defining class). */
+
+typedef struct {
+    PyObject_HEAD
+    void *mem;       /* the primitive */
+    Py_buffer view;  /* view.obj is NULL when the object owns its memory */
+    PyObject *shm;   /* the SharedMemory given as buffer (pickling), or NULL */
+    PyObject *mutex; /* a Condition's Mutex; NULL otherwise */
+    PyObject *weakrefs;
+    Py_ssize_t offset;
+    unsigned flags;        /* FUTEX_SHARED or FUTEX_PRIVATE */
+    PyObject *default_timeout; /* a Barrier's wait() default (None: forever); NULL otherwise */
+    union { /* the memory when no buffer was given */
+        futex_mutex m;
+        futex_sem s;
+        futex_event e;
+        futex_cond c;
+        futex_barrier b;
+    } own;
+} SyncObject;
+
+#define MUTEX(o) ((futex_mutex *)((SyncObject *)(o))->mem)
+#define SEM(o) ((futex_sem *)((SyncObject *)(o))->mem)
+#define EVENT(o) ((futex_event *)((SyncObject *)(o))->mem)
+#define COND(o) ((futex_cond *)((SyncObject *)(o))->mem)
+#define BARRIER(o) ((futex_barrier *)((SyncObject *)(o))->mem)
+
+/* A Python exception is set (a signal handler raised): distinct from every
+ * core result. */
+#define RAISED (-0x20000)
+
+static module_state *sync_state(PyObject *self) { return (module_state *)PyType_GetModuleState(Py_TYPE(self)); }
+
+/* The one blocking policy of every primitive call that can sleep (CPython's
+ * acquire_timed): the caller has tried without releasing the GIL; here the
+ * GIL is released around the one blocking core call, and after -EINTR the
+ * signal handlers run and the same call is made again on the SAME absolute
+ * deadline, so re-waits never stretch the total time. The core leaves the
+ * primitive consistent for the call again (not taken / mutex re-held /
+ * barrier ticket kept).
+ *
+ * A signal whose handler runs while the core is between two sleeps (its
+ * spin, a Mutex's owner-liveness check every 100 ms) gives no -EINTR: the
+ * next sleep starts after it. So calls that a timeout leaves unchanged
+ * (sliceable: Mutex, Semaphore, Condition -- whose notifiers hold the
+ * mutex, so none is lost between two slices) sleep at most SLICE_NS at a
+ * time and look at the handlers in between. Not an Event (a set and clear
+ * between two slices would be missed: a wait must see every set since it
+ * began) -- except on backends whose OS wait a signal does not end -- nor a
+ * Barrier (a timeout breaks it): one call to the deadline, which -EINTR
+ * ends; their sleeps have no gap but the short spin.
+ * Returns the core's result, or RAISED when a handler raised (exception
+ * set). */
+typedef int (*blocking_call)(SyncObject *s, const futex_deadline *d, void *arg);
+
+static int block(SyncObject *s, blocking_call call, void *arg, const futex_deadline *d, int sliceable)
+{
+    for (;;) {
+        int rc;
+        futex_deadline slice = *d;
+        Py_BEGIN_ALLOW_THREADS
+        if (sliceable) {
+            futex_deadline_init(&slice, SLICE_NS);
+            if (slice.at_ns > d->at_ns)
+                slice = *d;
+        }
+        rc = call(s, &slice, arg);
+        if (rc == -ETIMEDOUT && slice.at_ns != d->at_ns)
+            rc = -EINTR; /* only our slice ended: look at the signals, go on */
+        Py_END_ALLOW_THREADS
+        if (rc != -EINTR)
+            return rc;
+        if (PyErr_CheckSignals() < 0)
+            return RAISED;
+    }
+}
+
+/* Core result -> exception for the primitives; the rest go to raise_result. */
+static PyObject *raise_sync(PyObject *self, int rc)
+{
+    module_state *st = sync_state(self);
+    switch (-rc) {
+    case EOWNERDEAD:
+        PyErr_SetString(st->owner_died, "the previous owner died holding the mutex; it is now held by this thread: "
+                                        "repair what it protects, then call consistent()");
+        return NULL;
+    case ENOTRECOVERABLE:
+        PyErr_SetString(st->not_recoverable, "the mutex was released without consistent() after its owner died; "
+                                             "it is permanently unusable");
+        return NULL;
+    case EDEADLK:
+        PyErr_SetString(PyExc_RuntimeError, "the mutex is already held by this thread (it is not recursive; EDEADLK)");
+        return NULL;
+    case EPERM:
+        PyErr_SetString(PyExc_RuntimeError, "release of a mutex not held by this thread (EPERM)");
+        return NULL;
+    case EOVERFLOW:
+        PyErr_SetString(PyExc_ValueError, "Semaphore released too many times (past its bound)");
+        return NULL;
+    case ECANCELED:
+    case ETIMEDOUT: { /* a barrier wait that timed out broke the barrier */
+        PyObject *threading = PyImport_ImportModule("threading");
+        PyObject *exc = threading == NULL ? NULL : PyObject_GetAttrString(threading, "BrokenBarrierError");
+        Py_XDECREF(threading);
+        if (exc != NULL) {
+            PyErr_SetNone(exc);
+            Py_DECREF(exc);
+        }
+        return NULL;
+    }
+    case EAGAIN: /* futex_cond_wait: 65535 waiters already */
+        return raise_oserror(EAGAIN, PyUnicode_FromString("too many waiters on this Condition"));
+    default:
+        return raise_result(rc);
+    }
+}
+
+/* The common constructor: `size` bytes at `offset` of buffer (None: the
+ * object's own zeroed memory), aligned to `align`. shared None: True with a
+ * buffer, False without. */
+static SyncObject *sync_alloc(PyTypeObject *type, PyObject *buffer_arg, PyObject *offset_obj, PyObject *shared_obj,
+                              Py_ssize_t size, Py_ssize_t align)
+{
+    Py_ssize_t offset = 0;
+    if (offset_obj != NULL) {
+        PyObject *idx = PyNumber_Index(offset_obj);
+        if (idx == NULL)
+            return NULL;
+        offset = PyNumber_AsSsize_t(idx, NULL); /* clamps: a huge offset is "out of range" below */
+        Py_DECREF(idx);
+        if (offset == -1 && PyErr_Occurred())
+            return NULL;
+    }
+    PyObject *shm;
+    PyObject *buffer = resolve_buffer(buffer_arg, &shm);
+    if (buffer == NULL)
+        return NULL;
+    int shared = buffer != Py_None;
+    if (shared_obj != NULL && shared_obj != Py_None && (shared = PyObject_IsTrue(shared_obj)) < 0)
+        goto fail;
+    Py_buffer view = {0};
+    if (buffer != Py_None) {
+        if (PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE) < 0) {
+            Py_buffer probe;
+            if (PyErr_ExceptionMatches(PyExc_BufferError) && PyObject_GetBuffer(buffer, &probe, PyBUF_SIMPLE) == 0) {
+                PyBuffer_Release(&probe);
+                PyErr_SetString(PyExc_TypeError, "buffer must be writable; this one is read-only");
+            }
+            goto fail;
+        }
+        const char *err = NULL;
+        if (offset < 0)
+            err = "offset must be >= 0";
+        else if (offset % align != 0)
+            err = "offset must be a multiple of ALIGN";
+        else if (view.len < size || offset > view.len - size)
+            err = "offset + SIZE must be <= len(buffer)";
+        else if (((uintptr_t)((char *)view.buf + offset) & (uintptr_t)(align - 1)) != 0)
+            err = "the address is not ALIGN-aligned (is the buffer a slice at an odd offset?)";
+        if (err != NULL) {
+            PyErr_Format(PyExc_ValueError, "%s (offset %zd, SIZE %zd, ALIGN %zd, buffer of %zd bytes)", err, offset,
+                         size, align, view.len);
+            PyBuffer_Release(&view);
+            goto fail;
+        }
+    } else if (offset != 0) {
+        PyErr_SetString(PyExc_ValueError, "offset needs a buffer");
+        goto fail;
+    }
+    /* Refuse now rather than at the first wait: the backend is fixed. */
+    if (shared && !(futex_capabilities() & FUTEX_CAP_SHARED)) {
+        if (view.obj != NULL)
+            PyBuffer_Release(&view);
+        raise_result(-ENOTSUP);
+        goto fail;
+    }
+    allocfunc alloc = (allocfunc)(uintptr_t)PyType_GetSlot(type, Py_tp_alloc); /* via uintptr_t: see SLOT */
+    SyncObject *s = (SyncObject *)alloc(type, 0);
+    if (s == NULL) {
+        if (view.obj != NULL)
+            PyBuffer_Release(&view);
+        goto fail;
+    }
+    s->view = view;
+    s->shm = shm;
+    s->offset = offset;
+    s->flags = shared ? FUTEX_SHARED : FUTEX_PRIVATE;
+    memset(&s->own, 0, sizeof s->own); /* all zeros: the ready state of every primitive */
+    s->mem = view.obj != NULL ? (void *)((char *)view.buf + offset) : (void *)&s->own;
+    Py_DECREF(buffer);
+    return s;
+fail:
+    Py_XDECREF(shm);
+    Py_DECREF(buffer);
+    return NULL;
+}
+
+static void sync_dealloc(PyObject *self)
+{
+    SyncObject *s = (SyncObject *)self;
+    PyTypeObject *tp = Py_TYPE(self);
+    if (s->weakrefs != NULL)
+        PyObject_ClearWeakRefs(self);
+    module_state *st = (module_state *)PyType_GetModuleState(tp);
+    if (st != NULL && tp == st->mutex_type && futex_mutex_locked(MUTEX(s)) == 1) {
+        /* A held mutex is linked into its holder thread's robust list (the
+         * linux backend), which the core and the kernel write through: its
+         * memory must outlive the hold. Dropped by its holder (lock_tests'
+         * "acquire(); del lock"): release it, which unlinks it. */
+        if (futex_mutex_is_owned(MUTEX(s)) == 1)
+            (void)futex_mutex_unlock(MUTEX(s), s->flags);
+        else if (s->view.obj == NULL)
+            /* Our own private memory, held by another thread of this
+             * process: keep the memory (leak the object) rather than let
+             * that thread's list point into freed memory. */
+            return;
+    }
+    if (s->view.obj != NULL)
+        PyBuffer_Release(&s->view);
+    Py_CLEAR(s->shm);
+    Py_CLEAR(s->mutex);
+    Py_CLEAR(s->default_timeout);
+    freefunc tp_free = (freefunc)(uintptr_t)PyType_GetSlot(tp, Py_tp_free);
+    tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyObject *sync_reduce_with(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    SyncObject *s = (SyncObject *)self;
+    return reduce_over(self, s->shm, s->offset, args, kwargs);
+}
+
+static PyObject *shared_kwargs(SyncObject *s)
+{
+    return Py_BuildValue("{sO}", "shared", (s->flags & FUTEX_SHARED) ? Py_True : Py_False);
+}
+
+static PyObject *sync_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *kw = shared_kwargs((SyncObject *)self);
+    PyObject *empty = kw == NULL ? NULL : PyTuple_New(0);
+    PyObject *res = empty == NULL ? NULL : sync_reduce_with(self, empty, kw);
+    Py_XDECREF(kw);
+    Py_XDECREF(empty);
+    return res;
+}
+
+static PyObject *sync_get_offset(PyObject *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSsize_t(((SyncObject *)self)->offset);
+}
+
+static PyObject *sync_get_shared(PyObject *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(((SyncObject *)self)->flags & FUTEX_SHARED);
+}
+
+static PyObject *sync_exit_release(PyObject *self, PyObject *args);
+
+/* timeout for Lock.acquire(blocking, timeout): -1 forever, else >= 0 and
+ * <= threading.TIMEOUT_MAX, exactly as threading.Lock parses it; then the
+ * same conversion as Cell.wait. */
+static int lock_timeout(PyObject *self, int blocking, PyObject *timeout_obj, uint64_t *ns)
+{
+    if (timeout_obj == NULL) {
+        *ns = blocking ? FUTEX_FOREVER : 0;
+        return 0;
+    }
+    double t = PyFloat_AsDouble(timeout_obj);
+    if (t == -1.0 && PyErr_Occurred())
+        return -1;
+    if (!blocking && t != -1.0) {
+        PyErr_SetString(PyExc_ValueError, "can't specify a timeout for a non-blocking call");
+        return -1;
+    }
+    if (!blocking) {
+        *ns = 0;
+        return 0;
+    }
+    if (t == -1.0) {
+        *ns = FUTEX_FOREVER;
+        return 0;
+    }
+    if (t < 0 || isnan(t)) {
+        PyErr_SetString(PyExc_ValueError, "timeout value must be a non-negative number");
+        return -1;
+    }
+    if (t > sync_state(self)->timeout_max) {
+        PyErr_SetString(PyExc_OverflowError, "timeout value is too large");
+        return -1;
+    }
+    return to_timeout_ns(timeout_obj, ns);
+}
+
+/* ---- Mutex ---- */
+
+static PyObject *mutex_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"buffer", "offset", "shared", NULL};
+    PyObject *buffer = Py_None, *offset_obj = NULL, *shared_obj = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OO$O:Mutex", kwlist, &buffer, &offset_obj, &shared_obj))
+        return NULL;
+    return (PyObject *)sync_alloc(type, buffer, offset_obj, shared_obj, FUTEX_MUTEX_SIZE, FUTEX_MUTEX_ALIGN);
+}
+
+static int call_mutex_lock(SyncObject *s, const futex_deadline *d, void *Py_UNUSED(arg))
+{
+    return futex_mutex_timedlock((futex_mutex *)s->mem, d, s->flags);
+}
+
+/* Takes the mutex until d: 1 taken, 0 not (timeout or busy), -1 raised. */
+static int mutex_take(PyObject *self, uint64_t timeout_ns)
+{
+    SyncObject *s = (SyncObject *)self;
+    /* First without releasing the GIL: the uncontended path stays cheap. */
+    int rc = futex_mutex_trylock(MUTEX(s), s->flags);
+    if (rc == -EBUSY && timeout_ns != 0) {
+        /* Held by another thread, or by us: then the core says -EDEADLK. */
+        futex_deadline d;
+        futex_deadline_init(&d, timeout_ns);
+        rc = block(s, call_mutex_lock, NULL, &d, 1);
+    }
+    switch (rc) {
+    case 0:
+        return 1;
+    case -EBUSY:     /* a try, as threading.Lock: False */
+    case -ETIMEDOUT: /* the core checked that the deadline passed */
+        return 0;
+    case RAISED:
+        return -1;
+    default: /* -EOWNERDEAD (held now), -ENOTRECOVERABLE, -EDEADLK, ... */
+        raise_sync(self, rc);
+        return -1;
+    }
+}
+
+static PyObject *mutex_acquire(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"blocking", "timeout", NULL};
+    int blocking = 1;
+    PyObject *timeout_obj = NULL;
+    uint64_t ns;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pO:acquire", kwlist, &blocking, &timeout_obj) ||
+        lock_timeout(self, blocking, timeout_obj, &ns) < 0)
+        return NULL;
+    int r = mutex_take(self, ns);
+    return r < 0 ? NULL : PyBool_FromLong(r);
+}
+
+static PyObject *mutex_enter(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    int r = mutex_take(self, FUTEX_FOREVER);
+    return r < 0 ? NULL : Py_NewRef(self);
+}
+
+static PyObject *mutex_release(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    int rc = futex_mutex_unlock(MUTEX(self), ((SyncObject *)self)->flags);
+    if (rc != 0)
+        return raise_sync(self, rc); /* -ENOTRECOVERABLE: released, and now unusable */
+    Py_RETURN_NONE;
+}
+
+static PyObject *sync_exit_release(PyObject *self, PyObject *Py_UNUSED(args)) { return mutex_release(self, NULL); }
+
+static PyObject *mutex_locked(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    int r = futex_mutex_locked(MUTEX(self));
+    return r < 0 ? raise_sync(self, r) : PyBool_FromLong(r);
+}
+
+static PyObject *mutex_is_owned(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    int r = futex_mutex_is_owned(MUTEX(self));
+    return r < 0 ? raise_sync(self, r) : PyBool_FromLong(r);
+}
+
+static PyObject *mutex_consistent(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    int rc = futex_mutex_consistent(MUTEX(self));
+    if (rc == -EINVAL) {
+        PyErr_SetString(PyExc_RuntimeError, "consistent(): the mutex is not inconsistent (no OwnerDiedError was raised)");
+        return NULL;
+    }
+    if (rc == -EPERM) {
+        PyErr_SetString(PyExc_RuntimeError, "consistent(): the mutex is not held by this thread");
+        return NULL;
+    }
+    return rc < 0 ? raise_sync(self, rc) : Py_NewRef(Py_None);
+}
+
+static PyObject *mutex_repr(PyObject *self)
+{
+    int r = futex_mutex_locked(MUTEX(self));
+    /* As threading.Lock's, which lock_tests matches. */
+    return PyUnicode_FromFormat("<%s futex.Mutex object at %p>", r > 0 ? "locked" : "unlocked", (void *)self);
+}
+
+static PyMethodDef mutex_methods[] = {
+    {"acquire", (PyCFunction)(void (*)(void))mutex_acquire, METH_VARARGS | METH_KEYWORDS,
+     "acquire(blocking=True, timeout=-1) -> bool\n\n"
+     "Take the mutex, as threading.Lock.acquire: True once taken, False if not taken by the timeout\n"
+     "(or at once when blocking is False). Raises OwnerDiedError with the mutex HELD when its previous\n"
+     "owner died holding it (repair, then consistent()); NotRecoverableError when it was released\n"
+     "without consistent(); RuntimeError when this thread holds it already (EDEADLK)."},
+    {"release", mutex_release, METH_NOARGS,
+     "release()\n\nRelease the mutex held by this thread; RuntimeError if this thread does not hold it."},
+    {"locked", mutex_locked, METH_NOARGS, "locked() -> bool\n\nTrue if some thread holds the mutex."},
+    {"is_owned", mutex_is_owned, METH_NOARGS, "is_owned() -> bool\n\nTrue if this thread holds the mutex."},
+    {"consistent", mutex_consistent, METH_NOARGS,
+     "consistent()\n\nAfter OwnerDiedError: declare the protected state repaired, so the mutex stays usable."},
+    {"__enter__", mutex_enter, METH_NOARGS, NULL},
+    {"__exit__", sync_exit_release, METH_VARARGS, NULL},
+    {"__reduce__", sync_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef sync_getset[] = {
+    {"offset", sync_get_offset, NULL, "Byte offset of the primitive in its buffer.", NULL},
+    {"shared", sync_get_shared, NULL, "True if it works across processes (FUTEX_SHARED).", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+/* lock_tests holds our types to weakref support, as threading's. */
+static PyMemberDef sync_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(SyncObject, weakrefs), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+PyDoc_STRVAR(mutex_doc,
+             "Mutex(buffer=None, offset=0, *, shared=None)\n\n"
+             "A robust, non-recursive mutex owned by a thread, in SIZE bytes at offset (a multiple of ALIGN)\n"
+             "of a writable buffer or a multiprocessing.shared_memory.SharedMemory (then it pickles by the\n"
+             "segment's name). All-zero memory is an unlocked mutex. buffer=None: its own private memory.\n"
+             "shared=None means True with a buffer, False without. Used as threading.Lock, except that only\n"
+             "the holder may release it, re-acquiring it raises, and the death of its holder is reported\n"
+             "to the next acquirer by OwnerDiedError (the mutex then held).");
+
+#define SYNC_SLOTS(prefix)                                                                                           \
+    SLOT(Py_tp_doc, prefix##_doc), SLOT(Py_tp_new, prefix##_new), SLOT(Py_tp_dealloc, sync_dealloc),                \
+        SLOT(Py_tp_repr, prefix##_repr),                                                                              \
+        SLOT(Py_tp_methods, prefix##_methods), SLOT(Py_tp_members, sync_members)
+
+static PyType_Slot mutex_slots[] = {SYNC_SLOTS(mutex), SLOT(Py_tp_getset, sync_getset), {0, NULL}};
+
+/* Not Py_TPFLAGS_IMMUTABLETYPE: module_exec sets SIZE and ALIGN on each
+ * type, which the Limited API can only do through setattr.
+ * Not Py_TPFLAGS_HAVE_GC: a primitive refers only to its buffer, its
+ * SharedMemory, its Condition's Mutex and a timeout, none of which can
+ * refer back, so it is never in a cycle. Were it tracked, the collector
+ * could find it unreachable together with its SharedMemory and run that
+ * one's __del__ (close()) while the primitive still holds the buffer:
+ * "BufferError: memoryview has 1 exported buffer" at shutdown. */
+#define SYNC_FLAGS Py_TPFLAGS_DEFAULT
+
+static PyType_Spec mutex_spec = {
+    .name = "futex.Mutex", .basicsize = sizeof(SyncObject), .flags = SYNC_FLAGS, .slots = mutex_slots};
+
+/* ---- Semaphore ---- */
+
+/* A non-negative int up to FUTEX_SEM_VALUE_MAX: ValueError otherwise (as
+ * threading.Semaphore's "initial value must be >= 0"). */
+static int to_sem_count(PyObject *obj, uint32_t *out, const char *what)
+{
+    PyObject *idx = PyNumber_Index(obj);
+    if (idx == NULL)
+        return -1;
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
+    Py_DECREF(idx);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (overflow != 0 || v < 0 || v > (long long)FUTEX_SEM_VALUE_MAX) {
+        PyErr_Format(PyExc_ValueError, "%s must be in [0, %lu], got %R", what, (unsigned long)FUTEX_SEM_VALUE_MAX,
+                     obj);
+        return -1;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static PyObject *sem_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"buffer", "offset", "value", "bound", "shared", NULL};
+    PyObject *buffer = Py_None, *offset_obj = NULL, *value_obj = Py_None, *bound_obj = Py_None, *shared_obj = NULL;
+    uint32_t value = 1, bound = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OO$OOO:Semaphore", kwlist, &buffer, &offset_obj, &value_obj,
+                                     &bound_obj, &shared_obj))
+        return NULL;
+    if (value_obj != Py_None && to_sem_count(value_obj, &value, "value") < 0)
+        return NULL;
+    if (bound_obj != Py_None && to_sem_count(bound_obj, &bound, "bound") < 0)
+        return NULL;
+    if (bound_obj != Py_None && bound == 0) {
+        PyErr_SetString(PyExc_ValueError, "bound must be >= 1 (None: unbounded)");
+        return NULL;
+    }
+    /* value None over a buffer attaches: it stores nothing, so a bound
+     * (stored by the creator with its value) would be ignored. */
+    int create = value_obj != Py_None || buffer == Py_None;
+    if (!create && bound_obj != Py_None) {
+        PyErr_SetString(PyExc_ValueError, "bound is stored with value by the creator; pass value too");
+        return NULL;
+    }
+    if (create && bound != 0 && value > bound) {
+        PyErr_Format(PyExc_ValueError, "value %lu is past bound %lu", (unsigned long)value, (unsigned long)bound);
+        return NULL;
+    }
+    SyncObject *s = sync_alloc(type, buffer, offset_obj, shared_obj, FUTEX_SEM_SIZE, FUTEX_SEM_ALIGN);
+    if (s != NULL && create) {
+        int rc = futex_sem_init(SEM(s), value, bound);
+        if (rc < 0) {
+            Py_DECREF(s);
+            return raise_result(rc);
+        }
+    }
+    return (PyObject *)s;
+}
+
+static int call_sem_wait(SyncObject *s, const futex_deadline *d, void *Py_UNUSED(arg))
+{
+    return futex_sem_wait((futex_sem *)s->mem, d, s->flags);
+}
+
+static int sem_take(PyObject *self, uint64_t timeout_ns)
+{
+    SyncObject *s = (SyncObject *)self;
+    int rc = futex_sem_trywait(SEM(s)); /* first without releasing the GIL */
+    if (rc == -EAGAIN && timeout_ns != 0) {
+        futex_deadline d;
+        futex_deadline_init(&d, timeout_ns);
+        rc = block(s, call_sem_wait, NULL, &d, 1);
+    }
+    switch (rc) {
+    case 0:
+        return 1;
+    case -EAGAIN:    /* the value was 0 and we were not to wait */
+    case -ETIMEDOUT: /* the core checked that the deadline passed */
+        return 0;
+    case RAISED:
+        return -1;
+    default:
+        raise_sync(self, rc);
+        return -1;
+    }
+}
+
+static PyObject *sem_acquire(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"blocking", "timeout", NULL};
+    int blocking = 1;
+    PyObject *timeout_obj = Py_None;
+    uint64_t ns = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pO:acquire", kwlist, &blocking, &timeout_obj))
+        return NULL;
+    if (!blocking && timeout_obj != Py_None) {
+        PyErr_SetString(PyExc_ValueError, "can't specify timeout for non-blocking acquire");
+        return NULL;
+    }
+    if (blocking && to_timeout_ns(timeout_obj, &ns) < 0)
+        return NULL;
+    int r = sem_take(self, ns);
+    return r < 0 ? NULL : PyBool_FromLong(r);
+}
+
+static PyObject *sem_enter(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    int r = sem_take(self, FUTEX_FOREVER);
+    return r < 0 ? NULL : Py_NewRef(self);
+}
+
+static PyObject *sem_post(PyObject *self, uint32_t n)
+{
+    int rc = futex_sem_post(SEM(self), n, ((SyncObject *)self)->flags);
+    return rc < 0 ? raise_sync(self, rc) : Py_NewRef(Py_None);
+}
+
+static PyObject *sem_release(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"n", NULL};
+    PyObject *n_obj = NULL;
+    uint32_t n = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:release", kwlist, &n_obj))
+        return NULL;
+    if (n_obj != NULL && to_sem_count(n_obj, &n, "n") < 0)
+        return NULL;
+    if (n < 1) {
+        PyErr_SetString(PyExc_ValueError, "n must be one or more");
+        return NULL;
+    }
+    return sem_post(self, n);
+}
+
+static PyObject *sem_exit(PyObject *self, PyObject *Py_UNUSED(args)) { return sem_post(self, 1); }
+
+static PyObject *sem_get_value(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    int v = futex_sem_getvalue(SEM(self));
+    return v < 0 ? raise_sync(self, v) : PyLong_FromLong(v);
+}
+
+static PyObject *sem_get_bound(PyObject *self, void *Py_UNUSED(closure))
+{
+    int b = futex_sem_bound(SEM(self));
+    if (b < 0)
+        return raise_sync(self, b);
+    if ((uint32_t)b == FUTEX_SEM_VALUE_MAX)
+        Py_RETURN_NONE;
+    return PyLong_FromLong(b);
+}
+
+static PyObject *sem_repr(PyObject *self)
+{
+    int v = futex_sem_getvalue(SEM(self)), b = futex_sem_bound(SEM(self));
+    /* As threading.Semaphore's, with the bound where there is one. */
+    if ((uint32_t)b == FUTEX_SEM_VALUE_MAX)
+        return PyUnicode_FromFormat("<futex.Semaphore at %p: value=%d>", (void *)self, v);
+    return PyUnicode_FromFormat("<futex.Semaphore at %p: value=%d/%d>", (void *)self, v, b);
+}
+
+static PyMethodDef sem_methods[] = {
+    {"acquire", (PyCFunction)(void (*)(void))sem_acquire, METH_VARARGS | METH_KEYWORDS,
+     "acquire(blocking=True, timeout=None) -> bool\n\n"
+     "Take one unit, as threading.Semaphore.acquire: True once taken, False if not by the timeout."},
+    {"release", (PyCFunction)(void (*)(void))sem_release, METH_VARARGS | METH_KEYWORDS,
+     "release(n=1)\n\nAdd n units, waking up to n waiters. ValueError past the bound (nothing changes)."},
+    {"get_value", sem_get_value, METH_NOARGS, "get_value() -> int\n\nThe value now (a snapshot)."},
+    {"__enter__", sem_enter, METH_NOARGS, NULL},
+    {"__exit__", sem_exit, METH_VARARGS, NULL},
+    {"__reduce__", sync_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef sem_getset[] = {
+    {"offset", sync_get_offset, NULL, "Byte offset of the primitive in its buffer.", NULL},
+    {"shared", sync_get_shared, NULL, "True if it works across processes (FUTEX_SHARED).", NULL},
+    {"bound", sem_get_bound, NULL, "The largest value release() may reach, or None (unbounded).", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyDoc_STRVAR(sem_doc,
+             "Semaphore(buffer=None, offset=0, *, value=None, bound=None, shared=None)\n\n"
+             "A counting semaphore in SIZE bytes at offset of a buffer or SharedMemory (see Mutex).\n"
+             "value given: store it (and bound: the largest value a release may reach, None: unbounded),\n"
+             "as the creator does; value None over a buffer: attach to what is there (all-zero memory:\n"
+             "value 0, unbounded). Over its own memory (buffer=None) it starts at value or 1.\n"
+             "bound=value makes a threading.BoundedSemaphore: releasing past it raises ValueError.");
+
+static PyType_Slot sem_slots[] = {SYNC_SLOTS(sem), SLOT(Py_tp_getset, sem_getset), {0, NULL}};
+
+static PyType_Spec sem_spec = {
+    .name = "futex.Semaphore", .basicsize = sizeof(SyncObject), .flags = SYNC_FLAGS, .slots = sem_slots};
+
+/* ---- Event ---- */
+
+static PyObject *event_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"buffer", "offset", "shared", NULL};
+    PyObject *buffer = Py_None, *offset_obj = NULL, *shared_obj = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OO$O:Event", kwlist, &buffer, &offset_obj, &shared_obj))
+        return NULL;
+    return (PyObject *)sync_alloc(type, buffer, offset_obj, shared_obj, FUTEX_EVENT_SIZE, FUTEX_EVENT_ALIGN);
+}
+
+static int call_event_wait(SyncObject *s, const futex_deadline *d, void *Py_UNUSED(arg))
+{
+    return futex_event_wait((futex_event *)s->mem, d, s->flags);
+}
+
+static PyObject *event_set(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    int rc = futex_event_set(EVENT(self), ((SyncObject *)self)->flags);
+    return rc < 0 ? raise_sync(self, rc) : Py_NewRef(Py_None);
+}
+
+static PyObject *event_clear(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    int rc = futex_event_clear(EVENT(self));
+    return rc < 0 ? raise_sync(self, rc) : Py_NewRef(Py_None);
+}
+
+static PyObject *event_is_set(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    int r = futex_event_is_set(EVENT(self));
+    return r < 0 ? raise_sync(self, r) : PyBool_FromLong(r);
+}
+
+static PyObject *event_wait(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"timeout", NULL};
+    PyObject *timeout_obj = Py_None;
+    uint64_t ns;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:wait", kwlist, &timeout_obj) || to_timeout_ns(timeout_obj, &ns) < 0)
+        return NULL;
+    if (futex_event_is_set(EVENT(self)) == 1) /* set: no need to release the GIL */
+        Py_RETURN_TRUE;
+    futex_deadline d;
+    futex_deadline_init(&d, ns);
+    /* Sliced only where a signal cannot end the OS wait: there, a set and
+     * clear in the gap between two slices may be missed, but Ctrl-C works. */
+    int rc = block((SyncObject *)self, call_event_wait, NULL, &d,
+                   !(futex_capabilities() & FUTEX_CAP_INTERRUPTIBLE));
+    switch (rc) {
+    case 0:
+        Py_RETURN_TRUE;
+    case -ETIMEDOUT:
+        Py_RETURN_FALSE;
+    case RAISED:
+        return NULL;
+    default:
+        return raise_sync(self, rc);
+    }
+}
+
+static PyObject *event_repr(PyObject *self)
+{
+    return PyUnicode_FromFormat("<futex.Event at %p: %s>", (void *)self,
+                                futex_event_is_set(EVENT(self)) == 1 ? "set" : "unset");
+}
+
+static PyMethodDef event_methods[] = {
+    {"set", event_set, METH_NOARGS, "set()\n\nSet the flag and wake every waiter."},
+    {"clear", event_clear, METH_NOARGS, "clear()\n\nClear the flag."},
+    {"is_set", event_is_set, METH_NOARGS, "is_set() -> bool"},
+    {"wait", (PyCFunction)(void (*)(void))event_wait, METH_VARARGS | METH_KEYWORDS,
+     "wait(timeout=None) -> bool\n\nBlock until the flag is set (or was set since the call began): True;\n"
+     "False once timeout seconds passed. None waits forever."},
+    {"__reduce__", sync_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+PyDoc_STRVAR(event_doc, "Event(buffer=None, offset=0, *, shared=None)\n\n"
+                        "threading.Event in SIZE bytes at offset of a buffer or SharedMemory (see Mutex).\n"
+                        "All-zero memory is an unset event.");
+
+static PyType_Slot event_slots[] = {SYNC_SLOTS(event), SLOT(Py_tp_getset, sync_getset), {0, NULL}};
+
+static PyType_Spec event_spec = {
+    .name = "futex.Event", .basicsize = sizeof(SyncObject), .flags = SYNC_FLAGS, .slots = event_slots};
+
+/* ---- Condition ---- */
+
+static PyObject *cond_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"buffer", "offset", "mutex", "shared", NULL};
+    PyObject *buffer, *offset_obj, *mutex, *shared_obj = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO|$O:Condition", kwlist, &buffer, &offset_obj, &mutex,
+                                     &shared_obj))
+        return NULL;
+    module_state *st = (module_state *)PyType_GetModuleState(type);
+    if (st == NULL)
+        return NULL;
+    if (!PyObject_TypeCheck(mutex, st->mutex_type)) {
+        PyErr_SetString(PyExc_TypeError, "mutex must be a futex.Mutex");
+        return NULL;
+    }
+    /* The core takes one flags for both: the Condition follows its Mutex. */
+    unsigned mflags = ((SyncObject *)mutex)->flags;
+    if (shared_obj != Py_None) {
+        int shared = PyObject_IsTrue(shared_obj);
+        if (shared < 0)
+            return NULL;
+        if ((unsigned)shared != (mflags & FUTEX_SHARED)) {
+            PyErr_SetString(PyExc_ValueError, "shared must be the mutex's");
+            return NULL;
+        }
+    }
+    SyncObject *s = sync_alloc(type, buffer, offset_obj, (mflags & FUTEX_SHARED) ? Py_True : Py_False,
+                               FUTEX_COND_SIZE, FUTEX_COND_ALIGN);
+    if (s != NULL)
+        s->mutex = Py_NewRef(mutex);
+    return (PyObject *)s;
+}
+
+static int call_cond_wait(SyncObject *s, const futex_deadline *d, void *Py_UNUSED(arg))
+{
+    return futex_cond_wait((futex_cond *)s->mem, (futex_mutex *)((SyncObject *)s->mutex)->mem, d, s->flags);
+}
+
+/* One wait until d: 1 notified, 0 timed out, -1 raised. */
+static int cond_wait_until(PyObject *self, const futex_deadline *d)
+{
+    SyncObject *s = (SyncObject *)self;
+    if (futex_mutex_is_owned(MUTEX(s->mutex)) != 1) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot wait on un-acquired lock");
+        return -1;
+    }
+    int rc = block(s, call_cond_wait, NULL, d, 1);
+    switch (rc) {
+    case 0:
+        return 1;
+    case -ETIMEDOUT: /* the mutex is held again */
+        return 0;
+    case RAISED: /* the mutex is held again, as after threading.Condition.wait */
+        return -1;
+    default: /* -EOWNERDEAD: held, tell; -ENOTRECOVERABLE: not held */
+        raise_sync(self, rc);
+        return -1;
+    }
+}
+
+static PyObject *cond_wait(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"timeout", NULL};
+    PyObject *timeout_obj = Py_None;
+    uint64_t ns;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:wait", kwlist, &timeout_obj) || to_timeout_ns(timeout_obj, &ns) < 0)
+        return NULL;
+    futex_deadline d;
+    futex_deadline_init(&d, ns);
+    int r = cond_wait_until(self, &d);
+    return r < 0 ? NULL : PyBool_FromLong(r);
+}
+
+/* threading.Condition.wait_for, on one absolute deadline. */
+static PyObject *cond_wait_for(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"predicate", "timeout", NULL};
+    PyObject *predicate, *timeout_obj = Py_None;
+    uint64_t ns;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:wait_for", kwlist, &predicate, &timeout_obj) ||
+        to_timeout_ns(timeout_obj, &ns) < 0)
+        return NULL;
+    futex_deadline d;
+    futex_deadline_init(&d, ns);
+    for (;;) {
+        PyObject *result = PyObject_CallNoArgs(predicate);
+        if (result == NULL)
+            return NULL;
+        int truth = PyObject_IsTrue(result);
+        if (truth != 0 || futex_deadline_remaining_ns(&d) == 0)
+            return truth < 0 ? (Py_DECREF(result), NULL) : result;
+        Py_DECREF(result);
+        if (cond_wait_until(self, &d) < 0)
+            return NULL;
+    }
+}
+
+static PyObject *cond_notify_n(PyObject *self, uint32_t n, int all)
+{
+    SyncObject *s = (SyncObject *)self;
+    if (futex_mutex_is_owned(MUTEX(s->mutex)) != 1) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot notify on un-acquired lock");
+        return NULL;
+    }
+    int rc = all ? futex_cond_notify_all(COND(s), s->flags) : futex_cond_notify(COND(s), n, s->flags);
+    return rc < 0 ? raise_sync(self, rc) : Py_NewRef(Py_None);
+}
+
+static PyObject *cond_notify(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"n", NULL};
+    PyObject *n_obj = NULL;
+    uint32_t n = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:notify", kwlist, &n_obj))
+        return NULL;
+    if (n_obj != NULL) {
+        PyObject *idx = PyNumber_Index(n_obj);
+        if (idx == NULL)
+            return NULL;
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
+        Py_DECREF(idx);
+        if (v == -1 && PyErr_Occurred())
+            return NULL;
+        if (overflow < 0 || (overflow == 0 && v < 0)) {
+            PyErr_Format(PyExc_ValueError, "n must be >= 0, got %R", n_obj);
+            return NULL;
+        }
+        n = overflow > 0 || v >= (long long)UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+    }
+    return cond_notify_n(self, n, 0);
+}
+
+static PyObject *cond_notify_all(PyObject *self, PyObject *Py_UNUSED(ignored)) { return cond_notify_n(self, 0, 1); }
+
+/* acquire / release / with: the Mutex's own. */
+static PyObject *cond_acquire(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    return mutex_acquire(((SyncObject *)self)->mutex, args, kwds);
+}
+
+static PyObject *cond_release(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    return mutex_release(((SyncObject *)self)->mutex, NULL);
+}
+
+static PyObject *cond_enter(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    int r = mutex_take(((SyncObject *)self)->mutex, FUTEX_FOREVER);
+    return r < 0 ? NULL : Py_NewRef(self);
+}
+
+static PyObject *cond_get_mutex(PyObject *self, void *Py_UNUSED(closure))
+{
+    return Py_NewRef(((SyncObject *)self)->mutex);
+}
+
+static PyObject *cond_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *a = Py_BuildValue("(O)", ((SyncObject *)self)->mutex);
+    PyObject *kw = a == NULL ? NULL : PyDict_New();
+    PyObject *res = kw == NULL ? NULL : sync_reduce_with(self, a, kw);
+    Py_XDECREF(a);
+    Py_XDECREF(kw);
+    return res;
+}
+
+static PyObject *cond_repr(PyObject *self)
+{
+    return PyUnicode_FromFormat("<futex.Condition at %p: %R>", (void *)self, ((SyncObject *)self)->mutex);
+}
+
+static PyMethodDef cond_methods[] = {
+    {"wait", (PyCFunction)(void (*)(void))cond_wait, METH_VARARGS | METH_KEYWORDS,
+     "wait(timeout=None) -> bool\n\nWith the mutex held: release it, sleep until notified (True) or timeout\n"
+     "seconds passed (False), take it again. No spurious wakeups. RuntimeError without the mutex;\n"
+     "OwnerDiedError (mutex held) if it was re-taken from a dead owner."},
+    {"wait_for", (PyCFunction)(void (*)(void))cond_wait_for, METH_VARARGS | METH_KEYWORDS,
+     "wait_for(predicate, timeout=None)\n\nwait() until predicate() is true; its last result."},
+    {"notify", (PyCFunction)(void (*)(void))cond_notify, METH_VARARGS | METH_KEYWORDS,
+     "notify(n=1)\n\nWake up to n waiters. RuntimeError without the mutex."},
+    {"notify_all", cond_notify_all, METH_NOARGS, "notify_all()\n\nWake every waiter."},
+    {"acquire", (PyCFunction)(void (*)(void))cond_acquire, METH_VARARGS | METH_KEYWORDS,
+     "acquire(blocking=True, timeout=-1) -> bool\n\nThe mutex's acquire."},
+    {"release", cond_release, METH_NOARGS, "release()\n\nThe mutex's release."},
+    {"__enter__", cond_enter, METH_NOARGS, NULL},
+    {"__exit__", cond_release, METH_VARARGS, NULL},
+    {"__reduce__", cond_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef cond_getset[] = {
+    {"offset", sync_get_offset, NULL, "Byte offset of the primitive in its buffer.", NULL},
+    {"shared", sync_get_shared, NULL, "True if it works across processes (FUTEX_SHARED).", NULL},
+    {"mutex", cond_get_mutex, NULL, "The futex.Mutex it is used with.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyDoc_STRVAR(cond_doc, "Condition(buffer, offset, mutex, *, shared=None)\n\n"
+                       "threading.Condition over a futex.Mutex, in SIZE bytes at offset of a buffer or\n"
+                       "SharedMemory (buffer None: its own memory). It is shared as its mutex is.");
+
+static PyType_Slot cond_slots[] = {SYNC_SLOTS(cond), SLOT(Py_tp_getset, cond_getset), {0, NULL}};
+
+static PyType_Spec cond_spec = {
+    .name = "futex.Condition", .basicsize = sizeof(SyncObject), .flags = SYNC_FLAGS, .slots = cond_slots};
+
+/* ---- Barrier ---- */
+
+static PyObject *barrier_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"buffer", "offset", "parties", "timeout", "shared", NULL};
+    PyObject *buffer = Py_None, *offset_obj = NULL, *parties_obj = Py_None, *timeout_obj = Py_None,
+             *shared_obj = NULL;
+    uint32_t parties = 0;
+    uint64_t ns;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OOO$OO:Barrier", kwlist, &buffer, &offset_obj, &parties_obj,
+                                     &timeout_obj, &shared_obj))
+        return NULL;
+    if (to_timeout_ns(timeout_obj, &ns) < 0)
+        return NULL;
+    if (parties_obj != Py_None) {
+        /* ValueError for any count out of range, negative ones included,
+         * as threading.Barrier. */
+        PyObject *idx = PyNumber_Index(parties_obj);
+        if (idx == NULL)
+            return NULL;
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
+        Py_DECREF(idx);
+        if (v == -1 && PyErr_Occurred())
+            return NULL;
+        if (overflow != 0 || v < 1 || v > (long long)FUTEX_BARRIER_PARTIES_MAX) {
+            PyErr_Format(PyExc_ValueError, "parties must be in [1, %u], got %R", FUTEX_BARRIER_PARTIES_MAX,
+                         parties_obj);
+            return NULL;
+        }
+        parties = (uint32_t)v;
+    } else if (buffer == Py_None) {
+        PyErr_SetString(PyExc_ValueError, "parties is needed for a Barrier over its own memory");
+        return NULL;
+    }
+    SyncObject *s = sync_alloc(type, buffer, offset_obj, shared_obj, FUTEX_BARRIER_SIZE, FUTEX_BARRIER_ALIGN);
+    if (s == NULL)
+        return NULL;
+    s->default_timeout = Py_NewRef(timeout_obj);
+    int have = futex_barrier_parties(BARRIER(s));
+    const char *err = NULL;
+    if (have == 0 && parties == 0)
+        err = "the barrier is not initialised (all zeros): pass parties";
+    else if (have == 0) {
+        /* All-zero memory: we create it. Initialise before sharing it; two
+         * processes that both find zeros and arrive at once may race. */
+        int rc = futex_barrier_init(BARRIER(s), parties);
+        if (rc < 0) {
+            Py_DECREF(s);
+            return raise_result(rc);
+        }
+    } else if (parties != 0 && (uint32_t)have != parties)
+        err = "the barrier in this memory has another party count";
+    if (err != NULL) {
+        PyErr_Format(PyExc_ValueError, "%s (memory says %d, given %lu)", err, have, (unsigned long)parties);
+        Py_DECREF(s);
+        return NULL;
+    }
+    return (PyObject *)s;
+}
+
+static int call_barrier_wait(SyncObject *s, const futex_deadline *d, void *ticket)
+{
+    return futex_barrier_wait((futex_barrier *)s->mem, (uint32_t *)ticket, d, s->flags);
+}
+
+static PyObject *barrier_wait(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"timeout", NULL};
+    SyncObject *s = (SyncObject *)self;
+    PyObject *timeout_obj = Py_None;
+    uint64_t ns;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:wait", kwlist, &timeout_obj))
+        return NULL;
+    if (to_timeout_ns(timeout_obj == Py_None ? s->default_timeout : timeout_obj, &ns) < 0)
+        return NULL;
+    futex_deadline d;
+    futex_deadline_init(&d, ns);
+    uint32_t ticket = 0; /* keeps our place across -EINTR: a re-call resumes, never arrives twice */
+    int rc = block(s, call_barrier_wait, &ticket, &d, 0);
+    if (rc >= 0)
+        return PyLong_FromLong(rc);
+    if (rc == RAISED) {
+        /* As threading.Barrier: an exception in wait breaks the barrier. */
+        futex_barrier_abort(BARRIER(s), s->flags);
+        return NULL;
+    }
+    return raise_sync(self, rc); /* -ECANCELED, -ETIMEDOUT: BrokenBarrierError */
+}
+
+static PyObject *barrier_reset(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    SyncObject *s = (SyncObject *)self;
+    int rc;
+    /* reset waits for the broken generation's waiters to leave: not long,
+     * but it may sleep, so without the GIL. */
+    Py_BEGIN_ALLOW_THREADS
+    rc = futex_barrier_reset(BARRIER(s), s->flags);
+    Py_END_ALLOW_THREADS
+    return rc < 0 ? raise_sync(self, rc) : Py_NewRef(Py_None);
+}
+
+static PyObject *barrier_abort(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    int rc = futex_barrier_abort(BARRIER(self), ((SyncObject *)self)->flags);
+    return rc < 0 ? raise_sync(self, rc) : Py_NewRef(Py_None);
+}
+
+static PyObject *barrier_int(PyObject *self, int v) { return v < 0 ? raise_sync(self, v) : PyLong_FromLong(v); }
+
+static PyObject *barrier_get_parties(PyObject *self, void *Py_UNUSED(c))
+{
+    return barrier_int(self, futex_barrier_parties(BARRIER(self)));
+}
+
+static PyObject *barrier_get_n_waiting(PyObject *self, void *Py_UNUSED(c))
+{
+    return barrier_int(self, futex_barrier_n_waiting(BARRIER(self)));
+}
+
+static PyObject *barrier_get_broken(PyObject *self, void *Py_UNUSED(c))
+{
+    int b = futex_barrier_broken(BARRIER(self));
+    return b < 0 ? raise_sync(self, b) : PyBool_FromLong(b);
+}
+
+static PyObject *barrier_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    SyncObject *s = (SyncObject *)self;
+    PyObject *a = PyTuple_New(0);
+    PyObject *kw = a == NULL ? NULL
+                             : Py_BuildValue("{sisOsO}", "parties", futex_barrier_parties(BARRIER(s)), "timeout",
+                                             s->default_timeout, "shared",
+                                             (s->flags & FUTEX_SHARED) ? Py_True : Py_False);
+    PyObject *res = kw == NULL ? NULL : sync_reduce_with(self, a, kw);
+    Py_XDECREF(a);
+    Py_XDECREF(kw);
+    return res;
+}
+
+static PyObject *barrier_repr(PyObject *self)
+{
+    if (futex_barrier_broken(BARRIER(self)) == 1)
+        return PyUnicode_FromFormat("<futex.Barrier at %p: broken>", (void *)self);
+    return PyUnicode_FromFormat("<futex.Barrier at %p: waiters=%d/%d>", (void *)self,
+                                futex_barrier_n_waiting(BARRIER(self)), futex_barrier_parties(BARRIER(self)));
+}
+
+static PyMethodDef barrier_methods[] = {
+    {"wait", (PyCFunction)(void (*)(void))barrier_wait, METH_VARARGS | METH_KEYWORDS,
+     "wait(timeout=None) -> int\n\nArrive and wait for all parties: the arrival index (0 .. parties-1).\n"
+     "threading.BrokenBarrierError if the barrier is or becomes broken (abort, reset, a timeout:\n"
+     "a wait that times out breaks it for everyone). timeout None: the constructor's timeout."},
+    {"reset", barrier_reset, METH_NOARGS, "reset()\n\nBack to empty and unbroken; current waiters get BrokenBarrierError."},
+    {"abort", barrier_abort, METH_NOARGS, "abort()\n\nBreak the barrier: waits raise BrokenBarrierError until reset()."},
+    {"__reduce__", barrier_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef barrier_getset[] = {
+    {"offset", sync_get_offset, NULL, "Byte offset of the primitive in its buffer.", NULL},
+    {"shared", sync_get_shared, NULL, "True if it works across processes (FUTEX_SHARED).", NULL},
+    {"parties", barrier_get_parties, NULL, "The number of parties.", NULL},
+    {"n_waiting", barrier_get_n_waiting, NULL, "The number waiting now.", NULL},
+    {"broken", barrier_get_broken, NULL, "True if the barrier is broken.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyDoc_STRVAR(barrier_doc,
+             "Barrier(buffer=None, offset=0, parties=None, *, timeout=None, shared=None)\n\n"
+             "threading.Barrier (without action) in SIZE bytes at offset of a buffer or SharedMemory (see\n"
+             "Mutex). parties initialises all-zero memory, or must match what is there; None attaches.\n"
+             "timeout is wait()'s default. A party that dies inside wait is not noticed: use timeouts.");
+
+static PyType_Slot barrier_slots[] = {SYNC_SLOTS(barrier), SLOT(Py_tp_getset, barrier_getset), {0, NULL}};
+
+static PyType_Spec barrier_spec = {
+    .name = "futex.Barrier", .basicsize = sizeof(SyncObject), .flags = SYNC_FLAGS, .slots = barrier_slots};
+
+/* Adds a primitive type with its SIZE and ALIGN. */
+static PyTypeObject *add_sync_type(PyObject *mod, PyType_Spec *spec, long size, long align)
+{
+    PyTypeObject *t = (PyTypeObject *)PyType_FromModuleAndSpec(mod, spec, NULL);
+    if (t == NULL)
+        return NULL;
+    PyObject *sz = PyLong_FromLong(size), *al = PyLong_FromLong(align);
+    int bad = sz == NULL || al == NULL || PyObject_SetAttrString((PyObject *)t, "SIZE", sz) < 0 ||
+              PyObject_SetAttrString((PyObject *)t, "ALIGN", al) < 0 || PyModule_AddType(mod, t) < 0;
+    Py_XDECREF(sz);
+    Py_XDECREF(al);
+    if (bad) {
+        Py_DECREF(t);
+        return NULL;
+    }
+    return t;
+}
+
 /* ---- module -------------------------------------------------------------- */
 
 static PyObject *mod_set_spin(PyObject *Py_UNUSED(mod), PyObject *arg)
@@ -865,6 +2133,34 @@ static int module_exec(PyObject *mod)
     st->deadline_type = (PyTypeObject *)PyType_FromModuleAndSpec(mod, &deadline_spec, NULL);
     if (st->deadline_type == NULL || PyModule_AddType(mod, st->deadline_type) < 0)
         return -1;
+    if ((st->mutex_type = add_sync_type(mod, &mutex_spec, FUTEX_MUTEX_SIZE, FUTEX_MUTEX_ALIGN)) == NULL ||
+        (st->sem_type = add_sync_type(mod, &sem_spec, FUTEX_SEM_SIZE, FUTEX_SEM_ALIGN)) == NULL ||
+        (st->event_type = add_sync_type(mod, &event_spec, FUTEX_EVENT_SIZE, FUTEX_EVENT_ALIGN)) == NULL ||
+        (st->cond_type = add_sync_type(mod, &cond_spec, FUTEX_COND_SIZE, FUTEX_COND_ALIGN)) == NULL ||
+        (st->barrier_type = add_sync_type(mod, &barrier_spec, FUTEX_BARRIER_SIZE, FUTEX_BARRIER_ALIGN)) == NULL)
+        return -1;
+    /* RuntimeError subclasses: like threading's errors, not an OSError that a
+     * handler for I/O errors would swallow while the mutex stays held. */
+    st->owner_died = PyErr_NewExceptionWithDoc(
+        "futex.OwnerDiedError",
+        "Raised by Mutex.acquire (and Condition.wait) with the mutex HELD: its previous owner died\n"
+        "holding it. Repair what it protects, call consistent(), then release as usual.",
+        PyExc_RuntimeError, NULL);
+    if (st->owner_died == NULL || PyModule_AddObjectRef(mod, "OwnerDiedError", st->owner_died) < 0)
+        return -1;
+    st->not_recoverable = PyErr_NewExceptionWithDoc(
+        "futex.NotRecoverableError",
+        "The mutex was released without consistent() after its owner died: it is permanently unusable.",
+        PyExc_RuntimeError, NULL);
+    if (st->not_recoverable == NULL || PyModule_AddObjectRef(mod, "NotRecoverableError", st->not_recoverable) < 0)
+        return -1;
+    PyObject *thread = PyImport_ImportModule("_thread");
+    PyObject *tmax = thread == NULL ? NULL : PyObject_GetAttrString(thread, "TIMEOUT_MAX");
+    Py_XDECREF(thread);
+    st->timeout_max = tmax == NULL ? -1.0 : PyFloat_AsDouble(tmax);
+    Py_XDECREF(tmax);
+    if (st->timeout_max == -1.0 && PyErr_Occurred())
+        return -1;
     if (PyModule_AddStringConstant(mod, "__version__", FUTEX_VERSION) < 0 ||
         PyModule_AddStringConstant(mod, "backend", futex_backend()) < 0 ||
         PyModule_AddIntConstant(mod, "capabilities", (long)futex_capabilities()) < 0 ||
@@ -881,6 +2177,13 @@ static int module_traverse(PyObject *mod, visitproc visit, void *arg)
     module_state *st = PyModule_GetState(mod);
     Py_VISIT(st->cell_type);
     Py_VISIT(st->deadline_type);
+    Py_VISIT(st->mutex_type);
+    Py_VISIT(st->sem_type);
+    Py_VISIT(st->event_type);
+    Py_VISIT(st->cond_type);
+    Py_VISIT(st->barrier_type);
+    Py_VISIT(st->owner_died);
+    Py_VISIT(st->not_recoverable);
     return 0;
 }
 
@@ -889,6 +2192,13 @@ static int module_clear(PyObject *mod)
     module_state *st = PyModule_GetState(mod);
     Py_CLEAR(st->cell_type);
     Py_CLEAR(st->deadline_type);
+    Py_CLEAR(st->mutex_type);
+    Py_CLEAR(st->sem_type);
+    Py_CLEAR(st->event_type);
+    Py_CLEAR(st->cond_type);
+    Py_CLEAR(st->barrier_type);
+    Py_CLEAR(st->owner_died);
+    Py_CLEAR(st->not_recoverable);
     return 0;
 }
 

@@ -12,8 +12,15 @@ from ._futex import (
     CAP_INTERRUPTIBLE,
     CAP_SHARED,
     CAP_WAKE_COUNT,
+    Barrier,
     Cell,
+    Condition,
     Deadline,
+    Event,
+    Mutex,
+    NotRecoverableError,
+    OwnerDiedError,
+    Semaphore,
     __version__,
     backend,
     capabilities,
@@ -26,11 +33,34 @@ __all__ = [
     "CAP_INTERRUPTIBLE",
     "CAP_SHARED",
     "CAP_WAKE_COUNT",
+    "Barrier",
     "Cell",
+    "Condition",
     "Deadline",
+    "Event",
+    "Mutex",
+    "NotRecoverableError",
+    "OwnerDiedError",
+    "Semaphore",
     "__version__",
     "backend",
     "capabilities",
     "get_spin",
     "set_spin",
 ]
+
+
+def _attach(cls, name, offset, args, kwargs):
+    """Unpickles a primitive (or Cell) made over a SharedMemory: attach the
+    segment by name in this process and build the object over it there."""
+    from multiprocessing import shared_memory
+
+    try:
+        # Python 3.13+: the creator's resource tracker owns the segment; an
+        # attacher must not register it (or it is unlinked when we exit).
+        shm = shared_memory.SharedMemory(name=name, track=False)
+    except TypeError:
+        # Before 3.13 attaching registers the name again; multiprocessing
+        # children share the parent's tracker, which holds it once.
+        shm = shared_memory.SharedMemory(name=name)
+    return cls(shm, offset, *args, **kwargs)
