@@ -305,11 +305,22 @@ int futex_deadline_wait_intr(const futex_deadline *d, const uint32_t *word, uint
     /* The OS wait ignores signals: wait one slice of the deadline, then hand
      * the caller an -EINTR so it looks at its signals and calls again. */
     futex_deadline slice;
-    futex_deadline_init(&slice, FUTEX_SLICE_NS);
-    if (slice.at_ns >= d->at_ns)
+    if (!futex_deadline_slice(d, &slice))
         return futex_deadline_wait(d, word, expected, flags);
     int rc = futex_deadline_wait(&slice, word, expected, flags);
     return rc == -ETIMEDOUT ? -EINTR : rc;
+}
+
+int futex_deadline_slice(const futex_deadline *d, futex_deadline *slice)
+{
+    if (d == NULL || slice == NULL)
+        return 0;
+    futex_deadline_init(slice, FUTEX_SLICE_NS);
+    if (slice->at_ns >= d->at_ns) {
+        *slice = *d; /* the deadline comes first: one call to it */
+        return 0;
+    }
+    return 1;
 }
 
 int futex_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags)

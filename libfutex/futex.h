@@ -168,6 +168,17 @@ FUTEX_EXTERN int futex_deadline_wait_intr(const futex_deadline *d, const uint32_
                                           unsigned flags);
 
 /*
+ * futex_deadline_slice — the same policy for a blocking call other than a
+ * wait on one word (a Mutex, Semaphore or Condition of this library, whose
+ * sleeps a signal may fall between): sets *slice to the part of *d the next
+ * call should block for, at most FUTEX_SLICE_NS, and returns 1 when *slice
+ * ends before *d -- then a -ETIMEDOUT from that call means "look at the
+ * signals and call again with the same d" -- or 0 when *slice is *d. A call
+ * that a timeout changes (a Barrier, which it breaks) is not to be sliced.
+ */
+FUTEX_EXTERN int futex_deadline_slice(const futex_deadline *d, futex_deadline *slice);
+
+/*
  * Seconds (as a binding's users write timeouts) to the nanoseconds every
  * timeout and deadline here takes, with one rule for every binding: rounded
  * up, so a wait never ends before the time asked; infinity and anything at

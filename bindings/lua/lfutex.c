@@ -572,7 +572,7 @@ static int failure(lua_State *L, int rc)
 }
 
 /* The one blocking policy of the primitives. Sleeps in the core until the
- * deadline ("forever" is a far-off one: see FAR_NS); after -EINTR it goes
+ * deadline (FUTEX_FOREVER never expires); after -EINTR it goes
  * back through the VM -- it calls a Lua no-op, which fires the call and
  * count hooks a signal handler (lua.c's, luaposix's) armed -- and, unless
  * the hook raised, calls the core again with the same deadline. The core
@@ -584,7 +584,7 @@ static int failure(lua_State *L, int rc)
  * waiter's liveness check) gives no -EINTR; so calls that a timeout leaves
  * unchanged (sliceable: mutex, semaphore, condition; an event only where
  * a signal cannot end the OS wait, since a set and clear between two
- * slices would be missed) sleep SLICE_NS at a time and look for a newly
+ * slices would be missed) sleep one futex_deadline_slice at a time and look for a newly
  * armed hook in between, as cell waits do on backends without
  * FUTEX_CAP_INTERRUPTIBLE. */
 typedef int (*blocking_call)(const prim *p, const futex_deadline *d, void *arg);
@@ -592,25 +592,18 @@ typedef int (*blocking_call)(const prim *p, const futex_deadline *d, void *arg);
 static int block(lua_State *L, blocking_call call, const prim *p, void *arg, uint64_t timeout_ns, int sliceable,
                  void (*on_raise)(const prim *, void *))
 {
-    futex_deadline d;
-    deadline_for(&d, timeout_ns);
+    futex_deadline d; /* FUTEX_FOREVER: one that never expires */
+    futex_deadline_init(&d, timeout_ns);
     hooks h;
     hooks_save(L, &h);
     for (;;) {
         futex_deadline slice = d;
-        if (sliceable) {
-            futex_deadline_init(&slice, SLICE_NS);
-            if (slice.at_ns > d.at_ns)
-                slice = d;
-        }
+        int sliced = sliceable ? futex_deadline_slice(&d, &slice) : 0;
         int rc = call(p, &slice, arg);
-        if (rc == -ETIMEDOUT && slice.at_ns != d.at_ns) {
+        if (rc == -ETIMEDOUT && sliced) {
             if (!hooks_changed(L, &h))
                 continue; /* only our slice ended, and no signal's hook waits */
             rc = -EINTR;
-        } else if (rc == -ETIMEDOUT && timeout_ns == FUTEX_FOREVER) {
-            deadline_for(&d, timeout_ns); /* a year passed: forever goes on */
-            continue;
         }
         if (rc != -EINTR)
             return rc;

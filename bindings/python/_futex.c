@@ -992,7 +992,7 @@ static module_state *sync_state(PyObject *self) { return (module_state *)PyType_
  * spin, a Mutex's owner-liveness check every 100 ms) gives no -EINTR: the
  * next sleep starts after it. So calls that a timeout leaves unchanged
  * (sliceable: Mutex, Semaphore, Condition -- whose notifiers hold the
- * mutex, so none is lost between two slices) sleep at most SLICE_NS at a
+ * mutex, so none is lost between two slices) sleep one futex_deadline_slice at a
  * time and look at the handlers in between. Not an Event (a set and clear
  * between two slices would be missed: a wait must see every set since it
  * began) -- except on backends whose OS wait a signal does not end -- nor a
@@ -1007,14 +1007,12 @@ static int block(SyncObject *s, blocking_call call, void *arg, const futex_deadl
     for (;;) {
         int rc;
         futex_deadline slice = *d;
+        int sliced = 0;
         Py_BEGIN_ALLOW_THREADS
-        if (sliceable) {
-            futex_deadline_init(&slice, SLICE_NS);
-            if (slice.at_ns > d->at_ns)
-                slice = *d;
-        }
+        if (sliceable)
+            sliced = futex_deadline_slice(d, &slice);
         rc = call(s, &slice, arg);
-        if (rc == -ETIMEDOUT && slice.at_ns != d->at_ns)
+        if (rc == -ETIMEDOUT && sliced)
             rc = -EINTR; /* only our slice ended: look at the signals, go on */
         Py_END_ALLOW_THREADS
         if (rc != -EINTR)
