@@ -86,14 +86,8 @@ static uint64_t deadline_after(uint64_t timeout_ns)
 
 /* ---- spin-then-park ----------------------------------------------------- */
 
-/* Chosen by bench/ (bench/README.md has the data): 16 re-checks, 12 after a
- * pause and the last 4 after a yield. It is the smallest count that always
- * caught a partner spinning on another CPU (0.35 µs round trips, against 11 µs
- * for two sleeps); more pauses only cost more where the partner shares our
- * CPU; and a wait that ends up sleeping burns ~3 µs of CPU first. */
-#define DEFAULT_SPIN 16u
-
-static uint32_t spin_iterations = DEFAULT_SPIN;
+/* The default is the adaptive, timed spin; futex_set_spin(n) fixes a count. */
+static uint32_t spin_iterations = FUTEX_SPIN_ADAPTIVE;
 static uint32_t cpu_count; /* 0 until first asked; races only write the same value */
 
 void futex_set_spin(uint32_t iterations) { futex__atomic_store(&spin_iterations, iterations, FUTEX__RELAXED); }
@@ -118,6 +112,15 @@ static int cpus(void)
     return n;
 }
 
+static void yield_cpu(void)
+{
+#if defined(_WIN32)
+    SwitchToThread();
+#else
+    sched_yield();
+#endif
+}
+
 /* The yields of a spin of n re-checks: the last 4 (the last n/2 for n < 8). */
 #define SPIN_YIELDS(n) ((n) < 8u ? (n) / 2u : 4u)
 
@@ -129,8 +132,8 @@ static int cpus(void)
  * spins past its deadline (a clock read costs ~20 ns: 1 in 64 is noise). */
 #define SPIN_CLOCK_EVERY 64u
 
-/* Returns 1 if the word stopped holding `expected` while we spun, -1 if the
- * deadline passed first, else 0.
+/* The fixed-count spin of futex_set_spin(n). Returns 1 if the word stopped
+ * holding `expected` while we spun, -1 if the deadline passed first, else 0.
  *
  * Two phases, because a partner that will change the word soon is in one of
  * two places. On another CPU, it answers within a few hundred nanoseconds,
@@ -140,11 +143,8 @@ static int cpus(void)
  * answer before we pay for a sleep and a wakeup. A yield with nothing else to
  * run returns at once, so the yields also extend the first case's window.
  * This is libstdc++'s atomic::wait shape (12 relaxes, then 4 yields). */
-static int spin_until_changed(const uint32_t *word, uint32_t expected, uint64_t deadline_ns)
+static int spin_count(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, uint32_t n)
 {
-    uint32_t n = futex_get_spin();
-    if (n == 0 || cpus() < 2)
-        return 0; /* on one CPU the writer cannot run while we spin */
     if (n > SPIN_MAX)
         n = SPIN_MAX;
     uint32_t pauses = n - SPIN_YIELDS(n);
@@ -155,11 +155,7 @@ static int spin_until_changed(const uint32_t *word, uint32_t expected, uint64_t 
         if (i < pauses) {
             futex__cpu_relax();
         } else {
-#if defined(_WIN32)
-            SwitchToThread();
-#else
-            sched_yield();
-#endif
+            yield_cpu();
         }
         /* Relaxed is enough: spinning is only a hint. The caller re-reads the
          * word with its own ordering, and the OS wait re-checks it under the
@@ -168,6 +164,98 @@ static int spin_until_changed(const uint32_t *word, uint32_t expected, uint64_t 
             return 1;
     }
     return 0;
+}
+
+
+/* ---- the adaptive spin --------------------------------------------------
+ * One process-wide estimate of how long a partner takes to answer, in ns.
+ * Read and written relaxed, without a CAS: it is a hint, and an update lost
+ * to a race only delays the learning by one wait. */
+static uint32_t spin_estimate_ns = 500u;
+
+/* The shortest window: a C partner on another CPU answers in ~0.3 µs, and
+ * the clock reads and the pause's latency make shorter windows meaningless. */
+#define SPIN_FLOOR_NS 1000u
+/* The longest window: the budget less the slack of the last pause or yield,
+ * which may run past the window's end before the clock is read again. */
+#define SPIN_LIMIT_NS (FUTEX_SPIN_BUDGET_NS - 1000u)
+/* A sleep shorter than this was ended by a partner that was nearly there:
+ * a longer spin could have seen it. Longer sleeps were real waits. */
+#define SPIN_NEAR_MISS_NS 1000000u
+/* The clock is read every this many pauses: a read costs ~20-40 ns, a pause
+ * 10-150 ns depending on the CPU, so the window ends within ~0.6 µs. */
+#define SPIN_CLOCK_PAUSES 4u
+
+/* How long this wait spins: twice the estimate (the answers vary; glibc
+ * spins up to twice its average too) plus the floor, within the budget. */
+static uint32_t spin_window_ns(void)
+{
+    uint64_t w = 2u * (uint64_t)futex__atomic_load(&spin_estimate_ns, FUTEX__RELAXED) + SPIN_FLOOR_NS;
+    return w > SPIN_LIMIT_NS ? SPIN_LIMIT_NS : (uint32_t)w;
+}
+
+/* The window the next adaptive spin would use: for tests (tests/c), which
+ * check that learning never takes it past the budget. */
+uint32_t futex__spin_window_ns(void);
+uint32_t futex__spin_window_ns(void) { return spin_window_ns(); }
+
+/* Moves the estimate 1/8 of the way toward target_ns (glibc's step). */
+static void spin_learn(uint64_t target_ns)
+{
+    int64_t est = (int64_t)futex__atomic_load(&spin_estimate_ns, FUTEX__RELAXED);
+    int64_t t = target_ns > SPIN_LIMIT_NS ? SPIN_LIMIT_NS : (int64_t)target_ns;
+    est += (t - est) / 8;
+    futex__atomic_store(&spin_estimate_ns, (uint32_t)(est < 0 ? 0 : est), FUTEX__RELAXED);
+}
+
+/* The spin of the default setting: re-check the word, after a pause, for
+ * three quarters of the window, then after yields until the window ends
+ * (why both: see spin_count). Returns as spin_count; *began is when the
+ * spin started, for learning from a sleep that follows. */
+static int spin_adaptive(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, uint64_t *began)
+{
+    uint32_t window = spin_window_ns();
+    uint64_t t0 = futex_monotonic_ns(), now = t0;
+    uint64_t yield_at = t0 + window - window / 4, end = t0 + window;
+    *began = t0;
+    if (deadline_ns < end)
+        end = deadline_ns; /* never spin past the deadline */
+    for (uint32_t i = 1;; i++) {
+        int yielded = now >= yield_at;
+        if (yielded)
+            yield_cpu();
+        else
+            futex__cpu_relax();
+        /* Relaxed, as in spin_count: the caller re-reads with its own order. */
+        if (futex__atomic_load_relaxed(word) != expected) {
+            /* An answer seen while pausing teaches how long partners take.
+             * One seen after a yield may only have come because we gave our
+             * CPU to the partner: pausing longer would not have helped, so
+             * it teaches nothing. */
+            if (!yielded)
+                spin_learn(futex_monotonic_ns() - t0);
+            return 1;
+        }
+        if (yielded || i % SPIN_CLOCK_PAUSES == 0) {
+            now = futex_monotonic_ns();
+            if (now >= end)
+                return now >= deadline_ns ? -1 : 0;
+        }
+    }
+}
+
+/* After a spin gave up and the wait slept: a wake soon after (the partner
+ * was nearly there) lengthens the spin toward the window it just used, so a
+ * partner a little slower than the estimate is caught next time; a long
+ * sleep or a timeout (nobody was about to answer) lets the spin decay, so
+ * waits nobody ends cost less. */
+static void spin_learn_from_sleep(uint64_t began, int rc)
+{
+    uint64_t slept = futex_monotonic_ns() - began;
+    if ((rc == 0 || rc == -EAGAIN) && slept < SPIN_NEAR_MISS_NS)
+        spin_learn((uint64_t)spin_window_ns() + SPIN_FLOOR_NS);
+    else
+        spin_learn(0);
 }
 
 /* ---- wait and wake ------------------------------------------------------ */
@@ -195,10 +283,18 @@ static int check_args(const uint32_t *word, unsigned flags)
  * word is known to hold `expected`. */
 static int wait_until(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, unsigned flags)
 {
-    if (!(flags & FUTEX_NOSPIN)) {
-        int spun = spin_until_changed(word, expected, deadline_ns);
-        if (spun != 0)
+    uint32_t n = futex_get_spin();
+    /* Never spin on one CPU: the writer cannot run while we do. */
+    int adaptive = !(flags & FUTEX_NOSPIN) && n == FUTEX_SPIN_ADAPTIVE && cpus() >= 2;
+    uint64_t began = 0;
+    if (!(flags & FUTEX_NOSPIN) && n != 0 && cpus() >= 2) {
+        int spun = adaptive ? spin_adaptive(word, expected, deadline_ns, &began)
+                            : spin_count(word, expected, deadline_ns, n > SPIN_MAX ? SPIN_MAX : n);
+        if (spun != 0) {
+            if (spun < 0 && adaptive)
+                spin_learn(0); /* the deadline came first: nobody answered */
             return spun > 0 ? -EAGAIN : -ETIMEDOUT; /* -1: the deadline passed while we spun */
+        }
     }
     unsigned os_flags = flags & FUTEX_SHARED;
     for (;;) {
@@ -208,12 +304,13 @@ static int wait_until(const uint32_t *word, uint32_t expected, uint64_t deadline
             os_flags |= FUTEX__UNTIMED;
         }
         int rc = futex__os_wait(word, expected, os_deadline, os_flags);
-        if (rc != -ETIMEDOUT)
-            return rc;
         /* Believe a timeout only when our own clock agrees: the backend may
          * have clamped a long timeout, or the OS rounded it down. */
-        if (futex__remaining_ns(deadline_ns) == 0)
-            return -ETIMEDOUT;
+        if (rc == -ETIMEDOUT && futex__remaining_ns(deadline_ns) != 0)
+            continue;
+        if (adaptive && rc != -EINTR)
+            spin_learn_from_sleep(began, rc); /* -EINTR says nothing about the partner */
+        return rc;
     }
 }
 
@@ -295,6 +392,78 @@ int futex_deadline_wait_intr(const futex_deadline *d, const uint32_t *word, uint
         return futex_deadline_wait(d, word, expected, flags);
     int rc = futex_deadline_wait(&slice, word, expected, flags);
     return rc == -ETIMEDOUT ? -EINTR : rc;
+}
+
+/* ---- waits whose loop runs here ---------------------------------------- */
+
+/* Whether v is one of the values the caller waits past. */
+static int in_set(uint32_t v, const uint32_t *values, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++)
+        if (values[i] == v)
+            return 1;
+    return 0;
+}
+
+/* The loop behind futex_wait_past and futex_wait_until: wait on whatever
+ * the word holds while it is in the set (or, with `outside`, while it is
+ * not), each wait by the one interruptible policy, so spinning, slicing,
+ * deadlines and -EINTR are futex_deadline_wait_intr's and nothing else's. */
+static int wait_while(const futex_deadline *d, const uint32_t *word, const uint32_t *values, uint32_t count,
+                      int outside, unsigned flags, uint32_t *seen)
+{
+    if (d == NULL || (values == NULL && count > 0))
+        return -EINVAL;
+    int rc = check_args(word, flags);
+    if (rc != 0)
+        return rc; /* before the word is touched */
+    for (;;) {
+        uint32_t v = futex_load(word);
+        if (in_set(v, values, count) == outside) {
+            if (seen != NULL)
+                *seen = v;
+            return 0;
+        }
+        rc = futex_deadline_wait_intr(d, word, v, flags);
+        switch (rc) {
+        case 0:       /* woken, or spuriously: look at the word again */
+        case -EAGAIN: /* it changed before we slept: look again */
+            continue;
+        default: /* -ETIMEDOUT, -EINTR (the caller runs its handlers), an error */
+            return rc;
+        }
+    }
+}
+
+int futex_wait_past(const futex_deadline *d, const uint32_t *word, const uint32_t *values, uint32_t count,
+                    unsigned flags, uint32_t *seen)
+{
+    return wait_while(d, word, values, count, 0, flags, seen);
+}
+
+int futex_wait_until(const futex_deadline *d, const uint32_t *word, uint32_t want, unsigned flags)
+{
+    return wait_while(d, word, &want, 1, 1, flags, NULL);
+}
+
+int futex_store_wake(uint32_t *word, uint32_t value, uint32_t max_waiters, unsigned flags)
+{
+    int rc = check_args(word, flags);
+    if (rc != 0)
+        return rc; /* nothing stored */
+    futex_store(word, value); /* SeqCst: ordered before the wake's check for waiters */
+    return futex_wake(word, max_waiters, flags);
+}
+
+int futex_add_wake(uint32_t *word, uint32_t delta, uint32_t max_waiters, unsigned flags, uint32_t *old)
+{
+    int rc = check_args(word, flags);
+    if (rc != 0)
+        return rc; /* nothing added */
+    uint32_t was = futex_fetch_add(word, delta); /* SeqCst, as futex_store_wake */
+    if (old != NULL)
+        *old = was;
+    return futex_wake(word, max_waiters, flags);
 }
 
 int futex_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags)
