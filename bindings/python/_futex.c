@@ -562,6 +562,29 @@ static PyObject *cell_wait(PyObject *self, PyObject *args, PyObject *kwds)
     return res;
 }
 
+/* A wake count: NULL (not given) is 1; n >= 0, and n >= 2**32 - 1 means
+ * everyone (FUTEX_ALL); negative -> ValueError. */
+static int to_wake_count(PyObject *n_obj, uint32_t *n)
+{
+    *n = 1;
+    if (n_obj == NULL)
+        return 0;
+    PyObject *idx = PyNumber_Index(n_obj);
+    if (idx == NULL)
+        return -1;
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
+    Py_DECREF(idx);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (overflow < 0 || (overflow == 0 && v < 0)) {
+        PyErr_Format(PyExc_ValueError, "n must be >= 0, got %R", n_obj);
+        return -1;
+    }
+    *n = overflow > 0 || v >= (long long)FUTEX_ALL ? FUTEX_ALL : (uint32_t)v;
+    return 0;
+}
+
 /* wake(n): n >= 0; n >= 2**32 - 1 means everyone. None where the OS does
  * not say how many it woke. */
 static PyObject *wake_result(int rc)
@@ -578,24 +601,9 @@ static PyObject *cell_wake(PyObject *self, PyObject *args, PyObject *kwds)
     static char *kwlist[] = {"n", NULL};
     CellObject *c = (CellObject *)self;
     PyObject *n_obj = NULL;
-    uint32_t n = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:wake", kwlist, &n_obj))
+    uint32_t n;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:wake", kwlist, &n_obj) || to_wake_count(n_obj, &n) < 0)
         return NULL;
-    if (n_obj != NULL) {
-        PyObject *idx = PyNumber_Index(n_obj);
-        if (idx == NULL)
-            return NULL;
-        int overflow = 0;
-        long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
-        Py_DECREF(idx);
-        if (v == -1 && PyErr_Occurred())
-            return NULL;
-        if (overflow < 0 || (overflow == 0 && v < 0)) {
-            PyErr_Format(PyExc_ValueError, "n must be >= 0, got %R", n_obj);
-            return NULL;
-        }
-        n = overflow > 0 || v >= (long long)FUTEX_ALL ? FUTEX_ALL : (uint32_t)v;
-    }
     if (begin_op(c) < 0)
         return NULL;
     int rc = futex_wake(c->word, n, c->flags);
@@ -613,6 +621,83 @@ static PyObject *cell_wake_all(PyObject *self, PyObject *Py_UNUSED(ignored))
     if (end_op(c) < 0)
         return NULL;
     return wake_result(rc);
+}
+
+/* ---- waits whose loop runs in C, and store/add-then-wake ----------------- */
+
+typedef struct {
+    CellObject *c;
+    uint32_t want;
+    unsigned flags;
+} cell_until_args;
+
+static int cell_until_call(void *arg, const futex_deadline *d, unsigned nospin)
+{
+    cell_until_args *a = arg;
+    return futex_wait_until(d, a->c->word, a->want, a->flags | nospin);
+}
+
+static PyObject *cell_wait_until(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"value", "timeout", "spin", NULL};
+    CellObject *c = (CellObject *)self;
+    PyObject *value_obj, *timeout_obj = Py_None, *spin_obj = NULL;
+    uint32_t want;
+    uint64_t timeout_ns;
+    int spin;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O$O:wait_until", kwlist, &value_obj, &timeout_obj, &spin_obj))
+        return NULL;
+    if (to_u32(value_obj, &want, "value") < 0 || to_timeout_ns(timeout_obj, &timeout_ns) < 0 ||
+        (spin = parse_spin(spin_obj)) < 0)
+        return NULL;
+    futex_deadline d;
+    futex_deadline_init(&d, timeout_ns);
+    if (begin_op(c) < 0)
+        return NULL;
+    cell_until_args a = {c, want, c->flags | (spin ? 0u : FUTEX_NOSPIN)};
+    /* Holding the GIL, the word already there is the whole call; else the
+     * core's loop runs with the GIL released, by the one blocking policy. */
+    int rc = futex_load(c->word) == want ? 0 : block_until(cell_until_call, &a, &d);
+    PyObject *res;
+    switch (rc) {
+    case RAISED: res = NULL; break;                     /* a signal handler raised */
+    case 0: res = Py_NewRef(Py_True); break;            /* the word was seen holding value */
+    case -ETIMEDOUT: res = Py_NewRef(Py_False); break;  /* the core checked the deadline passed */
+    default: res = raise_result(rc); break;
+    }
+    if (end_op(c) < 0)
+        Py_CLEAR(res);
+    return res;
+}
+
+/* store_and_wake(value, n=1) and add_and_wake(delta, n=1): one core call. */
+static PyObject *cell_change_and_wake(PyObject *self, PyObject *args, PyObject *kwds, int add)
+{
+    static char *kwlist[] = {"value", "n", NULL};
+    CellObject *c = (CellObject *)self;
+    PyObject *value_obj, *n_obj = NULL;
+    uint32_t v, n, old = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, add ? "O|O:add_and_wake" : "O|O:store_and_wake", kwlist, &value_obj,
+                                     &n_obj))
+        return NULL;
+    if (to_u32(value_obj, &v, add ? "delta" : "value") < 0 || to_wake_count(n_obj, &n) < 0 || begin_op(c) < 0)
+        return NULL;
+    int rc = add ? futex_add_wake(c->word, v, n, c->flags, &old) : futex_store_wake(c->word, v, n, c->flags);
+    if (end_op(c) < 0)
+        return NULL;
+    if (rc < 0 && rc != FUTEX_UNCOUNTED)
+        return raise_result(rc);
+    return add ? PyLong_FromUnsignedLong(old) : wake_result(rc);
+}
+
+static PyObject *cell_store_and_wake(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    return cell_change_and_wake(self, args, kwds, 0);
+}
+
+static PyObject *cell_add_and_wake(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    return cell_change_and_wake(self, args, kwds, 1);
 }
 
 static PyObject *cell_repr(PyObject *self)
@@ -665,6 +750,17 @@ static PyMethodDef cell_methods[] = {
     {"wake", (PyCFunction)(void (*)(void))cell_wake, METH_VARARGS | METH_KEYWORDS,
      "wake(n=1) -> int | None\n\nWake up to n waiters: the number woken, or None where the OS does not say."},
     {"wake_all", cell_wake_all, METH_NOARGS, "wake_all() -> int | None\n\nWake every waiter."},
+    {"wait_until", (PyCFunction)(void (*)(void))cell_wait_until, METH_VARARGS | METH_KEYWORDS,
+     "wait_until(value, timeout=None, *, spin=True) -> bool\n\n"
+     "Block until the cell holds value: True (at once if it does), or until timeout seconds passed:\n"
+     "False. The whole loop -- look, wait on what the cell holds, look again -- runs in C, so spurious\n"
+     "wakeups and passing values never return. timeout and signals as wait()."},
+    {"store_and_wake", (PyCFunction)(void (*)(void))cell_store_and_wake, METH_VARARGS | METH_KEYWORDS,
+     "store_and_wake(value, n=1) -> int | None\n\n"
+     "store(value), then wake(n), in one call: the number woken, or None where the OS does not say."},
+    {"add_and_wake", (PyCFunction)(void (*)(void))cell_add_and_wake, METH_VARARGS | METH_KEYWORDS,
+     "add_and_wake(delta, n=1) -> old\n\n"
+     "fetch_add(delta), then wake(n), in one call: the previous value."},
     {"release", cell_release, METH_NOARGS,
      "release()\n\nDrop the buffer export; every later call raises ValueError. A wait blocked in another\n"
      "thread keeps the export until it returns. Calling it again does nothing."},
@@ -845,8 +941,10 @@ static PyObject *mod_get_spin(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(igno
 static PyMethodDef module_methods[] = {
     {"set_spin", mod_set_spin, METH_O,
      "set_spin(iterations)\n\nHow many times a wait re-checks the word before sleeping in the OS\n"
-     "(process-wide; 0 turns spinning off)."},
-    {"get_spin", mod_get_spin, METH_NOARGS, "get_spin() -> int\n\nThe spin count set_spin() set."},
+     "(process-wide; 0 turns spinning off). SPIN_ADAPTIVE, the default, spins for a time learned\n"
+     "from how long partners take to answer, at most 10 microseconds of CPU per wait."},
+    {"get_spin", mod_get_spin, METH_NOARGS,
+     "get_spin() -> int\n\nThe spin count set_spin() set (SPIN_ADAPTIVE by default)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -873,6 +971,12 @@ static int module_exec(PyObject *mod)
         PyModule_AddIntConstant(mod, "CAP_WAKE_COUNT", FUTEX_CAP_WAKE_COUNT) < 0 ||
         PyModule_AddIntConstant(mod, "CAP_ABSOLUTE_DEADLINE", FUTEX_CAP_ABSOLUTE_DEADLINE) < 0 ||
         PyModule_AddIntConstant(mod, "CAP_INTERRUPTIBLE", FUTEX_CAP_INTERRUPTIBLE) < 0)
+        return -1;
+    /* Not AddIntConstant: UINT32_MAX does not fit a C long on Windows. */
+    PyObject *adaptive = PyLong_FromUnsignedLong(FUTEX_SPIN_ADAPTIVE);
+    int added = adaptive == NULL ? -1 : PyModule_AddObjectRef(mod, "SPIN_ADAPTIVE", adaptive);
+    Py_XDECREF(adaptive);
+    if (added < 0)
         return -1;
     return 0;
 }
