@@ -1,6 +1,7 @@
 -- Lua ping-pong between two lua5.4 processes, run by bench/run.py:
 --
 --   lua5.4 pingpong.lua futex PATH [rounds]   two cells in futex.map(PATH): add 1 and wake, then wait
+--   lua5.4 pingpong.lua helpers PATH [rounds] the same in two calls a side: add_and_wake, wait_until
 --   lua5.4 pingpong.lua pipe DIR [rounds]     a pipe each way: the child's stdin (io.popen) and a FIFO in DIR
 --
 -- The parent starts the child itself (io.popen) and prints "RESULT us <µs per round trip>...",
@@ -29,11 +30,17 @@ local function child_cmd()
   return string.format("%s%s %s %s %s %d child", pin, q(arg[-1] or "lua5.4"), q(me), impl, q(path), rounds)
 end
 
-if impl == "futex" then
+if impl == "futex" or impl == "helpers" then
   local r = futex.map(path, 4096)
   local c0, c1 = r:cell(0), r:cell(128)
-  local function post(c) c:fetch_add(1); c:wake(1) end
-  local function wait(c, v) while c:load() == v do c:wait(v) end end
+  local post, wait
+  if impl == "helpers" then
+    post = function(c) c:add_and_wake(1) end
+    wait = function(c, v) c:wait_until(v + 1) end
+  else
+    post = function(c) c:fetch_add(1); c:wake(1) end
+    wait = function(c, v) while c:load() == v do c:wait(v) end end
+  end
   if role == "child" then
     for i = 0, total - 1 do
       wait(c0, i)
@@ -87,5 +94,5 @@ elseif impl == "pipe" then
   os.remove(fifo)
   report(us)
 else
-  error("usage: lua5.4 pingpong.lua futex|pipe PATH [rounds]")
+  error("usage: lua5.4 pingpong.lua futex|helpers|pipe PATH [rounds]")
 end

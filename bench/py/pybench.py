@@ -14,6 +14,7 @@ Prints "RESULT <unit> <sample>...", or "SKIP <reason>" when a peer is not instal
 """
 
 import functools
+import itertools
 import multiprocessing as mp
 import os
 import sys
@@ -82,6 +83,24 @@ def futex_pair(spin):
 
         # spin=True is the call a user writes, with no keyword to parse.
         return post, waiter(seen, d, load, wait if spin else functools.partial(wait, spin=False))
+
+    (p0, w0), (p1, w1) = mk(0), mk(1)
+    return p0, w0, p1, w1, closer(shm, cells)
+
+
+def futex_helpers_pair():
+    """The one-call helpers: a side is add_and_wake(1) then wait_until(count), two C calls."""
+    import futex
+
+    if os.environ.get("BENCH_SPIN"):
+        futex.set_spin(int(os.environ["BENCH_SPIN"]))
+    shm = SharedMemory(create=True, size=256)
+    cells = [futex.Cell(shm.buf, 0), futex.Cell(shm.buf, 128)]
+
+    def mk(d):
+        # No Python frame around the post; one around the wait, for the count.
+        until, count = cells[d].wait_until, itertools.count(1).__next__
+        return functools.partial(cells[d].add_and_wake, 1), lambda: until(count())
 
     (p0, w0), (p1, w1) = mk(0), mk(1)
     return p0, w0, p1, w1, closer(shm, cells)
@@ -165,6 +184,7 @@ def eventfd_pair():
 PAIRS = {
     "ours": lambda: futex_pair(True),
     "ours-nospin": lambda: futex_pair(False),
+    "ours-helpers": futex_helpers_pair,
     "semaphore": semaphore_pair,
     "event": event_pair,
     "pipe": pipe_pair,
