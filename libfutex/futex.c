@@ -209,24 +209,35 @@ static void spin_learn(uint64_t target_ns)
     futex__atomic_store(&spin_estimate_ns, (uint32_t)(est < 0 ? 0 : est), FUTEX__RELAXED);
 }
 
-/* The spin of the default setting: re-check the word, after a pause, for
- * three quarters of the window, then after yields until the window ends
- * (why both: see spin_count). Returns as spin_count; *began is when the
- * spin started, for learning from a sleep that follows. */
+/* The yields that come early in an adaptive spin: after about libstdc++'s
+ * 12 relaxes (~0.3 µs), its 4 yields, so a partner sharing our CPU gets it
+ * as soon as with a count. A C partner on another CPU has answered by then. */
+#define SPIN_FIRST_YIELD_NS 300u
+#define SPIN_EARLY_YIELDS 4u
+
+/* The spin of the default setting: re-check the word after a pause, with
+ * SPIN_EARLY_YIELDS yields after SPIN_FIRST_YIELD_NS and a yield before
+ * every re-check of the window's last quarter (why both: see spin_count; the early yield is
+ * what a partner on our CPU needs, however long the window has grown).
+ * Returns as spin_count; *began is when the spin started, for learning from
+ * a sleep that follows. */
 static int spin_adaptive(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, uint64_t *began)
 {
     uint32_t window = spin_window_ns();
     uint64_t t0 = futex_monotonic_ns(), now = t0;
-    uint64_t yield_at = t0 + window - window / 4, end = t0 + window;
+    uint64_t first_yield = t0 + SPIN_FIRST_YIELD_NS, yield_at = t0 + window - window / 4, end = t0 + window;
     *began = t0;
     if (deadline_ns < end)
         end = deadline_ns; /* never spin past the deadline */
+    uint32_t early = SPIN_EARLY_YIELDS;
     for (uint32_t i = 1;; i++) {
-        int yielded = now >= yield_at;
-        if (yielded)
+        int yielded = now >= yield_at || (early > 0 && now >= first_yield);
+        if (yielded) {
             yield_cpu();
-        else
+            early -= early > 0;
+        } else {
             futex__cpu_relax();
+        }
         /* Relaxed, as in spin_count: the caller re-reads with its own order. */
         if (futex__atomic_load_relaxed(word) != expected) {
             /* An answer seen while pausing teaches how long partners take.
