@@ -407,6 +407,7 @@ def plot(results, gl, path):
     if park and park["runs"]:
         color = "tab:green" if park["status"] == "MET" else "tab:red"
         ax.bar(range(1, len(park["runs"]) + 1), park["runs"], color=color)
+        ax.set_xticks(range(1, len(park["runs"]) + 1))
         ax.axhline(BUDGET_US, color="black", linewidth=1, label=f"budget {BUDGET_US:g} µs")
         ax.set_xlabel("run", fontsize=8)
         ax.set_ylabel("CPU µs before parking", fontsize=8)
