@@ -18,8 +18,10 @@
 #include <windows.h>
 #else
 #include <sched.h> /* sched_yield, for the spin phase */
-#include <signal.h>
+#if !defined(__wasm__)
+#include <signal.h> /* the fault guards: wasm has neither signals nor mmap */
 #include <sys/mman.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 #endif

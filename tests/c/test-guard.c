@@ -121,8 +121,11 @@ TEST(fault_elsewhere_stays_fatal, FORK)
     }
     int status = 0;
     CHECK_EQ(waitpid(pid, &status, 0), pid);
-    CHECK(WIFSIGNALED(status));
-    CHECK_EQ(WTERMSIG(status), SIGBUS);
+    /* Killed by the SIGBUS -- or, under a sanitizer, whose handler came
+     * before ours, reported by it and exited: never survived. */
+    CHECK(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0));
+    if (WIFSIGNALED(status))
+        CHECK_EQ(WTERMSIG(status), SIGBUS);
 }
 
 TEST_MAIN(shrunk_file_is_efault, fault_elsewhere_reaches_previous_handler, fault_elsewhere_stays_fatal)

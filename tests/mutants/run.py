@@ -9,6 +9,7 @@ on Ctrl-C. Exits 1 if any mutation survived (or the unmutated tests fail).
 """
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -98,7 +99,15 @@ def main(names):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def interrupted(signum, frame):
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
+    # Ctrl-C, or a TERM from a CI runner: unwind, so the scratch copy goes.
+    # (SIGINT explicitly: a shell starts background jobs with it ignored.)
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
     try:
         sys.exit(main(sys.argv[1:]))
     except KeyboardInterrupt:
