@@ -303,7 +303,7 @@ static int wait_until(const uint32_t *word, uint32_t expected, uint64_t deadline
     uint64_t began = 0;
     if (!(flags & FUTEX_NOSPIN) && n != 0 && cpus() >= 2) {
         int spun = adaptive ? spin_adaptive(word, expected, deadline_ns, &began)
-                            : spin_count(word, expected, deadline_ns, n > SPIN_MAX ? SPIN_MAX : n);
+                            : spin_count(word, expected, deadline_ns, n);
         if (spun != 0) {
             if (spun < 0 && adaptive)
                 spin_learn(0); /* the deadline came first: nobody answered */
