@@ -8,7 +8,8 @@
  *   bench wakenobody IMPL                         ns per wake with nobody waiting (batches of 1000)
  *   bench fetchadd  IMPL                          ns per uncontended fetch_add (batches of 10000)
  *   bench parkcost  SPIN                          CPU µs a 200 µs wait burns (it spins, then sleeps);
- *                                                 SPIN: a count, adaptive or adaptive-worst (see parkcost)
+ *                                                 SPIN: a count, adaptive, or adaptive-worst (the spin's
+ *                                                 own CPU at its widest; see parkcost)
  *   bench hash      T                             ns per backend wait that finds a stale value, T threads x 1024 words
  *
  * IMPL: ours (this binary's backend, default: the adaptive spin), ours-spinN (futex_set_spin(N)), ours-nospin
@@ -571,9 +572,10 @@ static void fetchadd(const std::string &name)
  * a waiter that was going to sleep anyway.
  *
  * SPIN: a count (futex_set_spin), "adaptive" (the default, after a run of waits nobody ends:
- * the learned spin's steady state for an idle waiter), or "adaptive-worst" (before each
+ * the learned spin's steady state for an idle waiter), or "adaptive-worst": before each
  * measured wait, 50 waits on a partner that answers 40 µs late -- just after the spin gives
- * up -- teach the spin to last as long as it ever will). */
+ * up -- teach the spin to last as long as it ever will; its samples are the spin's own CPU
+ * (the wait's CPU minus that of the same wait with FUTEX_NOSPIN, taught the same way). */
 struct LatePartner {
     std::atomic<uint32_t> stop{0};
     uint32_t word = 0;
@@ -605,11 +607,24 @@ static void parkcost(const char *spin)
     uint32_t word = 0;
     std::vector<double> us;
     for (int k = 0; k < 400; k++) {
-        for (int j = 0; worst && j < 50; j++)
-            futex_timed_wait(&lp.word, futex_load(&lp.word), 100000000u, FUTEX_PRIVATE);
-        uint64_t c0 = thread_cpu_ns();
-        futex_timed_wait(&word, 0, 200000, FUTEX_PRIVATE);
-        us.push_back((double)(thread_cpu_ns() - c0) / 1000.0);
+        if (!worst) {
+            uint64_t c0 = thread_cpu_ns();
+            futex_timed_wait(&word, 0, 200000, FUTEX_PRIVATE);
+            us.push_back((double)(thread_cpu_ns() - c0) / 1000.0);
+            continue;
+        }
+        /* Taught, the same wait with its spin and then without (FUTEX_NOSPIN), each right
+         * after the teaching: the sample is the difference, the spin's own CPU, with the
+         * partner thread's load on the machine the same on both sides. */
+        double cpu[2];
+        for (int nospin = 0; nospin < 2; nospin++) {
+            for (int j = 0; j < 50; j++)
+                futex_timed_wait(&lp.word, futex_load(&lp.word), 100000000u, FUTEX_PRIVATE);
+            uint64_t c0 = thread_cpu_ns();
+            futex_timed_wait(&word, 0, 200000, FUTEX_PRIVATE | (nospin ? FUTEX_NOSPIN : 0));
+            cpu[nospin] = (double)(thread_cpu_ns() - c0) / 1000.0;
+        }
+        us.push_back(cpu[0] - cpu[1]);
     }
     if (worst) {
         lp.stop.store(1);
