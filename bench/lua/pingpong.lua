@@ -33,18 +33,21 @@ end
 if impl == "futex" or impl == "helpers" then
   local r = futex.map(path, 4096)
   local c0, c1 = r:cell(0), r:cell(128)
-  local post, wait
-  if impl == "helpers" then
-    post = function(c) c:add_and_wake(1) end
-    wait = function(c, v) c:wait_until(v + 1) end
-  else
-    post = function(c) c:fetch_add(1); c:wake(1) end
-    wait = function(c, v) while c:load() == v do c:wait(v) end end
-  end
+  local function post(c) c:fetch_add(1); c:wake(1) end
+  local function wait(c, v) while c:load() == v do c:wait(v) end end
+  -- helpers: the two calls a side as a user writes them, no function of ours around them.
+  local helpers = impl == "helpers"
   if role == "child" then
-    for i = 0, total - 1 do
-      wait(c0, i)
-      post(c1)
+    if helpers then
+      for i = 1, total do
+        c0:wait_until(i)
+        c1:add_and_wake(1)
+      end
+    else
+      for i = 0, total - 1 do
+        wait(c0, i)
+        post(c1)
+      end
     end
     os.exit(0)
   end
@@ -52,12 +55,22 @@ if impl == "futex" or impl == "helpers" then
   local child = assert(io.popen(child_cmd(), "r"))
   local now = futex.monotonic
   local us = {}
-  for i = 0, total - 1 do
-    local t0 = now()
-    post(c0)
-    wait(c1, i)
-    local t1 = now()
-    if i >= WARM then us[#us + 1] = t1 - t0 end
+  if helpers then
+    for i = 1, total do
+      local t0 = now()
+      c0:add_and_wake(1)
+      c1:wait_until(i)
+      local t1 = now()
+      if i > WARM then us[#us + 1] = t1 - t0 end
+    end
+  else
+    for i = 0, total - 1 do
+      local t0 = now()
+      post(c0)
+      wait(c1, i)
+      local t1 = now()
+      if i >= WARM then us[#us + 1] = t1 - t0 end
+    end
   end
   child:close()
   r:close()

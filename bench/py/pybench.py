@@ -3,7 +3,8 @@
     python3 pybench.py pingpong IMPL [rounds]   µs per round trip between two processes
     python3 pybench.py call IMPL                ns per uncontended call (batches of 20,000)
 
-Ping-pong IMPLs: ours (futex.Cell over SharedMemory), ours-nospin (wait(spin=False)),
+Ping-pong IMPLs: ours (futex.Cell over SharedMemory, the plain load/wait + fetch_add/wake loop),
+ours-helpers (add_and_wake + wait_until, two calls a side), ours-nospin (wait(spin=False)),
 semaphore (multiprocessing.Semaphore pair), event (multiprocessing.Event pair), pipe
 (multiprocessing.Pipe), posix_ipc (posix_ipc.Semaphore pair), eventfd (os.eventfd pair),
 fastipc (fastipc's FutexWord). Call IMPLs: load, fetch_add (futex.Cell), bit_length
@@ -14,7 +15,6 @@ Prints "RESULT <unit> <sample>...", or "SKIP <reason>" when a peer is not instal
 """
 
 import functools
-import itertools
 import multiprocessing as mp
 import os
 import sys
@@ -83,24 +83,6 @@ def futex_pair(spin):
 
         # spin=True is the call a user writes, with no keyword to parse.
         return post, waiter(seen, d, load, wait if spin else functools.partial(wait, spin=False))
-
-    (p0, w0), (p1, w1) = mk(0), mk(1)
-    return p0, w0, p1, w1, closer(shm, cells)
-
-
-def futex_helpers_pair():
-    """The one-call helpers: a side is add_and_wake(1) then wait_until(count), two C calls."""
-    import futex
-
-    if os.environ.get("BENCH_SPIN"):
-        futex.set_spin(int(os.environ["BENCH_SPIN"]))
-    shm = SharedMemory(create=True, size=256)
-    cells = [futex.Cell(shm.buf, 0), futex.Cell(shm.buf, 128)]
-
-    def mk(d):
-        # No Python frame around the post; one around the wait, for the count.
-        until, count = cells[d].wait_until, itertools.count(1).__next__
-        return functools.partial(cells[d].add_and_wake, 1), lambda: until(count())
 
     (p0, w0), (p1, w1) = mk(0), mk(1)
     return p0, w0, p1, w1, closer(shm, cells)
@@ -184,7 +166,6 @@ def eventfd_pair():
 PAIRS = {
     "ours": lambda: futex_pair(True),
     "ours-nospin": lambda: futex_pair(False),
-    "ours-helpers": futex_helpers_pair,
     "semaphore": semaphore_pair,
     "event": event_pair,
     "pipe": pipe_pair,
@@ -207,7 +188,52 @@ def ponger(wait0, post1, rounds):
         post1()
 
 
+def helpers_ponger(where, rounds):
+    pin(1)
+    shm = SharedMemory(name=where)
+    c0, c1 = futex_cells(shm)
+    until, post = c0.wait_until, c1.add_and_wake
+    for i in range(1, rounds + 1):
+        until(i)
+        post(1)
+    c0.release(), c1.release(), shm.close()
+
+
+def futex_cells(shm):
+    import futex
+
+    if os.environ.get("BENCH_SPIN"):
+        futex.set_spin(int(os.environ["BENCH_SPIN"]))
+    return futex.Cell(shm.buf, 0), futex.Cell(shm.buf, 128)
+
+
+def pingpong_helpers(rounds):
+    """The one-call helpers, as a user writes them: a side is two calls, add_and_wake(1) and
+    wait_until(i), with no Python function of ours around them."""
+    shm = SharedMemory(create=True, size=256)
+    c0, c1 = futex_cells(shm)
+    ctx = mp.get_context("fork")
+    child = ctx.Process(target=helpers_ponger, args=(shm.name, WARM + rounds))
+    child.start()
+    pin(0)
+    post, until = c0.add_and_wake, c1.wait_until
+    clock = time.perf_counter_ns
+    us = []
+    for i in range(1, WARM + rounds + 1):
+        t0 = clock()
+        post(1)
+        until(i)
+        t1 = clock()
+        if i > WARM:
+            us.append(t1 - t0)
+    child.join()
+    closer(shm, [c0, c1])()
+    result("us", [x / 1000.0 for x in us])
+
+
 def pingpong(impl, rounds):
+    if impl == "ours-helpers":
+        return pingpong_helpers(rounds)
     post0, wait0, post1, wait1, cleanup = PAIRS[impl]()
     ctx = mp.get_context("fork")
     child = ctx.Process(target=ponger, args=(wait0, post1, WARM + rounds))

@@ -637,32 +637,68 @@ static int cell_until_call(void *arg, const futex_deadline *d, unsigned nospin)
     return futex_wait_until(d, a->c->word, a->want, a->flags | nospin);
 }
 
-static PyObject *cell_wait_until(PyObject *self, PyObject *args, PyObject *kwds)
+/* The arguments of a METH_FASTCALL | METH_KEYWORDS method (the helpers sit on
+ * a ping-pong's hot path, where tuple-and-dict parsing is a good part of a
+ * call): out[i] is the argument named names[i], or NULL if not given; the
+ * first `required` must be given; those past `npos` are keyword-only. */
+static int fast_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                     const char *const *names, int n, int npos, int required, PyObject **out)
 {
-    static char *kwlist[] = {"value", "timeout", "spin", NULL};
+    for (int i = 0; i < n; i++)
+        out[i] = i < nargs ? args[i] : NULL;
+    if (nargs > npos) {
+        PyErr_Format(PyExc_TypeError, "%s() takes at most %d positional arguments (%zd given)", fname, npos, nargs);
+        return -1;
+    }
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_Size(kwnames);
+    for (Py_ssize_t k = 0; k < nkw; k++) {
+        PyObject *key = PyTuple_GetItem(kwnames, k);
+        int found = -1;
+        for (int i = 0; i < n && found < 0; i++)
+            if (PyUnicode_CompareWithASCIIString(key, names[i]) == 0)
+                found = i;
+        if (found < 0) {
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'", fname, key);
+            return -1;
+        }
+        if (out[found] != NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'", fname, names[found]);
+            return -1;
+        }
+        out[found] = args[nargs + k];
+    }
+    for (int i = 0; i < required; i++)
+        if (out[i] == NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s'", fname, names[i]);
+            return -1;
+        }
+    return 0;
+}
+
+static PyObject *cell_wait_until(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"value", "timeout", "spin"};
     CellObject *c = (CellObject *)self;
-    PyObject *value_obj, *timeout_obj = Py_None, *spin_obj = NULL;
+    PyObject *a[3];
     uint32_t want;
     uint64_t timeout_ns;
     int spin;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O$O:wait_until", kwlist, &value_obj, &timeout_obj, &spin_obj))
-        return NULL;
-    if (to_u32(value_obj, &want, "value") < 0 || to_timeout_ns(timeout_obj, &timeout_ns) < 0 ||
-        (spin = parse_spin(spin_obj)) < 0)
+    if (fast_args("wait_until", args, nargs, kwnames, names, 3, 2, 1, a) < 0 || to_u32(a[0], &want, "value") < 0 ||
+        to_timeout_ns(a[1] == NULL ? Py_None : a[1], &timeout_ns) < 0 || (spin = parse_spin(a[2])) < 0)
         return NULL;
     futex_deadline d;
     futex_deadline_init(&d, timeout_ns);
     if (begin_op(c) < 0)
         return NULL;
-    cell_until_args a = {c, want, c->flags | (spin ? 0u : FUTEX_NOSPIN)};
+    cell_until_args u = {c, want, c->flags | (spin ? 0u : FUTEX_NOSPIN)};
     /* Holding the GIL, the word already there is the whole call; else the
      * core's loop runs with the GIL released, by the one blocking policy. */
-    int rc = futex_load(c->word) == want ? 0 : block_until(cell_until_call, &a, &d);
+    int rc = futex_load(c->word) == want ? 0 : block_until(cell_until_call, &u, &d);
     PyObject *res;
     switch (rc) {
-    case RAISED: res = NULL; break;                     /* a signal handler raised */
-    case 0: res = Py_NewRef(Py_True); break;            /* the word was seen holding value */
-    case -ETIMEDOUT: res = Py_NewRef(Py_False); break;  /* the core checked the deadline passed */
+    case RAISED: res = NULL; break;                    /* a signal handler raised */
+    case 0: res = Py_NewRef(Py_True); break;           /* the word was seen holding value */
+    case -ETIMEDOUT: res = Py_NewRef(Py_False); break; /* the core checked the deadline passed */
     default: res = raise_result(rc); break;
     }
     if (end_op(c) < 0)
@@ -671,16 +707,16 @@ static PyObject *cell_wait_until(PyObject *self, PyObject *args, PyObject *kwds)
 }
 
 /* store_and_wake(value, n=1) and add_and_wake(delta, n=1): one core call. */
-static PyObject *cell_change_and_wake(PyObject *self, PyObject *args, PyObject *kwds, int add)
+static PyObject *cell_change_and_wake(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                                      int add)
 {
-    static char *kwlist[] = {"value", "n", NULL};
+    static const char *const store_names[] = {"value", "n"}, *const add_names[] = {"delta", "n"};
     CellObject *c = (CellObject *)self;
-    PyObject *value_obj, *n_obj = NULL;
+    PyObject *a[2];
     uint32_t v, n, old = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, add ? "O|O:add_and_wake" : "O|O:store_and_wake", kwlist, &value_obj,
-                                     &n_obj))
-        return NULL;
-    if (to_u32(value_obj, &v, add ? "delta" : "value") < 0 || to_wake_count(n_obj, &n) < 0 || begin_op(c) < 0)
+    if (fast_args(add ? "add_and_wake" : "store_and_wake", args, nargs, kwnames, add ? add_names : store_names, 2, 2,
+                  1, a) < 0 ||
+        to_u32(a[0], &v, add ? "delta" : "value") < 0 || to_wake_count(a[1], &n) < 0 || begin_op(c) < 0)
         return NULL;
     int rc = add ? futex_add_wake(c->word, v, n, c->flags, &old) : futex_store_wake(c->word, v, n, c->flags);
     if (end_op(c) < 0)
@@ -690,14 +726,14 @@ static PyObject *cell_change_and_wake(PyObject *self, PyObject *args, PyObject *
     return add ? PyLong_FromUnsignedLong(old) : wake_result(rc);
 }
 
-static PyObject *cell_store_and_wake(PyObject *self, PyObject *args, PyObject *kwds)
+static PyObject *cell_store_and_wake(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return cell_change_and_wake(self, args, kwds, 0);
+    return cell_change_and_wake(self, args, nargs, kwnames, 0);
 }
 
-static PyObject *cell_add_and_wake(PyObject *self, PyObject *args, PyObject *kwds)
+static PyObject *cell_add_and_wake(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return cell_change_and_wake(self, args, kwds, 1);
+    return cell_change_and_wake(self, args, nargs, kwnames, 1);
 }
 
 static PyObject *cell_repr(PyObject *self)
@@ -750,15 +786,15 @@ static PyMethodDef cell_methods[] = {
     {"wake", (PyCFunction)(void (*)(void))cell_wake, METH_VARARGS | METH_KEYWORDS,
      "wake(n=1) -> int | None\n\nWake up to n waiters: the number woken, or None where the OS does not say."},
     {"wake_all", cell_wake_all, METH_NOARGS, "wake_all() -> int | None\n\nWake every waiter."},
-    {"wait_until", (PyCFunction)(void (*)(void))cell_wait_until, METH_VARARGS | METH_KEYWORDS,
+    {"wait_until", (PyCFunction)(void (*)(void))cell_wait_until, METH_FASTCALL | METH_KEYWORDS,
      "wait_until(value, timeout=None, *, spin=True) -> bool\n\n"
      "Block until the cell holds value: True (at once if it does), or until timeout seconds passed:\n"
      "False. The whole loop -- look, wait on what the cell holds, look again -- runs in C, so spurious\n"
      "wakeups and passing values never return. timeout and signals as wait()."},
-    {"store_and_wake", (PyCFunction)(void (*)(void))cell_store_and_wake, METH_VARARGS | METH_KEYWORDS,
+    {"store_and_wake", (PyCFunction)(void (*)(void))cell_store_and_wake, METH_FASTCALL | METH_KEYWORDS,
      "store_and_wake(value, n=1) -> int | None\n\n"
      "store(value), then wake(n), in one call: the number woken, or None where the OS does not say."},
-    {"add_and_wake", (PyCFunction)(void (*)(void))cell_add_and_wake, METH_VARARGS | METH_KEYWORDS,
+    {"add_and_wake", (PyCFunction)(void (*)(void))cell_add_and_wake, METH_FASTCALL | METH_KEYWORDS,
      "add_and_wake(delta, n=1) -> old\n\n"
      "fetch_add(delta), then wake(n), in one call: the previous value."},
     {"release", cell_release, METH_NOARGS,

@@ -137,6 +137,15 @@ def test_bad_input_touches_nothing():
         c.wait_until(5, "1")
     with pytest.raises(TypeError):
         c.wait_until()
+    with pytest.raises(TypeError):
+        c.wait_until(4, None, True)  # spin is keyword-only
+    with pytest.raises(TypeError):
+        c.wait_until(4, value=4)  # given twice
+    with pytest.raises(TypeError):
+        c.store_and_wake(9, nn=1)  # no such keyword
+    with pytest.raises(TypeError):
+        c.add_and_wake()
+    assert c.wait_until(value=4, timeout=0, spin=False) is True  # every argument by keyword
     assert c.load() == 4  # nothing stored, nothing added
     c.release()
     for call in (lambda: c.wait_until(4), lambda: c.store_and_wake(1), lambda: c.add_and_wake(1)):
