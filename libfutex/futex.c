@@ -216,6 +216,15 @@ static void spin_learn(uint64_t target_ns)
  * as soon as with a count. A C partner on another CPU has answered by then. */
 #define SPIN_FIRST_YIELD_NS 300u
 #define SPIN_EARLY_YIELDS 4u
+/* A yield that returned after this long ran another thread on our CPU: one
+ * with nothing else to run returns in a few hundred ns. */
+#define SPIN_SWITCHED_NS 1000u
+
+/* 1 while partners seem to share our CPU: the last answer came right after
+ * a yield that ran another thread here. Then a spin yields at once -- each
+ * pause would only keep the partner from the CPU -- until an answer comes
+ * while pausing (from another CPU). Relaxed: a hint, as the estimate. */
+static uint32_t spin_partner_here;
 
 /* The spin of the default setting: re-check the word after a pause, with
  * SPIN_EARLY_YIELDS yields after SPIN_FIRST_YIELD_NS and a yield before
@@ -227,7 +236,8 @@ static int spin_adaptive(const uint32_t *word, uint32_t expected, uint64_t deadl
 {
     uint32_t window = spin_window_ns();
     uint64_t t0 = futex_monotonic_ns(), now = t0;
-    uint64_t first_yield = t0 + SPIN_FIRST_YIELD_NS, yield_at = t0 + window - window / 4, end = t0 + window;
+    uint64_t first_yield = t0 + (futex__atomic_load(&spin_partner_here, FUTEX__RELAXED) ? 0 : SPIN_FIRST_YIELD_NS);
+    uint64_t yield_at = t0 + window - window / 4, end = t0 + window;
     *began = t0;
     if (deadline_ns < end)
         end = deadline_ns; /* never spin past the deadline */
@@ -241,17 +251,23 @@ static int spin_adaptive(const uint32_t *word, uint32_t expected, uint64_t deadl
             futex__cpu_relax();
         }
         /* Relaxed, as in spin_count: the caller re-reads with its own order. */
-        if (futex__atomic_load_relaxed(word) != expected) {
-            /* An answer seen while pausing teaches how long partners take.
-             * One seen after a yield may only have come because we gave our
-             * CPU to the partner: pausing longer would not have helped, so
-             * it teaches nothing. */
-            if (!yielded)
-                spin_learn(futex_monotonic_ns() - t0);
-            return 1;
-        }
-        if (yielded || i % SPIN_CLOCK_PAUSES == 0) {
+        int answered = futex__atomic_load_relaxed(word) != expected;
+        if (yielded || answered || i % SPIN_CLOCK_PAUSES == 0) {
+            uint64_t before = now;
             now = futex_monotonic_ns();
+            if (answered) {
+                /* An answer seen while pausing teaches how long partners
+                 * take, and that they run elsewhere. One seen after a yield
+                 * may only have come because we gave our CPU to the partner:
+                 * pausing longer would not have helped, so it teaches no
+                 * time -- but if the yield ran another thread, the partner
+                 * likely shares our CPU. */
+                if (!yielded)
+                    spin_learn(now - t0);
+                if (!yielded || now - before > SPIN_SWITCHED_NS)
+                    futex__atomic_store(&spin_partner_here, (uint32_t)yielded, FUTEX__RELAXED);
+                return 1;
+            }
             if (now >= end)
                 return now >= deadline_ns ? -1 : 0;
         }
