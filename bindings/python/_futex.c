@@ -49,18 +49,16 @@ static module_state *state_of_type(PyTypeObject *type)
 
 /* ---- errors ------------------------------------------------------------- */
 
-/* exc(format % type(obj).__name__), format holding one %U: tp_name is not
- * in the Limited API. */
-static void error_with_type(PyObject *exc, const char *format, PyObject *obj)
+/* TypeError(format % type(obj).__name__), format holding one %U: tp_name is
+ * not in the Limited API. */
+static void type_error(const char *format, PyObject *obj)
 {
     PyObject *name = PyType_GetName(Py_TYPE(obj));
     if (name != NULL) {
-        PyErr_Format(exc, format, name);
+        PyErr_Format(PyExc_TypeError, format, name);
         Py_DECREF(name);
     }
 }
-
-static void type_error(const char *format, PyObject *obj) { error_with_type(PyExc_TypeError, format, obj); }
 
 /* OSError(err, text): the errno attribute set, and the subclass (e.g.
  * TimeoutError) chosen by err as for any OS call. Steals text. */
@@ -309,13 +307,12 @@ static PyObject *cell_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
                 PyErr_Clear();
                 if (PyObject_GetBuffer(buffer, &probe, PyBUF_WRITABLE | PyBUF_STRIDES) == 0) {
                     PyBuffer_Release(&probe);
-                    error_with_type(PyExc_BufferError,
-                                    "buffer must be one contiguous block of memory; this %U is not (a slice "
-                                    "with a step?): pass the object it views, or a contiguous copy",
-                                    buffer);
+                    PyErr_SetString(PyExc_BufferError,
+                                    "buffer must be one contiguous block of memory, and this one is not (a "
+                                    "memoryview slice with a step?): pass the object it views, or a contiguous copy");
                 } else {
                     PyErr_Clear();
-                    error_with_type(PyExc_BufferError, "%U refused to export a writable buffer", buffer);
+                    PyErr_SetString(PyExc_BufferError, "the buffer refused to export itself as writable memory");
                 }
             }
             return NULL;
@@ -938,7 +935,8 @@ static PyGetSetDef deadline_getset[] = {
 
 PyDoc_STRVAR(deadline_doc, "Deadline(timeout=None)\n\n"
                            "An absolute deadline on the monotonic clock, timeout seconds from now (None or\n"
-                           "math.inf: never), for a loop of waits. Timeouts past ~584 years are clamped.");
+                           "math.inf: never), for a loop of waits. Timeouts past 2**64 ns (~584 years)\n"
+                           "never expire either.");
 
 static PyType_Slot deadline_slots[] = {
     SLOT(Py_tp_doc, deadline_doc),
