@@ -536,18 +536,54 @@ static int parse_spin(PyObject *obj)
     return obj == NULL ? 1 : PyObject_IsTrue(obj);
 }
 
-static PyObject *cell_wait(PyObject *self, PyObject *args, PyObject *kwds)
+/* The arguments of a METH_FASTCALL | METH_KEYWORDS method (wait, wake and the
+ * helpers sit on a ping-pong's hot path, where tuple-and-dict parsing is a
+ * good part of a call): out[i] is the argument named names[i], or NULL if not given; the
+ * first `required` must be given; those past `npos` are keyword-only. */
+static int fast_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                     const char *const *names, int n, int npos, int required, PyObject **out)
 {
-    static char *kwlist[] = {"expected", "timeout", "spin", NULL};
+    for (int i = 0; i < n; i++)
+        out[i] = i < nargs ? args[i] : NULL;
+    if (nargs > npos) {
+        PyErr_Format(PyExc_TypeError, "%s() takes at most %d positional arguments (%zd given)", fname, npos, nargs);
+        return -1;
+    }
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_Size(kwnames);
+    for (Py_ssize_t k = 0; k < nkw; k++) {
+        PyObject *key = PyTuple_GetItem(kwnames, k);
+        int found = -1;
+        for (int i = 0; i < n && found < 0; i++)
+            if (PyUnicode_CompareWithASCIIString(key, names[i]) == 0)
+                found = i;
+        if (found < 0) {
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'", fname, key);
+            return -1;
+        }
+        if (out[found] != NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'", fname, names[found]);
+            return -1;
+        }
+        out[found] = args[nargs + k];
+    }
+    for (int i = 0; i < required; i++)
+        if (out[i] == NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s'", fname, names[i]);
+            return -1;
+        }
+    return 0;
+}
+
+static PyObject *cell_wait(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"expected", "timeout", "spin"};
     CellObject *c = (CellObject *)self;
-    PyObject *expected_obj, *timeout_obj = Py_None, *spin_obj = NULL;
+    PyObject *a[3];
     uint32_t expected;
     uint64_t timeout_ns;
     int spin;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O$O:wait", kwlist, &expected_obj, &timeout_obj, &spin_obj))
-        return NULL;
-    if (to_u32(expected_obj, &expected, "expected") < 0 || to_timeout_ns(timeout_obj, &timeout_ns) < 0 ||
-        (spin = parse_spin(spin_obj)) < 0)
+    if (fast_args("wait", args, nargs, kwnames, names, 3, 2, 1, a) < 0 || to_u32(a[0], &expected, "expected") < 0 ||
+        to_timeout_ns(a[1] == NULL ? Py_None : a[1], &timeout_ns) < 0 || (spin = parse_spin(a[2])) < 0)
         return NULL;
     futex_deadline d;
     futex_deadline_init(&d, timeout_ns);
@@ -593,13 +629,13 @@ static PyObject *wake_result(int rc)
     return PyLong_FromLong(rc);
 }
 
-static PyObject *cell_wake(PyObject *self, PyObject *args, PyObject *kwds)
+static PyObject *cell_wake(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    static char *kwlist[] = {"n", NULL};
+    static const char *const names[] = {"n"};
     CellObject *c = (CellObject *)self;
-    PyObject *n_obj = NULL;
+    PyObject *n_obj;
     uint32_t n;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:wake", kwlist, &n_obj) || to_wake_count(n_obj, &n) < 0)
+    if (fast_args("wake", args, nargs, kwnames, names, 1, 1, 0, &n_obj) < 0 || to_wake_count(n_obj, &n) < 0)
         return NULL;
     if (begin_op(c) < 0)
         return NULL;
@@ -632,44 +668,6 @@ static int cell_until_call(void *arg, const futex_deadline *d, unsigned nospin)
 {
     cell_until_args *a = arg;
     return futex_wait_until(d, a->c->word, a->want, a->flags | nospin);
-}
-
-/* The arguments of a METH_FASTCALL | METH_KEYWORDS method (the helpers sit on
- * a ping-pong's hot path, where tuple-and-dict parsing is a good part of a
- * call): out[i] is the argument named names[i], or NULL if not given; the
- * first `required` must be given; those past `npos` are keyword-only. */
-static int fast_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
-                     const char *const *names, int n, int npos, int required, PyObject **out)
-{
-    for (int i = 0; i < n; i++)
-        out[i] = i < nargs ? args[i] : NULL;
-    if (nargs > npos) {
-        PyErr_Format(PyExc_TypeError, "%s() takes at most %d positional arguments (%zd given)", fname, npos, nargs);
-        return -1;
-    }
-    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_Size(kwnames);
-    for (Py_ssize_t k = 0; k < nkw; k++) {
-        PyObject *key = PyTuple_GetItem(kwnames, k);
-        int found = -1;
-        for (int i = 0; i < n && found < 0; i++)
-            if (PyUnicode_CompareWithASCIIString(key, names[i]) == 0)
-                found = i;
-        if (found < 0) {
-            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'", fname, key);
-            return -1;
-        }
-        if (out[found] != NULL) {
-            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'", fname, names[found]);
-            return -1;
-        }
-        out[found] = args[nargs + k];
-    }
-    for (int i = 0; i < required; i++)
-        if (out[i] == NULL) {
-            PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s'", fname, names[i]);
-            return -1;
-        }
-    return 0;
 }
 
 static PyObject *cell_wait_until(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
@@ -774,13 +772,13 @@ static PyMethodDef cell_methods[] = {
     {"fetch_and", cell_fetch_and, METH_O, "fetch_and(v) -> old\n\nBitwise and; return the previous value."},
     {"fetch_or", cell_fetch_or, METH_O, "fetch_or(v) -> old\n\nBitwise or; return the previous value."},
     {"fetch_xor", cell_fetch_xor, METH_O, "fetch_xor(v) -> old\n\nBitwise xor; return the previous value."},
-    {"wait", (PyCFunction)(void (*)(void))cell_wait, METH_VARARGS | METH_KEYWORDS,
+    {"wait", (PyCFunction)(void (*)(void))cell_wait, METH_FASTCALL | METH_KEYWORDS,
      "wait(expected, timeout=None, *, spin=True) -> bool\n\n"
      "Return True at once if the cell does not hold expected; else block until woken (or a spurious\n"
      "wakeup): True, or until timeout seconds passed: False. timeout None waits forever, 0 only checks.\n"
      "Signals run their handlers during the wait; one that raises ends it with that exception.\n"
      "spin=False skips the short spin before sleeping."},
-    {"wake", (PyCFunction)(void (*)(void))cell_wake, METH_VARARGS | METH_KEYWORDS,
+    {"wake", (PyCFunction)(void (*)(void))cell_wake, METH_FASTCALL | METH_KEYWORDS,
      "wake(n=1) -> int | None\n\nWake up to n waiters: the number woken, or None where the OS does not say."},
     {"wake_all", cell_wake_all, METH_NOARGS, "wake_all() -> int | None\n\nWake every waiter."},
     {"wait_until", (PyCFunction)(void (*)(void))cell_wait_until, METH_FASTCALL | METH_KEYWORDS,
