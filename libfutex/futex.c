@@ -211,42 +211,40 @@ static void spin_learn(uint64_t target_ns)
     futex__atomic_store(&spin_estimate_ns, (uint32_t)(est < 0 ? 0 : est), FUTEX__RELAXED);
 }
 
-/* The yields that come early in an adaptive spin: after about libstdc++'s
- * 12 relaxes (~0.3 µs), its 4 yields, so a partner sharing our CPU gets it
- * as soon as with a count. A C partner on another CPU has answered by then. */
-#define SPIN_FIRST_YIELD_NS 300u
-#define SPIN_EARLY_YIELDS 4u
-/* A yield that returned after this long ran another thread on our CPU: one
- * with nothing else to run returns in a few hundred ns. */
-#define SPIN_SWITCHED_NS 1000u
+/* A yield that returned after this long ran another thread on our CPU; one
+ * that returned sooner ran nothing (a system call alone: 0.3-0.7 µs on
+ * this VM). Between the two, it tells nothing. */
+#define SPIN_SWITCHED_NS 1500u
+#define SPIN_NOOP_YIELD_NS 1000u
 
 /* 1 while partners seem to share our CPU: the last answer came right after
  * a yield that ran another thread here. Then a spin yields at once -- each
  * pause would only keep the partner from the CPU -- until an answer comes
- * while pausing (from another CPU). Relaxed: a hint, as the estimate. */
+ * while pausing or after a yield that ran nothing (from another CPU). Learned rather than yielding early in
+ * every spin: on a busy machine a yield hands the CPU to whatever else is
+ * runnable, for a whole time slice, while the partner on another CPU has
+ * answered. Relaxed: a hint, as the estimate. */
 static uint32_t spin_partner_here;
 
-/* The spin of the default setting: re-check the word after a pause, with
- * SPIN_EARLY_YIELDS yields after SPIN_FIRST_YIELD_NS and a yield before
- * every re-check of the window's last quarter (why both: see spin_count; the early yield is
- * what a partner on our CPU needs, however long the window has grown).
- * Returns as spin_count; *began is when the spin started, for learning from
- * a sleep that follows. */
+/* The spin of the default setting: re-check the word after a pause for
+ * three quarters of the window, then after a yield until it ends (why both:
+ * see spin_count) -- or after a yield from the start while partners seem to
+ * share our CPU (spin_partner_here), where each pause would only keep the
+ * partner from running. Returns as spin_count; *began is when the spin
+ * started, for learning from a sleep that follows. */
 static int spin_adaptive(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, uint64_t *began)
 {
     uint32_t window = spin_window_ns();
     uint64_t t0 = futex_monotonic_ns(), now = t0;
-    uint64_t first_yield = t0 + (futex__atomic_load(&spin_partner_here, FUTEX__RELAXED) ? 0 : SPIN_FIRST_YIELD_NS);
-    uint64_t yield_at = t0 + window - window / 4, end = t0 + window;
+    uint64_t end = t0 + window;
+    uint64_t yield_at = futex__atomic_load(&spin_partner_here, FUTEX__RELAXED) ? t0 : end - window / 4;
     *began = t0;
     if (deadline_ns < end)
         end = deadline_ns; /* never spin past the deadline */
-    uint32_t early = SPIN_EARLY_YIELDS;
     for (uint32_t i = 1;; i++) {
-        int yielded = now >= yield_at || (early > 0 && now >= first_yield);
+        int yielded = now >= yield_at;
         if (yielded) {
             yield_cpu();
-            early -= early > 0;
         } else {
             futex__cpu_relax();
         }
@@ -257,15 +255,17 @@ static int spin_adaptive(const uint32_t *word, uint32_t expected, uint64_t deadl
             now = futex_monotonic_ns();
             if (answered) {
                 /* An answer seen while pausing teaches how long partners
-                 * take, and that they run elsewhere. One seen after a yield
-                 * may only have come because we gave our CPU to the partner:
-                 * pausing longer would not have helped, so it teaches no
-                 * time -- but if the yield ran another thread, the partner
-                 * likely shares our CPU. */
+                 * take. One seen after a yield may only have come because we
+                 * gave our CPU to the partner: pausing longer would not have
+                 * helped, so it teaches no time. Either way it may tell where
+                 * the partner runs: here if the yield ran another thread,
+                 * elsewhere if we paused or the yield ran nothing. */
                 if (!yielded)
                     spin_learn(now - t0);
-                if (!yielded || now - before > SPIN_SWITCHED_NS)
-                    futex__atomic_store(&spin_partner_here, (uint32_t)yielded, FUTEX__RELAXED);
+                if (!yielded || now - before < SPIN_NOOP_YIELD_NS)
+                    futex__atomic_store(&spin_partner_here, 0, FUTEX__RELAXED);
+                else if (now - before > SPIN_SWITCHED_NS)
+                    futex__atomic_store(&spin_partner_here, 1, FUTEX__RELAXED);
                 return 1;
             }
             if (now >= end)

@@ -281,7 +281,8 @@ FUTEX_EXTERN void futex_guard_forget(const void *base, uint64_t len);
  * FUTEX_SPIN_BUDGET_NS of CPU (10 µs) before it parks, whatever the CPU's
  * pause latency: the clock is read every few re-checks. The last quarter of
  * the spin yields the CPU (sched_yield), which lets a partner sharing our
- * CPU run. bench/ measures the CPU a wait nobody ends burns.
+ * CPU run; while answers come right after yields that ran other threads,
+ * the whole spin yields. bench/ measures the CPU a wait nobody ends burns.
  *
  * futex_set_spin(n) overrides this with a fixed count of re-checks (the last
  * 4 -- half, below 8 -- after a yield, the rest after a CPU pause hint);
