@@ -220,10 +220,11 @@ static void spin_learn(uint64_t target_ns)
 /* 1 while partners seem to share our CPU: the last answer came right after
  * a yield that ran another thread here. Then a spin yields at once -- each
  * pause would only keep the partner from the CPU -- until an answer comes
- * while pausing or after a yield that ran nothing (from another CPU). Learned rather than yielding early in
- * every spin: on a busy machine a yield hands the CPU to whatever else is
- * runnable, for a whole time slice, while the partner on another CPU has
- * answered. Relaxed: a hint, as the estimate. */
+ * while pausing, or after a yield that ran nothing (from another CPU).
+ * Learned rather than yielding early in every spin: on a busy machine a
+ * yield hands the CPU to whatever else is runnable, for a time slice, while
+ * the partner on another CPU has answered. Relaxed: a hint, as the
+ * estimate. */
 static uint32_t spin_partner_here;
 
 /* The spin of the default setting: re-check the word after a pause for
