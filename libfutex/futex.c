@@ -88,14 +88,8 @@ static uint64_t deadline_after(uint64_t timeout_ns)
 
 /* ---- spin-then-park ----------------------------------------------------- */
 
-/* Chosen by bench/ (bench/README.md has the data): 16 re-checks, 12 after a
- * pause and the last 4 after a yield. It is the smallest count that always
- * caught a partner spinning on another CPU (0.35 µs round trips, against 11 µs
- * for two sleeps); more pauses only cost more where the partner shares our
- * CPU; and a wait that ends up sleeping burns ~3 µs of CPU first. */
-#define DEFAULT_SPIN 16u
-
-static uint32_t spin_iterations = DEFAULT_SPIN;
+/* The default is the adaptive, timed spin; futex_set_spin(n) fixes a count. */
+static uint32_t spin_iterations = FUTEX_SPIN_ADAPTIVE;
 static uint32_t cpu_count; /* 0 until first asked; races only write the same value */
 
 void futex_set_spin(uint32_t iterations) { futex__atomic_store(&spin_iterations, iterations, FUTEX__RELAXED); }
@@ -120,6 +114,15 @@ static int cpus(void)
     return n;
 }
 
+static void yield_cpu(void)
+{
+#if defined(_WIN32)
+    SwitchToThread();
+#else
+    sched_yield();
+#endif
+}
+
 /* The yields of a spin of n re-checks: the last 4 (the last n/2 for n < 8). */
 #define SPIN_YIELDS(n) ((n) < 8u ? (n) / 2u : 4u)
 
@@ -131,8 +134,8 @@ static int cpus(void)
  * spins past its deadline (a clock read costs ~20 ns: 1 in 64 is noise). */
 #define SPIN_CLOCK_EVERY 64u
 
-/* Returns 1 if the word stopped holding `expected` while we spun, -1 if the
- * deadline passed first, else 0.
+/* The fixed-count spin of futex_set_spin(n). Returns 1 if the word stopped
+ * holding `expected` while we spun, -1 if the deadline passed first, else 0.
  *
  * Two phases, because a partner that will change the word soon is in one of
  * two places. On another CPU, it answers within a few hundred nanoseconds,
@@ -142,11 +145,8 @@ static int cpus(void)
  * answer before we pay for a sleep and a wakeup. A yield with nothing else to
  * run returns at once, so the yields also extend the first case's window.
  * This is libstdc++'s atomic::wait shape (12 relaxes, then 4 yields). */
-static int spin_until_changed(const uint32_t *word, uint32_t expected, uint64_t deadline_ns)
+static int spin_count(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, uint32_t n)
 {
-    uint32_t n = futex_get_spin();
-    if (n == 0 || cpus() < 2)
-        return 0; /* on one CPU the writer cannot run while we spin */
     if (n > SPIN_MAX)
         n = SPIN_MAX;
     uint32_t pauses = n - SPIN_YIELDS(n);
@@ -157,11 +157,7 @@ static int spin_until_changed(const uint32_t *word, uint32_t expected, uint64_t 
         if (i < pauses) {
             futex__cpu_relax();
         } else {
-#if defined(_WIN32)
-            SwitchToThread();
-#else
-            sched_yield();
-#endif
+            yield_cpu();
         }
         /* Relaxed is enough: spinning is only a hint. The caller re-reads the
          * word with its own ordering, and the OS wait re-checks it under the
@@ -172,12 +168,125 @@ static int spin_until_changed(const uint32_t *word, uint32_t expected, uint64_t 
     return 0;
 }
 
-/* The spin phase alone, for sync.c: its primitives spin before announcing
- * themselves as waiters, so that a partner answering while we spin is never
- * made to pay for a wake system call. */
-int futex__spin(const uint32_t *word, uint32_t expected, uint64_t deadline_ns)
+
+/* ---- the adaptive spin --------------------------------------------------
+ * One process-wide estimate of how long a partner takes to answer, in ns.
+ * Read and written relaxed, without a CAS: it is a hint, and an update lost
+ * to a race only delays the learning by one wait. */
+static uint32_t spin_estimate_ns = 500u;
+
+/* The shortest window: a C partner on another CPU answers in ~0.3 µs, and
+ * the clock reads and the pause's latency make shorter windows meaningless. */
+#define SPIN_FLOOR_NS 1000u
+/* The longest window: the budget less the slack of the last pauses or yield,
+ * which may run past the window's end before the clock is read again, and
+ * of the clock reads themselves (bench/ measures the total: parkcost). */
+#define SPIN_LIMIT_NS (FUTEX_SPIN_BUDGET_NS - 2000u)
+/* A sleep shorter than this was ended by a partner that was nearly there:
+ * a longer spin could have seen it. Longer sleeps were real waits. */
+#define SPIN_NEAR_MISS_NS 1000000u
+/* The clock is read every this many pauses: a read costs ~20-40 ns, a pause
+ * 10-150 ns depending on the CPU, so the window ends within ~0.6 µs. */
+#define SPIN_CLOCK_PAUSES 4u
+
+/* How long this wait spins: twice the estimate (the answers vary; glibc
+ * spins up to twice its average too) plus the floor, within the budget. */
+static uint32_t spin_window_ns(void)
 {
-    return spin_until_changed(word, expected, deadline_ns);
+    uint64_t w = 2u * (uint64_t)futex__atomic_load(&spin_estimate_ns, FUTEX__RELAXED) + SPIN_FLOOR_NS;
+    return w > SPIN_LIMIT_NS ? SPIN_LIMIT_NS : (uint32_t)w;
+}
+
+/* The window the next adaptive spin would use: for tests (tests/c), which
+ * check that learning never takes it past the budget. */
+uint32_t futex__spin_window_ns(void);
+uint32_t futex__spin_window_ns(void) { return spin_window_ns(); }
+
+/* Moves the estimate 1/8 of the way toward target_ns (glibc's step). */
+static void spin_learn(uint64_t target_ns)
+{
+    int64_t est = (int64_t)futex__atomic_load(&spin_estimate_ns, FUTEX__RELAXED);
+    int64_t t = target_ns > SPIN_LIMIT_NS ? SPIN_LIMIT_NS : (int64_t)target_ns;
+    est += (t - est) / 8;
+    futex__atomic_store(&spin_estimate_ns, (uint32_t)(est < 0 ? 0 : est), FUTEX__RELAXED);
+}
+
+/* A yield that returned after this long ran another thread on our CPU; one
+ * that returned sooner ran nothing (a system call alone: 0.3-0.7 µs on
+ * this VM). Between the two, it tells nothing. */
+#define SPIN_SWITCHED_NS 1500u
+#define SPIN_NOOP_YIELD_NS 1000u
+
+/* 1 while partners seem to share our CPU: the last answer came right after
+ * a yield that ran another thread here. Then a spin yields at once -- each
+ * pause would only keep the partner from the CPU -- until an answer comes
+ * while pausing, or after a yield that ran nothing (from another CPU).
+ * Learned rather than yielding early in every spin: on a busy machine a
+ * yield hands the CPU to whatever else is runnable, for a time slice, while
+ * the partner on another CPU has answered. Relaxed: a hint, as the
+ * estimate. */
+static uint32_t spin_partner_here;
+
+/* The spin of the default setting: re-check the word after a pause for
+ * three quarters of the window, then after a yield until it ends (why both:
+ * see spin_count) -- or after a yield from the start while partners seem to
+ * share our CPU (spin_partner_here), where each pause would only keep the
+ * partner from running. Returns as spin_count; *began is when the spin
+ * started, for learning from a sleep that follows. */
+static int spin_adaptive(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, uint64_t *began)
+{
+    uint32_t window = spin_window_ns();
+    uint64_t t0 = futex_monotonic_ns(), now = t0;
+    uint64_t end = t0 + window;
+    uint64_t yield_at = futex__atomic_load(&spin_partner_here, FUTEX__RELAXED) ? t0 : end - window / 4;
+    *began = t0;
+    if (deadline_ns < end)
+        end = deadline_ns; /* never spin past the deadline */
+    for (uint32_t i = 1;; i++) {
+        int yielded = now >= yield_at;
+        if (yielded) {
+            yield_cpu();
+        } else {
+            futex__cpu_relax();
+        }
+        /* Relaxed, as in spin_count: the caller re-reads with its own order. */
+        int answered = futex__atomic_load_relaxed(word) != expected;
+        if (yielded || answered || i % SPIN_CLOCK_PAUSES == 0) {
+            uint64_t before = now;
+            now = futex_monotonic_ns();
+            if (answered) {
+                /* An answer seen while pausing teaches how long partners
+                 * take. One seen after a yield may only have come because we
+                 * gave our CPU to the partner: pausing longer would not have
+                 * helped, so it teaches no time. Either way it may tell where
+                 * the partner runs: here if the yield ran another thread,
+                 * elsewhere if we paused or the yield ran nothing. */
+                if (!yielded)
+                    spin_learn(now - t0);
+                if (!yielded || now - before < SPIN_NOOP_YIELD_NS)
+                    futex__atomic_store(&spin_partner_here, 0, FUTEX__RELAXED);
+                else if (now - before > SPIN_SWITCHED_NS)
+                    futex__atomic_store(&spin_partner_here, 1, FUTEX__RELAXED);
+                return 1;
+            }
+            if (now >= end)
+                return now >= deadline_ns ? -1 : 0;
+        }
+    }
+}
+
+/* After a spin gave up and the wait slept: a wake soon after (the partner
+ * was nearly there) lengthens the spin toward the window it just used, so a
+ * partner a little slower than the estimate is caught next time; a long
+ * sleep or a timeout (nobody was about to answer) lets the spin decay, so
+ * waits nobody ends cost less. */
+static void spin_learn_from_sleep(uint64_t began, int rc)
+{
+    uint64_t slept = futex_monotonic_ns() - began;
+    if ((rc == 0 || rc == -EAGAIN) && slept < SPIN_NEAR_MISS_NS)
+        spin_learn((uint64_t)spin_window_ns() + SPIN_FLOOR_NS);
+    else
+        spin_learn(0);
 }
 
 /* ---- wait and wake ------------------------------------------------------ */
@@ -214,21 +323,51 @@ int futex__os_wait_until(const uint32_t *word, uint32_t expected, uint64_t deadl
 
 /* The one wait loop behind every public wait. Arguments are checked and the
  * word is known to hold `expected`. */
+/* The spin phase of a wait: 1 if the word stopped holding `expected`, -1 if
+ * the deadline passed, 0 if the spin gave up (or does not run: FUTEX_NOSPIN,
+ * a count of 0, one CPU -- where the writer cannot run while we spin).
+ * *adaptive says whether the learned spin ran, and *began when, so that a
+ * sleep that follows can teach it (spin_learn_from_sleep). */
+static int spin_phase(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, unsigned flags, int *adaptive,
+                      uint64_t *began)
+{
+    uint32_t n = futex_get_spin();
+    *adaptive = !(flags & FUTEX_NOSPIN) && n == FUTEX_SPIN_ADAPTIVE && cpus() >= 2;
+    *began = 0;
+    if ((flags & FUTEX_NOSPIN) || n == 0 || cpus() < 2)
+        return 0;
+    int spun = *adaptive ? spin_adaptive(word, expected, deadline_ns, began) : spin_count(word, expected, deadline_ns, n);
+    if (spun < 0 && *adaptive)
+        spin_learn(0); /* the deadline came first: nobody answered */
+    return spun;
+}
+
+/* The spin phase alone, for sync.c: its primitives spin before announcing
+ * themselves as waiters, so that a partner answering while we spin is never
+ * made to pay for a wake system call. */
+int futex__spin(const uint32_t *word, uint32_t expected, uint64_t deadline_ns)
+{
+    int adaptive;
+    uint64_t began;
+    return spin_phase(word, expected, deadline_ns, 0, &adaptive, &began);
+}
+
 static int wait_until(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, unsigned flags)
 {
-    if (!(flags & FUTEX_NOSPIN)) {
-        int spun = spin_until_changed(word, expected, deadline_ns);
-        if (spun != 0)
-            return spun > 0 ? -EAGAIN : -ETIMEDOUT; /* -1: the deadline passed while we spun */
-    }
+    int adaptive;
+    uint64_t began;
+    int spun = spin_phase(word, expected, deadline_ns, flags, &adaptive, &began);
+    if (spun != 0)
+        return spun > 0 ? -EAGAIN : -ETIMEDOUT; /* -1: the deadline passed while we spun */
     for (;;) {
         int rc = futex__os_wait_until(word, expected, deadline_ns, flags);
-        if (rc != -ETIMEDOUT)
-            return rc;
         /* Believe a timeout only when our own clock agrees: the backend may
          * have clamped a long timeout, or the OS rounded it down. */
-        if (futex__remaining_ns(deadline_ns) == 0)
-            return -ETIMEDOUT;
+        if (rc == -ETIMEDOUT && futex__remaining_ns(deadline_ns) != 0)
+            continue;
+        if (adaptive && rc != -EINTR)
+            spin_learn_from_sleep(began, rc); /* -EINTR says nothing about the partner */
+        return rc;
     }
 }
 
@@ -323,6 +462,78 @@ int futex_deadline_slice(const futex_deadline *d, futex_deadline *slice)
     return 1;
 }
 
+/* ---- waits whose loop runs here ---------------------------------------- */
+
+/* Whether v is one of the values the caller waits past. */
+static int in_set(uint32_t v, const uint32_t *values, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++)
+        if (values[i] == v)
+            return 1;
+    return 0;
+}
+
+/* The loop behind futex_wait_past and futex_wait_until: wait on whatever
+ * the word holds while it is in the set (or, with `outside`, while it is
+ * not), each wait by the one interruptible policy, so spinning, slicing,
+ * deadlines and -EINTR are futex_deadline_wait_intr's and nothing else's. */
+static int wait_while(const futex_deadline *d, const uint32_t *word, const uint32_t *values, uint32_t count,
+                      int outside, unsigned flags, uint32_t *seen)
+{
+    if (d == NULL || (values == NULL && count > 0))
+        return -EINVAL;
+    int rc = check_args(word, flags);
+    if (rc != 0)
+        return rc; /* before the word is touched */
+    for (;;) {
+        uint32_t v = futex_load(word);
+        if (in_set(v, values, count) == outside) {
+            if (seen != NULL)
+                *seen = v;
+            return 0;
+        }
+        rc = futex_deadline_wait_intr(d, word, v, flags);
+        switch (rc) {
+        case 0:       /* woken, or spuriously: look at the word again */
+        case -EAGAIN: /* it changed before we slept: look again */
+            continue;
+        default: /* -ETIMEDOUT, -EINTR (the caller runs its handlers), an error */
+            return rc;
+        }
+    }
+}
+
+int futex_wait_past(const futex_deadline *d, const uint32_t *word, const uint32_t *values, uint32_t count,
+                    unsigned flags, uint32_t *seen)
+{
+    return wait_while(d, word, values, count, 0, flags, seen);
+}
+
+int futex_wait_until(const futex_deadline *d, const uint32_t *word, uint32_t want, unsigned flags)
+{
+    return wait_while(d, word, &want, 1, 1, flags, NULL);
+}
+
+int futex_store_wake(uint32_t *word, uint32_t value, uint32_t max_waiters, unsigned flags)
+{
+    int rc = check_args(word, flags);
+    if (rc != 0)
+        return rc; /* nothing stored */
+    futex_store(word, value); /* SeqCst: ordered before the wake's check for waiters */
+    return futex_wake(word, max_waiters, flags);
+}
+
+int futex_add_wake(uint32_t *word, uint32_t delta, uint32_t max_waiters, unsigned flags, uint32_t *old)
+{
+    int rc = check_args(word, flags);
+    if (rc != 0)
+        return rc; /* nothing added */
+    uint32_t was = futex_fetch_add(word, delta); /* SeqCst, as futex_store_wake */
+    if (old != NULL)
+        *old = was;
+    return futex_wake(word, max_waiters, flags);
+}
+
 int futex_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags)
 {
     int rc = check_args(word, flags);
@@ -361,9 +572,16 @@ static uintptr_t page_size;
 static struct sigaction previous_bus;
 static int guard_state; /* 0 none, 1 installing, 2 installed */
 
+/* How many slots of broken_pages were ever filled: while 0 (nearly always),
+ * a guard has no table to search. */
+static uint32_t broken_count;
+
 /* The page this thread guards right now (0: none) and whether it faulted.
- * SeqCst atomics, so the compiler keeps them in order with the guarded
- * operation's own atomics even when everything is inlined. */
+ * Only this thread's own SIGBUS handler reads them, and a thread sees its
+ * own stores in order: so relaxed atomics, with signal fences that keep the
+ * compiler from moving them across the guarded operation even when
+ * everything is inlined -- no fence the CPU executes (SeqCst stores cost
+ * ~20 ns each here, most of a guarded call). */
 static _Thread_local uintptr_t guarded_page;
 static _Thread_local int guard_hit;
 
@@ -398,8 +616,10 @@ static void on_bus(int sig, siginfo_t *info, void *ctx)
             for (unsigned i = 0; i < BROKEN_MAX; i++) {
                 uintptr_t free_slot = 0;
                 if (__atomic_compare_exchange_n(&broken_pages[i], &free_slot, page, 0, __ATOMIC_SEQ_CST,
-                                                __ATOMIC_SEQ_CST))
+                                                __ATOMIC_SEQ_CST)) {
+                    __atomic_fetch_add(&broken_count, 1, __ATOMIC_SEQ_CST);
                     break;
+                }
             }
             __atomic_store_n(&guard_hit, 1, __ATOMIC_SEQ_CST);
             return;
@@ -437,18 +657,24 @@ int futex_guard_begin(const uint32_t *word)
 {
     guard_install();
     uintptr_t page = (uintptr_t)word & ~(page_size - 1);
-    for (unsigned i = 0; i < BROKEN_MAX; i++)
-        if (__atomic_load_n(&broken_pages[i], __ATOMIC_RELAXED) == page)
-            return -EFAULT; /* found dead before: its zeros are not the file's */
-    __atomic_store_n(&guard_hit, 0, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&guarded_page, page, __ATOMIC_SEQ_CST);
+    /* Acquire, paired with the handler's SeqCst add after it filled the
+     * slot: a count seen non-zero shows the slot filled. */
+    if (__atomic_load_n(&broken_count, __ATOMIC_ACQUIRE) != 0)
+        for (unsigned i = 0; i < BROKEN_MAX; i++)
+            if (__atomic_load_n(&broken_pages[i], __ATOMIC_RELAXED) == page)
+                return -EFAULT; /* found dead before: its zeros are not the file's */
+    __atomic_store_n(&guard_hit, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&guarded_page, page, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* before the guarded operation */
     return 0;
 }
 
 int futex_guard_end(void)
 {
-    __atomic_store_n(&guarded_page, 0, __ATOMIC_SEQ_CST);
-    return __atomic_load_n(&guard_hit, __ATOMIC_SEQ_CST) ? -EFAULT : 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* after the guarded operation */
+    __atomic_store_n(&guarded_page, 0, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    return __atomic_load_n(&guard_hit, __ATOMIC_RELAXED) ? -EFAULT : 0;
 }
 
 void futex_guard_forget(const void *base, uint64_t len)

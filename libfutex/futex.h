@@ -179,6 +179,60 @@ FUTEX_EXTERN int futex_deadline_wait_intr(const futex_deadline *d, const uint32_
 FUTEX_EXTERN int futex_deadline_slice(const futex_deadline *d, futex_deadline *slice);
 
 /*
+ * ---- Waits whose loop runs here, and store-or-add-then-wake --------------
+ *
+ * A waiter's whole loop ("while the word holds v: wait(v)") and a waker's
+ * two steps (store, wake) as single calls, so a binding crosses into C once
+ * per side of a hand-off instead of four times. They follow the blocking
+ * policy of futex_deadline_wait_intr: a d passed in, -EINTR whenever the
+ * caller should run its signal handlers and call again with the same d.
+ */
+
+/*
+ * futex_wait_past — block while *word holds any of the `count` values in
+ * `values`, until *d passes.
+ *
+ * Loads the word; if it holds none of the values, stores what it holds in
+ * *seen (when seen is not NULL) and returns 0 -- at once if it already did.
+ * Otherwise it waits on the value it holds (futex_deadline_wait_intr: spin,
+ * then sleep) and looks again after every wake, spurious ones included, so
+ * a 0 result means the word was seen outside the set. The load is
+ * sequentially consistent, as futex_load.
+ * Returns -ETIMEDOUT once *d has passed with the word still in the set
+ * (after one check, without entering the OS, if it had passed on entry);
+ * -EINTR as futex_deadline_wait_intr (call again with the same d, passing
+ * FUTEX_NOSPIN, as the spin ran once already); -EINVAL for a NULL d, a NULL
+ * `values` with count > 0, and everything futex_wait refuses (checked before
+ * the word is touched); every other result as futex_wait. count == 0 is an
+ * empty set: 0 at once. Locks and semaphores use it as "wait while locked"
+ * ({LOCKED, CONTENDED}) or "wait while empty" ({0}).
+ */
+FUTEX_EXTERN int futex_wait_past(const futex_deadline *d, const uint32_t *word, const uint32_t *values,
+                                 uint32_t count, unsigned flags, uint32_t *seen);
+
+/*
+ * futex_wait_until — block until *word == want, or until *d passes: the
+ * same loop as futex_wait_past with the set "every value but want".
+ * Returns 0 once the word was seen holding want, else as futex_wait_past.
+ */
+FUTEX_EXTERN int futex_wait_until(const futex_deadline *d, const uint32_t *word, uint32_t want, unsigned flags);
+
+/*
+ * futex_store_wake — futex_store(word, value), then futex_wake(word,
+ * max_waiters, flags): the hand-off in one call, in the order that loses no
+ * wakeup. futex_add_wake — futex_fetch_add(word, delta) (the old value in
+ * *old when old is not NULL), then the wake.
+ * Both return the wake's result (a count, FUTEX_UNCOUNTED, or -errno). The
+ * arguments are checked first: for a NULL or misaligned word or a bad flag
+ * they return -EINVAL (-ENOTSUP for FUTEX_SHARED as futex_wake) and store
+ * nothing. An -errno from the OS's wake comes after the store: the word
+ * holds the new value then.
+ */
+FUTEX_EXTERN int futex_store_wake(uint32_t *word, uint32_t value, uint32_t max_waiters, unsigned flags);
+FUTEX_EXTERN int futex_add_wake(uint32_t *word, uint32_t delta, uint32_t max_waiters, unsigned flags,
+                                uint32_t *old);
+
+/*
  * Seconds (as a binding's users write timeouts) to the nanoseconds every
  * timeout and deadline here takes, with one rule for every binding: rounded
  * up, so a wait never ends before the time asked; infinity and anything at
@@ -228,17 +282,33 @@ FUTEX_EXTERN int futex_guard_end(void);
 FUTEX_EXTERN void futex_guard_forget(const void *base, uint64_t len);
 
 /*
- * Spin-then-park. Before sleeping in the OS, a wait re-checks the word up to
- * `iterations` times, so a partner that answers within a microsecond or two
- * is seen without a sleep. All but the last few re-checks follow a CPU pause
- * hint; the last 4 (half, below 8) follow a yield of the CPU (sched_yield),
- * which lets a partner sharing our CPU run. The default, 16, was chosen in
- * bench/ (about 3 µs of CPU before a long wait parks). The count is
- * process-wide; 0 turns spinning off, as does FUTEX_NOSPIN per call. On a
- * single CPU no wait spins. futex_get_spin returns the count as set.
- * A spin cannot see a signal, so one wait spins at most 65536 times (about
- * 2 ms) whatever the count, and never past its deadline.
+ * Spin-then-park. Before sleeping in the OS, a wait re-checks the word for a
+ * short while, so a partner that answers within a few microseconds is seen
+ * without a sleep and the wakeup that follows one.
+ *
+ * By default (FUTEX_SPIN_ADAPTIVE) the spin is timed, not counted, and
+ * learned: the process keeps one estimate of how long partners take to
+ * answer, moved 1/8 of the way toward what each wait saw (after glibc's
+ * adaptive mutex): an answer seen while spinning pulls it toward the time
+ * it took; a spin that gave up just before a wake (the wait slept under a
+ * millisecond) pushes it up; a long sleep or a timeout lets it decay. A
+ * wait spins about twice the estimate plus 1 µs, never more than
+ * FUTEX_SPIN_BUDGET_NS of CPU (10 µs) before it parks, whatever the CPU's
+ * pause latency: the clock is read every few re-checks. The last quarter of
+ * the spin yields the CPU (sched_yield), which lets a partner sharing our
+ * CPU run; while answers come right after yields that ran other threads,
+ * the whole spin yields. bench/ measures the CPU a wait nobody ends burns.
+ *
+ * futex_set_spin(n) overrides this with a fixed count of re-checks (the last
+ * 4 -- half, below 8 -- after a yield, the rest after a CPU pause hint);
+ * 0 turns spinning off, as does FUTEX_NOSPIN per call; FUTEX_SPIN_ADAPTIVE
+ * restores the default. The setting is process-wide; futex_get_spin returns
+ * it as set. On a single CPU no wait spins. A spin cannot see a signal, so
+ * one wait re-checks at most 65536 times (about 2 ms) whatever the count,
+ * and never spins past its deadline.
  */
+#define FUTEX_SPIN_ADAPTIVE UINT32_MAX /* futex_set_spin: the learned, timed spin (the default) */
+#define FUTEX_SPIN_BUDGET_NS 10000u    /* the most CPU an adaptive spin burns before it parks */
 FUTEX_EXTERN void futex_set_spin(uint32_t iterations);
 FUTEX_EXTERN uint32_t futex_get_spin(void);
 

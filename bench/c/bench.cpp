@@ -7,7 +7,9 @@
  *   bench broadcast IMPL N                        µs from wake(all) until the last of N waiters runs
  *   bench wakenobody IMPL                         ns per wake with nobody waiting (batches of 1000)
  *   bench fetchadd  IMPL                          ns per uncontended fetch_add (batches of 10000)
- *   bench parkcost  SPIN                          CPU µs a 200 µs wait burns (it spins, then sleeps)
+ *   bench parkcost  SPIN                          CPU µs a 200 µs wait burns (it spins, then sleeps);
+ *                                                 SPIN: a count, adaptive, or adaptive-worst (the spin's
+ *                                                 own CPU at its widest; see parkcost)
  *   bench hash      T                             ns per backend wait that finds a stale value, T threads x 1024 words
  *   bench spin                                    prints the library's default spin count (futex_get_spin())
  *   bench waitv     wait|waitv N [rounds]         µs per round trip of 2 threads, each sleeping in futex_wait on
@@ -16,7 +18,7 @@
  *   bench ownerdeath threads|procs [runs]         µs from the holder's death (exit / SIGKILL) until a waiter blocked
  *                                                 in an untimed futex_mutex_lock has the lock
  *
- * IMPL: ours (this binary's backend, default spin), ours-spinN (futex_set_spin(N)), ours-nospin
+ * IMPL: ours (this binary's backend, default: the adaptive spin), ours-spinN (futex_set_spin(N)), ours-nospin
  * (FUTEX_NOSPIN), raw (futex(2), no spin), raw-spin1000, atomic (libstdc++ std::atomic wait /
  * notify), condvar (mutex + condvar pair), eventfd (a pair), pipe (a pair), inline (fetchadd:
  * the __atomic builtin inlined), event (two futex_event: set / wait + clear), sem (two futex_sem:
@@ -603,16 +605,66 @@ static void fetchadd(const std::string &name)
 /* ---- the CPU a long wait burns before it parks ---------------------------------------------
  * A 200 µs timed wait on a word nobody changes: it spins, gives up, and sleeps until the
  * timeout. Its thread CPU time minus that of the same wait with spin 0 is what spinning costs
- * a waiter that was going to sleep anyway. */
-static void parkcost(uint32_t spin)
+ * a waiter that was going to sleep anyway.
+ *
+ * SPIN: a count (futex_set_spin), "adaptive" (the default, after a run of waits nobody ends:
+ * the learned spin's steady state for an idle waiter), or "adaptive-worst": before each
+ * measured wait, 50 waits on a partner that answers 40 µs late -- just after the spin gives
+ * up -- teach the spin to last as long as it ever will; its samples are the spin's own CPU
+ * (the wait's CPU minus that of the same wait with FUTEX_NOSPIN, taught the same way). */
+struct LatePartner {
+    std::atomic<uint32_t> stop{0};
+    uint32_t word = 0;
+};
+
+static void *answer_late(void *p)
 {
-    futex_set_spin(spin);
+    LatePartner *lp = (LatePartner *)p;
+    for (uint32_t i = 1; !lp->stop.load(); i++) {
+        uint64_t t0 = now_ns();
+        while (now_ns() - t0 < 40000u) {
+        }
+        futex_store_wake(&lp->word, i, 1, FUTEX_PRIVATE);
+    }
+    return nullptr;
+}
+
+static void parkcost(const char *spin)
+{
+    bool worst = strcmp(spin, "adaptive-worst") == 0;
+    if (worst || strcmp(spin, "adaptive") == 0)
+        futex_set_spin(FUTEX_SPIN_ADAPTIVE);
+    else
+        futex_set_spin((uint32_t)strtoul(spin, nullptr, 10));
+    LatePartner lp;
+    pthread_t t{};
+    if (worst)
+        pthread_create(&t, nullptr, answer_late, &lp);
     uint32_t word = 0;
     std::vector<double> us;
     for (int k = 0; k < 400; k++) {
-        uint64_t c0 = thread_cpu_ns();
-        futex_timed_wait(&word, 0, 200000, FUTEX_PRIVATE);
-        us.push_back((double)(thread_cpu_ns() - c0) / 1000.0);
+        if (!worst) {
+            uint64_t c0 = thread_cpu_ns();
+            futex_timed_wait(&word, 0, 200000, FUTEX_PRIVATE);
+            us.push_back((double)(thread_cpu_ns() - c0) / 1000.0);
+            continue;
+        }
+        /* Taught, the same wait with its spin and then without (FUTEX_NOSPIN), each right
+         * after the teaching: the sample is the difference, the spin's own CPU, with the
+         * partner thread's load on the machine the same on both sides. */
+        double cpu[2];
+        for (int nospin = 0; nospin < 2; nospin++) {
+            for (int j = 0; j < 50; j++)
+                futex_timed_wait(&lp.word, futex_load(&lp.word), 100000000u, FUTEX_PRIVATE);
+            uint64_t c0 = thread_cpu_ns();
+            futex_timed_wait(&word, 0, 200000, FUTEX_PRIVATE | (nospin ? FUTEX_NOSPIN : 0));
+            cpu[nospin] = (double)(thread_cpu_ns() - c0) / 1000.0;
+        }
+        us.push_back(cpu[0] - cpu[1]);
+    }
+    if (worst) {
+        lp.stop.store(1);
+        pthread_join(t, nullptr);
     }
     print_samples("us", us);
 }
@@ -874,7 +926,7 @@ int main(int argc, char **argv)
     else if (c == "fetchadd")
         fetchadd(argv[2]);
     else if (c == "parkcost")
-        parkcost((uint32_t)strtoul(argv[2], nullptr, 10));
+        parkcost(argv[2]);
     else if (c == "hash")
         hash(atoi(argv[2]));
     else if (c == "waitv" && argc >= 4)

@@ -1,6 +1,7 @@
 -- Lua ping-pong between two lua5.4 processes, run by bench/run.py:
 --
 --   lua5.4 pingpong.lua futex PATH [rounds]   two cells in futex.map(PATH): add 1 and wake, then wait
+--   lua5.4 pingpong.lua helpers PATH [rounds] the same in two calls a side: add_and_wake, wait_until
 --   lua5.4 pingpong.lua pipe DIR [rounds]     a pipe each way: the child's stdin (io.popen) and a FIFO in DIR
 --   lua5.4 pingpong.lua event PATH [rounds]   two futex events in futex.map(PATH): set, then wait + clear
 --   lua5.4 pingpong.lua sem PATH [rounds]     two futex semaphores in futex.map(PATH): release, then acquire
@@ -31,10 +32,10 @@ local function child_cmd()
   return string.format("%s%s %s %s %s %d child", pin, q(arg[-1] or "lua5.4"), q(me), impl, q(path), rounds)
 end
 
-if impl == "futex" or impl == "event" or impl == "sem" then
+if impl == "futex" or impl == "helpers" or impl == "event" or impl == "sem" then
   local r = futex.map(path, 4096)
   local c0, c1, post, wait
-  if impl == "futex" then
+  if impl == "futex" or impl == "helpers" then
     c0, c1 = r:cell(0), r:cell(128)
     post = function(c) c:fetch_add(1); c:wake(1) end
     wait = function(c, v) while c:load() == v do c:wait(v) end end
@@ -50,23 +51,42 @@ if impl == "futex" or impl == "event" or impl == "sem" then
     post = function(s) s:release() end
     wait = function(s) s:acquire() end
   end
+  -- helpers: the two calls a side as a user writes them, no function of ours around them.
+  local helpers = impl == "helpers"
   if role == "child" then
-    for i = 0, total - 1 do
-      wait(c0, i)
-      post(c1)
+    if helpers then
+      for i = 1, total do
+        c0:wait_until(i)
+        c1:add_and_wake(1)
+      end
+    else
+      for i = 0, total - 1 do
+        wait(c0, i)
+        post(c1)
+      end
     end
     os.exit(0)
   end
-  if impl == "futex" then c0:store(0); c1:store(0) end
+  if impl == "futex" or impl == "helpers" then c0:store(0); c1:store(0) end
   local child = assert(io.popen(child_cmd(), "r"))
   local now = futex.monotonic
   local us = {}
-  for i = 0, total - 1 do
-    local t0 = now()
-    post(c0)
-    wait(c1, i)
-    local t1 = now()
-    if i >= WARM then us[#us + 1] = t1 - t0 end
+  if helpers then
+    for i = 1, total do
+      local t0 = now()
+      c0:add_and_wake(1)
+      c1:wait_until(i)
+      local t1 = now()
+      if i > WARM then us[#us + 1] = t1 - t0 end
+    end
+  else
+    for i = 0, total - 1 do
+      local t0 = now()
+      post(c0)
+      wait(c1, i)
+      local t1 = now()
+      if i >= WARM then us[#us + 1] = t1 - t0 end
+    end
   end
   child:close()
   r:close()
@@ -103,5 +123,5 @@ elseif impl == "pipe" then
   os.remove(fifo)
   report(us)
 else
-  error("usage: lua5.4 pingpong.lua futex|event|sem|pipe PATH [rounds]")
+  error("usage: lua5.4 pingpong.lua futex|helpers|event|sem|pipe PATH [rounds]")
 end

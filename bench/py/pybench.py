@@ -3,7 +3,8 @@
     python3 pybench.py pingpong IMPL [rounds]   µs per round trip between two processes
     python3 pybench.py call IMPL                ns per uncontended call (batches of 20,000)
 
-Ping-pong IMPLs: ours (futex.Cell over SharedMemory), ours-nospin (wait(spin=False)),
+Ping-pong IMPLs: ours (futex.Cell over SharedMemory, the plain load/wait + fetch_add/wake loop),
+ours-helpers (add_and_wake + wait_until, two calls a side), ours-nospin (wait(spin=False)),
 semaphore (multiprocessing.Semaphore pair), event (multiprocessing.Event pair), pipe
 (multiprocessing.Pipe), posix_ipc (posix_ipc.Semaphore pair), eventfd (os.eventfd pair),
 fastipc (fastipc's FutexWord), ours-event / ours-sem (two futex.Event / futex.Semaphore
@@ -220,7 +221,52 @@ def ponger(wait0, post1, rounds):
         post1()
 
 
+def helpers_ponger(where, rounds):
+    pin(1)
+    shm = SharedMemory(name=where)
+    c0, c1 = futex_cells(shm)
+    until, post = c0.wait_until, c1.add_and_wake
+    for i in range(1, rounds + 1):
+        until(i)
+        post(1)
+    c0.release(), c1.release(), shm.close()
+
+
+def futex_cells(shm):
+    import futex
+
+    if os.environ.get("BENCH_SPIN"):
+        futex.set_spin(int(os.environ["BENCH_SPIN"]))
+    return futex.Cell(shm.buf, 0), futex.Cell(shm.buf, 128)
+
+
+def pingpong_helpers(rounds):
+    """The one-call helpers, as a user writes them: a side is two calls, add_and_wake(1) and
+    wait_until(i), with no Python function of ours around them."""
+    shm = SharedMemory(create=True, size=256)
+    c0, c1 = futex_cells(shm)
+    ctx = mp.get_context("fork")
+    child = ctx.Process(target=helpers_ponger, args=(shm.name, WARM + rounds))
+    child.start()
+    pin(0)
+    post, until = c0.add_and_wake, c1.wait_until
+    clock = time.perf_counter_ns
+    us = []
+    for i in range(1, WARM + rounds + 1):
+        t0 = clock()
+        post(1)
+        until(i)
+        t1 = clock()
+        if i > WARM:
+            us.append(t1 - t0)
+    child.join()
+    closer(shm, [c0, c1])()
+    result("us", [x / 1000.0 for x in us])
+
+
 def pingpong(impl, rounds):
+    if impl == "ours-helpers":
+        return pingpong_helpers(rounds)
     post0, wait0, post1, wait1, cleanup = PAIRS[impl]()
     ctx = mp.get_context("fork")
     child = ctx.Process(target=ponger, args=(wait0, post1, WARM + rounds))

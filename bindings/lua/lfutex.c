@@ -5,6 +5,9 @@
  *                                              -> region   (shared memory, unmapped by close/__close/__gc)
  *   region:cell(offset)                        -> cell     (an atomic u32 word in the region)
  *   cell:load/store/exchange/compare_exchange/fetch_*, cell:wait/wake/wake_all
+ *   cell:wait_until(value [, timeout])         -> true, or false at the deadline (the loop runs in C)
+ *   cell:store_and_wake(value [, n])           -> woken count (nil: the OS does not say)
+ *   cell:add_and_wake(delta [, n])             -> old value, woken count
  *   futex.deadline(timeout)                    -> deadline (wait/remaining/expired)
  *   region:mutex/semaphore/event/condition/barrier(offset, ...)
  *                                              -> the synchronization primitives (see below)
@@ -273,6 +276,84 @@ static int cell_wake(lua_State *L)
 }
 
 static int cell_wake_all(lua_State *L) { return wake(L, checkcell(L, 1), FUTEX_ALL); }
+
+/* ---- waits whose loop runs in C, and store/add-then-wake ----------------- */
+
+/* Lets the hooks a signal handler armed (lua5.4's SIGINT, luaposix) run now,
+ * inside this call: running a line of Lua fires call, count and line hooks
+ * alike. A hook that raises (Ctrl-C's "interrupted!") ends the call here. */
+static void run_hooks(lua_State *L)
+{
+    if (luaL_loadstring(L, "return") != LUA_OK)
+        lua_error(L);
+    lua_call(L, 0, 0);
+}
+
+/* cell:wait_until(value [, timeout]) -> true once the cell holds value, false
+ * at the deadline. The loop runs in the core (futex_wait_until); when a
+ * signal's hook is armed it runs here and the wait goes on, on the same
+ * deadline, so true always means the value was seen. */
+static int cell_wait_until(lua_State *L)
+{
+    cell *c = checkcell(L, 1);
+    uint32_t want = checkvalue(L, 2);
+    uint64_t timeout = checktimeout(L, 3);
+    futex_deadline d;
+    futex_deadline_init(&d, timeout);
+    unsigned flags = c->r->flags;
+    for (;;) {
+        hooks h;
+        hooks_save(L, &h);
+        int rc;
+        uint32_t *w = guard(L, c);
+        while ((rc = futex_wait_until(&d, w, want, flags)) == -EINTR) {
+            flags |= FUTEX_NOSPIN; /* spun once already */
+            if (hooks_changed(L, &h))
+                break;
+        }
+        unguard(L, c);
+        switch (rc) {
+        case 0: /* the core saw the word hold want */
+            lua_pushboolean(L, 1);
+            return 1;
+        case -ETIMEDOUT: /* the core checked its clock: the deadline passed */
+            lua_pushboolean(L, 0);
+            return 1;
+        case -EINTR: /* a signal's hook is armed: run it, then wait on */
+            hooks_follow(L, &h);
+            run_hooks(L);
+            continue;
+        default: /* -EFAULT, -ENOSYS, -EPERM, -EDEADLK, ...: the OS refused; say why */
+            return luaL_error(L, "futex wait_until: %s", futex_strerror(rc));
+        }
+    }
+}
+
+/* Both return the wake's result as cell:wake does; add_and_wake first the
+ * old value. Arguments are checked before the word is touched. */
+static int change_and_wake(lua_State *L, int add)
+{
+    cell *c = checkcell(L, 1);
+    uint32_t v = checkvalue(L, 2);
+    lua_Integer n = luaL_optinteger(L, 3, 1);
+    luaL_argcheck(L, n >= 0, 3, "wake count must be >= 0");
+    uint32_t max = n > (lua_Integer)UINT32_MAX ? FUTEX_ALL : (uint32_t)n, old = 0;
+    uint32_t *w = guard(L, c);
+    int rc = add ? futex_add_wake(w, v, max, c->r->flags, &old) : futex_store_wake(w, v, max, c->r->flags);
+    unguard(L, c);
+    if (rc < 0 && rc != FUTEX_UNCOUNTED)
+        return luaL_error(L, "futex wake: %s", futex_strerror(rc));
+    if (add)
+        lua_pushinteger(L, old);
+    if (rc == FUTEX_UNCOUNTED)
+        lua_pushnil(L); /* the OS woke them without saying how many */
+    else
+        lua_pushinteger(L, rc);
+    return add ? 2 : 1;
+}
+
+static int cell_store_and_wake(lua_State *L) { return change_and_wake(L, 0); }
+static int cell_add_and_wake(lua_State *L) { return change_and_wake(L, 1); }
 
 static int cell_tostring(lua_State *L)
 {
@@ -1097,7 +1178,9 @@ EXPORT int luaopen_futex(lua_State *L)
         {"compare_exchange", cell_compare_exchange},                  {"fetch_add", cell_fetch_add},
         {"fetch_sub", cell_fetch_sub}, {"fetch_and", cell_fetch_and}, {"fetch_or", cell_fetch_or},
         {"fetch_xor", cell_fetch_xor}, {"wait", cell_wait},           {"wake", cell_wake},
-        {"wake_all", cell_wake_all},   {NULL, NULL}};
+        {"wake_all", cell_wake_all},   {"wait_until", cell_wait_until},
+        {"store_and_wake", cell_store_and_wake},                      {"add_and_wake", cell_add_and_wake},
+        {NULL, NULL}};
     static const luaL_Reg cell_meta[] = {{"__tostring", cell_tostring}, {NULL, NULL}};
     static const luaL_Reg deadline_methods[] = {
         {"wait", deadline_wait}, {"remaining", deadline_remaining}, {"expired", deadline_expired}, {NULL, NULL}};
@@ -1148,5 +1231,7 @@ EXPORT int luaopen_futex(lua_State *L)
     }
     lua_setfield(L, -3, "ALIGN");
     lua_setfield(L, -2, "SIZE");
+    lua_pushinteger(L, FUTEX_SPIN_ADAPTIVE); /* set_spin's default: the learned, timed spin */
+    lua_setfield(L, -2, "SPIN_ADAPTIVE");
     return 1;
 }

@@ -575,20 +575,29 @@ RMW_METHOD(fetch_xor)
  * interruptible wait (futex_deadline_wait_intr, CPython's acquire_timed
  * shape) with the GIL released, and after each -EINTR the signal handlers,
  * then the same call again on the same absolute deadline. Blocking calls
- * that take a futex_deadline and return -EINTR reuse it through `call`.
+ * that take a futex_deadline and return -EINTR reuse it through `call`;
+ * `sliceable` ones (see the primitives' section) wait one
+ * futex_deadline_slice at a time, so that a signal falling between the
+ * core's sleeps is still seen within a slice.
  * Returns the core's result, or RAISED with an exception set (a handler
  * raised): not -1, which is -EPERM.
  * The caller has enter()ed the cell. */
 #define RAISED INT_MIN
 typedef int (*blocking_call)(void *arg, const futex_deadline *d, unsigned nospin);
 
-static int block_until(blocking_call call, void *arg, const futex_deadline *d)
+static int block_until(blocking_call call, void *arg, const futex_deadline *d, int sliceable)
 {
     unsigned nospin = 0;
     int rc;
     for (;;) {
+        futex_deadline slice = *d;
+        int sliced = 0;
         Py_BEGIN_ALLOW_THREADS
-        rc = call(arg, d, nospin);
+        if (sliceable)
+            sliced = futex_deadline_slice(d, &slice);
+        rc = call(arg, &slice, nospin);
+        if (rc == -ETIMEDOUT && sliced)
+            rc = -EINTR; /* only the core's slice ended: look at the signals, go on */
         Py_END_ALLOW_THREADS
         if (rc != -EINTR)
             return rc;
@@ -617,7 +626,7 @@ static PyObject *wait_until(CellObject *c, uint32_t expected, const futex_deadli
      * path, which validates the flags and compares the word in place. */
     int rc = futex_timed_wait(c->word, expected, 0, a.flags);
     if (rc == -ETIMEDOUT && futex_deadline_remaining_ns(d) != 0)
-        rc = block_until(cell_wait_call, &a, d);
+        rc = block_until(cell_wait_call, &a, d, 0);
     switch (rc) {
     case RAISED: return NULL;    /* a signal handler raised */
     case 0:                      /* woken, or a spurious wakeup: the caller re-checks */
@@ -635,18 +644,54 @@ static int parse_spin(PyObject *obj)
     return obj == NULL ? 1 : PyObject_IsTrue(obj);
 }
 
-static PyObject *cell_wait(PyObject *self, PyObject *args, PyObject *kwds)
+/* The arguments of a METH_FASTCALL | METH_KEYWORDS method (wait, wake and the
+ * helpers sit on a ping-pong's hot path, where tuple-and-dict parsing is a
+ * good part of a call): out[i] is the argument named names[i], or NULL if not given; the
+ * first `required` must be given; those past `npos` are keyword-only. */
+static int fast_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                     const char *const *names, int n, int npos, int required, PyObject **out)
 {
-    static char *kwlist[] = {"expected", "timeout", "spin", NULL};
+    for (int i = 0; i < n; i++)
+        out[i] = i < nargs ? args[i] : NULL;
+    if (nargs > npos) {
+        PyErr_Format(PyExc_TypeError, "%s() takes at most %d positional arguments (%zd given)", fname, npos, nargs);
+        return -1;
+    }
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_Size(kwnames);
+    for (Py_ssize_t k = 0; k < nkw; k++) {
+        PyObject *key = PyTuple_GetItem(kwnames, k);
+        int found = -1;
+        for (int i = 0; i < n && found < 0; i++)
+            if (PyUnicode_CompareWithASCIIString(key, names[i]) == 0)
+                found = i;
+        if (found < 0) {
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'", fname, key);
+            return -1;
+        }
+        if (out[found] != NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'", fname, names[found]);
+            return -1;
+        }
+        out[found] = args[nargs + k];
+    }
+    for (int i = 0; i < required; i++)
+        if (out[i] == NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s'", fname, names[i]);
+            return -1;
+        }
+    return 0;
+}
+
+static PyObject *cell_wait(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"expected", "timeout", "spin"};
     CellObject *c = (CellObject *)self;
-    PyObject *expected_obj, *timeout_obj = Py_None, *spin_obj = NULL;
+    PyObject *a[3];
     uint32_t expected;
     uint64_t timeout_ns;
     int spin;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O$O:wait", kwlist, &expected_obj, &timeout_obj, &spin_obj))
-        return NULL;
-    if (to_u32(expected_obj, &expected, "expected") < 0 || to_timeout_ns(timeout_obj, &timeout_ns) < 0 ||
-        (spin = parse_spin(spin_obj)) < 0)
+    if (fast_args("wait", args, nargs, kwnames, names, 3, 2, 1, a) < 0 || to_u32(a[0], &expected, "expected") < 0 ||
+        to_timeout_ns(a[1] == NULL ? Py_None : a[1], &timeout_ns) < 0 || (spin = parse_spin(a[2])) < 0)
         return NULL;
     futex_deadline d;
     futex_deadline_init(&d, timeout_ns);
@@ -656,6 +701,29 @@ static PyObject *cell_wait(PyObject *self, PyObject *args, PyObject *kwds)
     if (end_op(c) < 0)
         Py_CLEAR(res);
     return res;
+}
+
+/* A wake count: NULL (not given) is 1; n >= 0, and n >= 2**32 - 1 means
+ * everyone (FUTEX_ALL); negative -> ValueError. */
+static int to_wake_count(PyObject *n_obj, uint32_t *n)
+{
+    *n = 1;
+    if (n_obj == NULL)
+        return 0;
+    PyObject *idx = PyNumber_Index(n_obj);
+    if (idx == NULL)
+        return -1;
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
+    Py_DECREF(idx);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (overflow < 0 || (overflow == 0 && v < 0)) {
+        PyErr_Format(PyExc_ValueError, "n must be >= 0, got %R", n_obj);
+        return -1;
+    }
+    *n = overflow > 0 || v >= (long long)FUTEX_ALL ? FUTEX_ALL : (uint32_t)v;
+    return 0;
 }
 
 /* wake(n): n >= 0; n >= 2**32 - 1 means everyone. None where the OS does
@@ -669,29 +737,14 @@ static PyObject *wake_result(int rc)
     return PyLong_FromLong(rc);
 }
 
-static PyObject *cell_wake(PyObject *self, PyObject *args, PyObject *kwds)
+static PyObject *cell_wake(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    static char *kwlist[] = {"n", NULL};
+    static const char *const names[] = {"n"};
     CellObject *c = (CellObject *)self;
-    PyObject *n_obj = NULL;
-    uint32_t n = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:wake", kwlist, &n_obj))
+    PyObject *n_obj;
+    uint32_t n;
+    if (fast_args("wake", args, nargs, kwnames, names, 1, 1, 0, &n_obj) < 0 || to_wake_count(n_obj, &n) < 0)
         return NULL;
-    if (n_obj != NULL) {
-        PyObject *idx = PyNumber_Index(n_obj);
-        if (idx == NULL)
-            return NULL;
-        int overflow = 0;
-        long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
-        Py_DECREF(idx);
-        if (v == -1 && PyErr_Occurred())
-            return NULL;
-        if (overflow < 0 || (overflow == 0 && v < 0)) {
-            PyErr_Format(PyExc_ValueError, "n must be >= 0, got %R", n_obj);
-            return NULL;
-        }
-        n = overflow > 0 || v >= (long long)FUTEX_ALL ? FUTEX_ALL : (uint32_t)v;
-    }
     if (begin_op(c) < 0)
         return NULL;
     int rc = futex_wake(c->word, n, c->flags);
@@ -720,6 +773,81 @@ static PyObject *cell_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
     Py_XDECREF(a);
     Py_XDECREF(kw);
     return res;
+}
+
+/* ---- waits whose loop runs in C, and store/add-then-wake ----------------- */
+
+typedef struct {
+    CellObject *c;
+    uint32_t want;
+    unsigned flags;
+} cell_until_args;
+
+static int cell_until_call(void *arg, const futex_deadline *d, unsigned nospin)
+{
+    cell_until_args *a = arg;
+    return futex_wait_until(d, a->c->word, a->want, a->flags | nospin);
+}
+
+static PyObject *cell_wait_until(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"value", "timeout", "spin"};
+    CellObject *c = (CellObject *)self;
+    PyObject *a[3];
+    uint32_t want;
+    uint64_t timeout_ns;
+    int spin;
+    if (fast_args("wait_until", args, nargs, kwnames, names, 3, 2, 1, a) < 0 || to_u32(a[0], &want, "value") < 0 ||
+        to_timeout_ns(a[1] == NULL ? Py_None : a[1], &timeout_ns) < 0 || (spin = parse_spin(a[2])) < 0)
+        return NULL;
+    futex_deadline d;
+    futex_deadline_init(&d, timeout_ns);
+    if (begin_op(c) < 0)
+        return NULL;
+    cell_until_args u = {c, want, c->flags | (spin ? 0u : FUTEX_NOSPIN)};
+    /* Holding the GIL, the word already there is the whole call; else the
+     * core's loop runs with the GIL released, by the one blocking policy. */
+    int rc = futex_load(c->word) == want ? 0 : block_until(cell_until_call, &u, &d, 0);
+    PyObject *res;
+    switch (rc) {
+    case RAISED: res = NULL; break;                    /* a signal handler raised */
+    case 0: res = Py_NewRef(Py_True); break;           /* the word was seen holding value */
+    case -ETIMEDOUT: res = Py_NewRef(Py_False); break; /* the core checked the deadline passed */
+    default: res = raise_result(rc); break;
+    }
+    if (end_op(c) < 0)
+        Py_CLEAR(res);
+    return res;
+}
+
+/* store_and_wake(value, n=1) and add_and_wake(delta, n=1): one core call. */
+static PyObject *cell_change_and_wake(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                                      int add)
+{
+    static const char *const store_names[] = {"value", "n"}, *const add_names[] = {"delta", "n"};
+    CellObject *c = (CellObject *)self;
+    PyObject *a[2];
+    uint32_t v, n, old = 0;
+    if (fast_args(add ? "add_and_wake" : "store_and_wake", args, nargs, kwnames, add ? add_names : store_names, 2, 2,
+                  1, a) < 0 ||
+        to_u32(a[0], &v, add ? "delta" : "value") < 0 || to_wake_count(a[1], &n) < 0 || begin_op(c) < 0)
+        return NULL;
+    int rc = add ? futex_add_wake(c->word, v, n, c->flags, &old) : futex_store_wake(c->word, v, n, c->flags);
+    if (end_op(c) < 0)
+        return NULL;
+    if (rc < 0 && rc != FUTEX_UNCOUNTED)
+        return raise_result(rc);
+    return add ? PyLong_FromUnsignedLong(old) : wake_result(rc);
+}
+
+static PyObject *cell_store_and_wake(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    return cell_change_and_wake(self, args, nargs, kwnames, 0);
+}
+
+static PyObject *cell_add_and_wake(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    return cell_change_and_wake(self, args, nargs, kwnames, 1);
 }
 
 static PyObject *cell_repr(PyObject *self)
@@ -763,15 +891,26 @@ static PyMethodDef cell_methods[] = {
     {"fetch_and", cell_fetch_and, METH_O, "fetch_and(v) -> old\n\nBitwise and; return the previous value."},
     {"fetch_or", cell_fetch_or, METH_O, "fetch_or(v) -> old\n\nBitwise or; return the previous value."},
     {"fetch_xor", cell_fetch_xor, METH_O, "fetch_xor(v) -> old\n\nBitwise xor; return the previous value."},
-    {"wait", (PyCFunction)(void (*)(void))cell_wait, METH_VARARGS | METH_KEYWORDS,
+    {"wait", (PyCFunction)(void (*)(void))cell_wait, METH_FASTCALL | METH_KEYWORDS,
      "wait(expected, timeout=None, *, spin=True) -> bool\n\n"
      "Return True at once if the cell does not hold expected; else block until woken (or a spurious\n"
      "wakeup): True, or until timeout seconds passed: False. timeout None waits forever, 0 only checks.\n"
      "Signals run their handlers during the wait; one that raises ends it with that exception.\n"
      "spin=False skips the short spin before sleeping."},
-    {"wake", (PyCFunction)(void (*)(void))cell_wake, METH_VARARGS | METH_KEYWORDS,
+    {"wake", (PyCFunction)(void (*)(void))cell_wake, METH_FASTCALL | METH_KEYWORDS,
      "wake(n=1) -> int | None\n\nWake up to n waiters: the number woken, or None where the OS does not say."},
     {"wake_all", cell_wake_all, METH_NOARGS, "wake_all() -> int | None\n\nWake every waiter."},
+    {"wait_until", (PyCFunction)(void (*)(void))cell_wait_until, METH_FASTCALL | METH_KEYWORDS,
+     "wait_until(value, timeout=None, *, spin=True) -> bool\n\n"
+     "Block until the cell holds value: True (at once if it does), or until timeout seconds passed:\n"
+     "False. The whole loop -- look, wait on what the cell holds, look again -- runs in C, so spurious\n"
+     "wakeups and passing values never return. timeout and signals as wait()."},
+    {"store_and_wake", (PyCFunction)(void (*)(void))cell_store_and_wake, METH_FASTCALL | METH_KEYWORDS,
+     "store_and_wake(value, n=1) -> int | None\n\n"
+     "store(value), then wake(n), in one call: the number woken, or None where the OS does not say."},
+    {"add_and_wake", (PyCFunction)(void (*)(void))cell_add_and_wake, METH_FASTCALL | METH_KEYWORDS,
+     "add_and_wake(delta, n=1) -> old\n\n"
+     "fetch_add(delta), then wake(n), in one call: the previous value."},
     {"release", cell_release, METH_NOARGS,
      "release()\n\nDrop the buffer export; every later call raises ValueError. A wait blocked in another\n"
      "thread keeps the export until it returns. Calling it again does nothing."},
@@ -974,19 +1113,15 @@ typedef struct {
 #define COND(o) ((futex_cond *)((SyncObject *)(o))->mem)
 #define BARRIER(o) ((futex_barrier *)((SyncObject *)(o))->mem)
 
-/* A Python exception is set (a signal handler raised): distinct from every
- * core result. */
-#define RAISED (-0x20000)
-
 static module_state *sync_state(PyObject *self) { return (module_state *)PyType_GetModuleState(Py_TYPE(self)); }
 
-/* The one blocking policy of every primitive call that can sleep (CPython's
- * acquire_timed): the caller has tried without releasing the GIL; here the
- * GIL is released around the one blocking core call, and after -EINTR the
- * signal handlers run and the same call is made again on the SAME absolute
- * deadline, so re-waits never stretch the total time. The core leaves the
- * primitive consistent for the call again (not taken / mutex re-held /
- * barrier ticket kept).
+/* Every primitive call that can sleep goes through block_until, the one
+ * blocking loop of Cell.wait (CPython's acquire_timed): the caller has tried
+ * without releasing the GIL; the GIL is released around the one blocking
+ * core call, and after -EINTR the signal handlers run and the same call is
+ * made again on the SAME absolute deadline, so re-waits never stretch the
+ * total time. The core leaves the primitive consistent for the call again
+ * (not taken / mutex re-held / barrier ticket kept).
  *
  * A signal whose handler runs while the core is between two sleeps (its
  * spin, a Mutex's owner-liveness check every 100 ms) gives no -EINTR: the
@@ -1000,26 +1135,15 @@ static module_state *sync_state(PyObject *self) { return (module_state *)PyType_
  * ends; their sleeps have no gap but the short spin.
  * Returns the core's result, or RAISED when a handler raised (exception
  * set). */
-typedef int (*blocking_call)(SyncObject *s, const futex_deadline *d, void *arg);
+typedef struct {
+    SyncObject *s;
+    uint32_t ticket; /* a Barrier's place across -EINTR: a re-call resumes, never arrives twice */
+} sync_call;
 
-static int block(SyncObject *s, blocking_call call, void *arg, const futex_deadline *d, int sliceable)
+static int block(SyncObject *s, blocking_call call, sync_call *a, const futex_deadline *d, int sliceable)
 {
-    for (;;) {
-        int rc;
-        futex_deadline slice = *d;
-        int sliced = 0;
-        Py_BEGIN_ALLOW_THREADS
-        if (sliceable)
-            sliced = futex_deadline_slice(d, &slice);
-        rc = call(s, &slice, arg);
-        if (rc == -ETIMEDOUT && sliced)
-            rc = -EINTR; /* only our slice ended: look at the signals, go on */
-        Py_END_ALLOW_THREADS
-        if (rc != -EINTR)
-            return rc;
-        if (PyErr_CheckSignals() < 0)
-            return RAISED;
-    }
+    a->s = s;
+    return block_until(call, a, d, sliceable);
 }
 
 /* Core result -> exception for the primitives; the rest go to raise_result. */
@@ -1251,9 +1375,10 @@ static PyObject *mutex_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     return (PyObject *)sync_alloc(type, buffer, offset_obj, shared_obj, FUTEX_MUTEX_SIZE, FUTEX_MUTEX_ALIGN);
 }
 
-static int call_mutex_lock(SyncObject *s, const futex_deadline *d, void *Py_UNUSED(arg))
+static int call_mutex_lock(void *arg, const futex_deadline *d, unsigned nospin)
 {
-    return futex_mutex_timedlock((futex_mutex *)s->mem, d, s->flags);
+    SyncObject *s = ((sync_call *)arg)->s;
+    return futex_mutex_timedlock((futex_mutex *)s->mem, d, s->flags | nospin);
 }
 
 /* Takes the mutex until d: 1 taken, 0 not (timeout or busy), -1 raised. */
@@ -1266,7 +1391,7 @@ static int mutex_take(PyObject *self, uint64_t timeout_ns)
         /* Held by another thread, or by us: then the core says -EDEADLK. */
         futex_deadline d;
         futex_deadline_init(&d, timeout_ns);
-        rc = block(s, call_mutex_lock, NULL, &d, 1);
+        rc = block(s, call_mutex_lock, &(sync_call){0}, &d, 1);
     }
     switch (rc) {
     case 0:
@@ -1465,9 +1590,10 @@ static PyObject *sem_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     return (PyObject *)s;
 }
 
-static int call_sem_wait(SyncObject *s, const futex_deadline *d, void *Py_UNUSED(arg))
+static int call_sem_wait(void *arg, const futex_deadline *d, unsigned nospin)
 {
-    return futex_sem_wait((futex_sem *)s->mem, d, s->flags);
+    SyncObject *s = ((sync_call *)arg)->s;
+    return futex_sem_wait((futex_sem *)s->mem, d, s->flags | nospin);
 }
 
 static int sem_take(PyObject *self, uint64_t timeout_ns)
@@ -1477,7 +1603,7 @@ static int sem_take(PyObject *self, uint64_t timeout_ns)
     if (rc == -EAGAIN && timeout_ns != 0) {
         futex_deadline d;
         futex_deadline_init(&d, timeout_ns);
-        rc = block(s, call_sem_wait, NULL, &d, 1);
+        rc = block(s, call_sem_wait, &(sync_call){0}, &d, 1);
     }
     switch (rc) {
     case 0:
@@ -1610,9 +1736,10 @@ static PyObject *event_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     return (PyObject *)sync_alloc(type, buffer, offset_obj, shared_obj, FUTEX_EVENT_SIZE, FUTEX_EVENT_ALIGN);
 }
 
-static int call_event_wait(SyncObject *s, const futex_deadline *d, void *Py_UNUSED(arg))
+static int call_event_wait(void *arg, const futex_deadline *d, unsigned nospin)
 {
-    return futex_event_wait((futex_event *)s->mem, d, s->flags);
+    SyncObject *s = ((sync_call *)arg)->s;
+    return futex_event_wait((futex_event *)s->mem, d, s->flags | nospin);
 }
 
 static PyObject *event_set(PyObject *self, PyObject *Py_UNUSED(ignored))
@@ -1646,7 +1773,7 @@ static PyObject *event_wait(PyObject *self, PyObject *args, PyObject *kwds)
     futex_deadline_init(&d, ns);
     /* Sliced only where a signal cannot end the OS wait: there, a set and
      * clear in the gap between two slices may be missed, but Ctrl-C works. */
-    int rc = block((SyncObject *)self, call_event_wait, NULL, &d,
+    int rc = block((SyncObject *)self, call_event_wait, &(sync_call){0}, &d,
                    !(futex_capabilities() & FUTEX_CAP_INTERRUPTIBLE));
     switch (rc) {
     case 0:
@@ -1720,9 +1847,10 @@ static PyObject *cond_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     return (PyObject *)s;
 }
 
-static int call_cond_wait(SyncObject *s, const futex_deadline *d, void *Py_UNUSED(arg))
+static int call_cond_wait(void *arg, const futex_deadline *d, unsigned nospin)
 {
-    return futex_cond_wait((futex_cond *)s->mem, (futex_mutex *)((SyncObject *)s->mutex)->mem, d, s->flags);
+    SyncObject *s = ((sync_call *)arg)->s;
+    return futex_cond_wait((futex_cond *)s->mem, (futex_mutex *)((SyncObject *)s->mutex)->mem, d, s->flags | nospin);
 }
 
 /* One wait until d: 1 notified, 0 timed out, -1 raised. */
@@ -1733,7 +1861,7 @@ static int cond_wait_until(PyObject *self, const futex_deadline *d)
         PyErr_SetString(PyExc_RuntimeError, "cannot wait on un-acquired lock");
         return -1;
     }
-    int rc = block(s, call_cond_wait, NULL, d, 1);
+    int rc = block(s, call_cond_wait, &(sync_call){0}, d, 1);
     switch (rc) {
     case 0:
         return 1;
@@ -1955,9 +2083,10 @@ static PyObject *barrier_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     return (PyObject *)s;
 }
 
-static int call_barrier_wait(SyncObject *s, const futex_deadline *d, void *ticket)
+static int call_barrier_wait(void *arg, const futex_deadline *d, unsigned nospin)
 {
-    return futex_barrier_wait((futex_barrier *)s->mem, (uint32_t *)ticket, d, s->flags);
+    sync_call *a = arg;
+    return futex_barrier_wait((futex_barrier *)a->s->mem, &a->ticket, d, a->s->flags | nospin);
 }
 
 static PyObject *barrier_wait(PyObject *self, PyObject *args, PyObject *kwds)
@@ -1972,8 +2101,8 @@ static PyObject *barrier_wait(PyObject *self, PyObject *args, PyObject *kwds)
         return NULL;
     futex_deadline d;
     futex_deadline_init(&d, ns);
-    uint32_t ticket = 0; /* keeps our place across -EINTR: a re-call resumes, never arrives twice */
-    int rc = block(s, call_barrier_wait, &ticket, &d, 0);
+    sync_call call = {s, 0}; /* its ticket keeps our place across -EINTR */
+    int rc = block(s, call_barrier_wait, &call, &d, 0);
     if (rc >= 0)
         return PyLong_FromLong(rc);
     if (rc == RAISED) {
@@ -2110,8 +2239,10 @@ static PyObject *mod_get_spin(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(igno
 static PyMethodDef module_methods[] = {
     {"set_spin", mod_set_spin, METH_O,
      "set_spin(iterations)\n\nHow many times a wait re-checks the word before sleeping in the OS\n"
-     "(process-wide; 0 turns spinning off)."},
-    {"get_spin", mod_get_spin, METH_NOARGS, "get_spin() -> int\n\nThe spin count set_spin() set."},
+     "(process-wide; 0 turns spinning off). SPIN_ADAPTIVE, the default, spins for a time learned\n"
+     "from how long partners take to answer, at most 10 microseconds of CPU per wait."},
+    {"get_spin", mod_get_spin, METH_NOARGS,
+     "get_spin() -> int\n\nThe spin count set_spin() set (SPIN_ADAPTIVE by default)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -2166,6 +2297,12 @@ static int module_exec(PyObject *mod)
         PyModule_AddIntConstant(mod, "CAP_WAKE_COUNT", FUTEX_CAP_WAKE_COUNT) < 0 ||
         PyModule_AddIntConstant(mod, "CAP_ABSOLUTE_DEADLINE", FUTEX_CAP_ABSOLUTE_DEADLINE) < 0 ||
         PyModule_AddIntConstant(mod, "CAP_INTERRUPTIBLE", FUTEX_CAP_INTERRUPTIBLE) < 0)
+        return -1;
+    /* Not AddIntConstant: UINT32_MAX does not fit a C long on Windows. */
+    PyObject *adaptive = PyLong_FromUnsignedLong(FUTEX_SPIN_ADAPTIVE);
+    int added = adaptive == NULL ? -1 : PyModule_AddObjectRef(mod, "SPIN_ADAPTIVE", adaptive);
+    Py_XDECREF(adaptive);
+    if (added < 0)
         return -1;
     return 0;
 }

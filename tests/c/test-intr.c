@@ -136,8 +136,8 @@ TEST(huge_spin_is_capped_and_bounded, ANY)
     /* 4e9 re-checks would take minutes and hide Ctrl-C; a 1 ms wait must
      * still end in about 1 ms (1 s of slack for a loaded machine). */
     uint32_t old = futex_get_spin(), w = 1;
-    futex_set_spin(UINT32_MAX);
-    CHECK_EQ(futex_get_spin(), UINT32_MAX);
+    futex_set_spin(UINT32_MAX - 1); /* the largest count (UINT32_MAX is FUTEX_SPIN_ADAPTIVE) */
+    CHECK_EQ(futex_get_spin(), UINT32_MAX - 1);
     uint64_t t0 = now_ns();
     CHECK_EQ(futex_timed_wait(&w, 1, 1 * MS, 0), -ETIMEDOUT);
     uint64_t took = now_ns() - t0;
@@ -167,7 +167,7 @@ TEST(huge_spin_parks_soon, THREADS)
      * set_spin(huge) from spinning for minutes, blind to signals. Where /proc
      * tells (Linux), the waiter must be asleep within 3 s. */
     uint32_t old = futex_get_spin();
-    futex_set_spin(UINT32_MAX);
+    futex_set_spin(UINT32_MAX - 1); /* the largest count */
     parker p;
     memset(&p, 0, sizeof p);
     pthread_t t = spawn(spinning_waiter, &p);

@@ -246,7 +246,7 @@ describe("futex.map on a backend", function()
   it("bounds a huge spin by the wait's deadline", function()
     local old = futex.get_spin()
     local c = futex.anon(4):cell(0)
-    futex.set_spin(0xFFFFFFFF) -- uncapped, minutes of spinning
+    futex.set_spin(0xFFFFFFFE) -- the largest count (0xFFFFFFFF is SPIN_ADAPTIVE): minutes uncapped
     local t0 = futex.monotonic()
     local timed_out = not c:wait(0, 0.001)
     local took = futex.monotonic() - t0

@@ -25,6 +25,15 @@ elseif role == "waiter" then
   if not word:wait(0, 20) then fail("never woken") end
   woken:fetch_add(1)
   os.exit(0)
+elseif role == "pong-helpers" then
+  -- The ping-pong's answering side in two calls a round: wait for 2i+1, answer 2i+2.
+  local r <close> = assert(futex.map(path, 4096))
+  local c = r:cell(0)
+  for i = 0, tonumber(arg[3]) - 1 do
+    if not c:wait_until(2 * i + 1, 20) then fail("stuck at " .. c:load()) end
+    c:store_and_wake(2 * i + 2)
+  end
+  os.exit(0)
 else
   fail("unknown role " .. tostring(role))
 end

@@ -56,6 +56,8 @@ describe("SIGINT", function()
     { "a forever-wait loop", "while true do c:wait(0) end" },
     { "a loop of long timed waits", "while true do c:wait(0, 1000) end" },
     { "a loop on a Deadline that never expires", "local d = futex.deadline() while d:wait(c, 0) do end" },
+    { "a wait_until with no timeout", "c:wait_until(1)" },
+    { "a wait_until inside a coroutine", "coroutine.wrap(function() c:wait_until(1, 1000) end)()" },
     { "a forever-wait loop inside a coroutine", "coroutine.wrap(function() while true do c:wait(0) end end)()" },
     { "a pcall'd wait, which sees the interruption as an error",
       "while true do local ok, e = pcall(c.wait, c, 0) if not ok then error(e, 0) end end" },

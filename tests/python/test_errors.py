@@ -45,7 +45,9 @@ def test_filtered_futex_raises_oserror(err):
         code = 0
         try:
             _seccomp_futex_fails_with(err)
-            for call in (lambda: c.wake(1), lambda: c.wait(0, 0.001), lambda: c.wait(0)):
+            # A timeout far past the spin: a spin descheduled past a 1 ms deadline would time out
+            # before the filtered OS wait could refuse.
+            for call in (lambda: c.wake(1), lambda: c.wait(0, 5.0), lambda: c.wait(0)):
                 try:
                     call()
                     code = 10

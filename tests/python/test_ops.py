@@ -151,6 +151,7 @@ def test_module_attributes():
 
 def test_spin_setting():
     old = futex.get_spin()
+    assert old == futex.SPIN_ADAPTIVE  # the default: a learned, timed spin
     try:
         futex.set_spin(0)
         assert futex.get_spin() == 0
