@@ -1,6 +1,7 @@
 /*
  * libfutex/atomic.h — every atomic operation of libfutex and its bindings,
- * on 32-bit words. Internal: not installed, not part of the API.
+ * on 32-bit words (and a few on pointer-width words). Internal: not
+ * installed, not part of the API.
  *
  * Two implementations of one small set of operations:
  *
@@ -29,6 +30,15 @@
  *   futex__atomic_load_relaxed(p)         for spinning: a re-read with no order
  *   futex__signal_fence()                 a compiler-only barrier
  *   futex__cpu_relax()                    the CPU's spin-wait hint (pause, yield)
+ *
+ * A flag or a once-computed answer is a uint32_t too, so it uses the
+ * operations above. Only a value that must hold an address is pointer-width,
+ * and it gets just these three (p is a uintptr_t *, same orders):
+ *
+ *   futex__atomic_load_uptr(p, o)         -> value
+ *   futex__atomic_store_uptr(p, v, o)
+ *   futex__atomic_cas_uptr(p, &expected, desired, o)
+ *                                         -> as futex__atomic_cas
  *
  * New code uses these, never __atomic_* or Interlocked* directly (ctest
  * -L msvc checks that, and tests/atomics/msvc-probe.c compiles every
@@ -77,6 +87,15 @@ static inline uint32_t futex__atomic_fetch_or(uint32_t *p, uint32_t v, int o) { 
 static inline uint32_t futex__atomic_fetch_xor(uint32_t *p, uint32_t v, int o) { return __atomic_fetch_xor(p, v, o); }
 static inline void futex__atomic_fence(int o) { __atomic_thread_fence(o); }
 static inline void futex__signal_fence(void) { __atomic_signal_fence(__ATOMIC_SEQ_CST); }
+
+static inline uintptr_t futex__atomic_load_uptr(const uintptr_t *p, int o) { return __atomic_load_n(p, o); }
+static inline void futex__atomic_store_uptr(uintptr_t *p, uintptr_t v, int o) { __atomic_store_n(p, v, o); }
+static inline int futex__atomic_cas_uptr(uintptr_t *p, uintptr_t *expected, uintptr_t desired, int o)
+{
+    /* The failure order as in futex__atomic_cas. */
+    int fail = o == FUTEX__ACQ_REL ? FUTEX__ACQUIRE : o == FUTEX__RELEASE ? FUTEX__RELAXED : o;
+    return __atomic_compare_exchange_n(p, expected, desired, 0, o, fail);
+}
 
 static inline void futex__cpu_relax(void)
 {
@@ -214,6 +233,48 @@ static inline void futex__atomic_fence(int o)
 }
 
 static inline void futex__signal_fence(void) { _ReadWriteBarrier(); }
+
+/* Pointer-width words: the same mapping as the 32-bit ones above, through
+ * the *Pointer intrinsics, which are 64-bit on x64 and ARM64 and 32-bit on
+ * x86 and ARM -- the width of uintptr_t on each. */
+typedef char futex__uptr_is_pointer_width[sizeof(uintptr_t) == sizeof(void *) ? 1 : -1];
+#define FUTEX__P(p) ((void *volatile *)(p))
+
+static inline uintptr_t futex__atomic_load_uptr(const uintptr_t *p, int o)
+{
+    /* As futex__atomic_load: an aligned pointer-width load is single-copy
+     * atomic on every Windows target, and every SEQ_CST store is a locked
+     * exchange. */
+#if !defined(FUTEX__TSO)
+    if (o == FUTEX__SEQ_CST)
+        FUTEX__HW_FENCE();
+#endif
+    uintptr_t v = *(const volatile uintptr_t *)p;
+    if (o != FUTEX__RELAXED)
+        FUTEX__HW_FENCE(); /* acquire: later accesses stay after the load */
+    return v;
+}
+
+static inline void futex__atomic_store_uptr(uintptr_t *p, uintptr_t v, int o)
+{
+    if (o == FUTEX__SEQ_CST) {
+        (void)_InterlockedExchangePointer(FUTEX__P(p), (void *)v); /* full barrier: as futex__atomic_store */
+        return;
+    }
+    if (o != FUTEX__RELAXED)
+        FUTEX__HW_FENCE(); /* release: earlier accesses stay before the store */
+    *(volatile uintptr_t *)p = v;
+}
+
+static inline int futex__atomic_cas_uptr(uintptr_t *p, uintptr_t *expected, uintptr_t desired, int o)
+{
+    (void)o; /* full barrier: serves every order */
+    uintptr_t old = (uintptr_t)_InterlockedCompareExchangePointer(FUTEX__P(p), (void *)desired, (void *)*expected);
+    if (old == *expected)
+        return 1;
+    *expected = old;
+    return 0;
+}
 
 static inline void futex__cpu_relax(void)
 {

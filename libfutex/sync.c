@@ -8,12 +8,12 @@
  * partner that answers while we spin never sees an announced waiter and so
  * never makes a wake system call.
  *
- * Atomics: the __atomic builtins, each with the order it needs and a line
- * saying why. They are all in this file's first section or marked "atomic:"
- * so that they are easy to find and move behind one header.
+ * Atomics: libfutex/atomic.h's, each with the order it needs and a line
+ * saying why, so that MSVC builds this file too.
  */
 #include "futex.h"
 
+#include "atomic.h"
 #include "backend.h"
 
 #include <errno.h>
@@ -60,22 +60,24 @@
 
 /* ---- atomics ---------------------------------------------------------------
  * Named by what they are for; the order is in the name. */
-static inline uint32_t load_relaxed(const uint32_t *w) { return __atomic_load_n(w, __ATOMIC_RELAXED); }
-static inline uint32_t load_acquire(const uint32_t *w) { return __atomic_load_n(w, __ATOMIC_ACQUIRE); }
-static inline uint32_t load_seq(const uint32_t *w) { return __atomic_load_n(w, __ATOMIC_SEQ_CST); }
+static inline uint32_t load_relaxed(const uint32_t *w) { return futex__atomic_load(w, FUTEX__RELAXED); }
+static inline uint32_t load_acquire(const uint32_t *w) { return futex__atomic_load(w, FUTEX__ACQUIRE); }
+static inline uint32_t load_seq(const uint32_t *w) { return futex__atomic_load(w, FUTEX__SEQ_CST); }
 static inline int cas_acquire(uint32_t *w, uint32_t *expected, uint32_t desired)
 {
     /* Strong: a spurious failure would only cost a loop, but the callers
-     * read a failure as "someone else changed the word". */
-    return __atomic_compare_exchange_n(w, expected, desired, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+     * read a failure as "someone else changed the word". A failure needs no
+     * order (the caller re-reads the word through the next CAS); atomic.h
+     * gives it acquire, which is stronger. */
+    return futex__atomic_cas(w, expected, desired, FUTEX__ACQUIRE);
 }
 static inline int cas_acq_rel(uint32_t *w, uint32_t *expected, uint32_t desired)
 {
-    return __atomic_compare_exchange_n(w, expected, desired, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    return futex__atomic_cas(w, expected, desired, FUTEX__ACQ_REL); /* fails with acquire */
 }
 static inline int cas_seq(uint32_t *w, uint32_t *expected, uint32_t desired)
 {
-    return __atomic_compare_exchange_n(w, expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    return futex__atomic_cas(w, expected, desired, FUTEX__SEQ_CST); /* fails with seq_cst */
 }
 
 /* ---- common checks and waits ---------------------------------------------- */
@@ -92,11 +94,11 @@ static int check_flags(unsigned flags)
         /* The capabilities are decided once; keep them here, off the
          * uncontended lock/unlock path's calls. Relaxed: racing first calls
          * store the same value. */
-        static unsigned caps; /* FUTEX_CAP_* | 0x80000000 once known */
-        unsigned c = __atomic_load_n(&caps, __ATOMIC_RELAXED);
+        static uint32_t caps; /* FUTEX_CAP_* | 0x80000000 once known */
+        uint32_t c = futex__atomic_load(&caps, FUTEX__RELAXED);
         if (c == 0) {
-            c = futex_capabilities() | 0x80000000u;
-            __atomic_store_n(&caps, c, __ATOMIC_RELAXED);
+            c = (uint32_t)futex_capabilities() | 0x80000000u;
+            futex__atomic_store(&caps, c, FUTEX__RELAXED);
         }
         if (!(c & FUTEX_CAP_SHARED))
             return -ENOTSUP; /* shared use where waits cannot cross processes */
@@ -154,8 +156,8 @@ static inline uint64_t load_start(const futex_mutex *m)
 }
 static inline void store_start(futex_mutex *m, uint64_t start)
 {
-    __atomic_store_n(&m->u32_[M_START], (uint32_t)start, __ATOMIC_RELAXED);
-    __atomic_store_n(&m->u32_[M_START + 1], (uint32_t)(start >> 32), __ATOMIC_RELAXED);
+    futex__atomic_store(&m->u32_[M_START], (uint32_t)start, FUTEX__RELAXED);
+    futex__atomic_store(&m->u32_[M_START + 1], (uint32_t)(start >> 32), FUTEX__RELAXED);
 }
 #define M_NODE 32 /* byte offset of the robust-list entry's `next` pointer */
 
@@ -288,12 +290,12 @@ static uint32_t make_id(void)
     return (uint32_t)getthrid() & TID_MASK; /* system-wide */
 #elif defined(__wasm__)
     static uint32_t counter;
-    return (__atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED) & 0xFFFFFu) + 1u;
+    return ((futex__atomic_fetch_add(&counter, 1, FUTEX__RELAXED) + 1u) & 0xFFFFFu) + 1u;
 #else
     /* NetBSD and DragonFly number LWPs per process: 20 bits of our pid and 10
      * of a per-process counter (1024 threads before it wraps). */
     static uint32_t counter;
-    uint32_t n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED); /* only uniqueness matters */
+    uint32_t n = futex__atomic_fetch_add(&counter, 1, FUTEX__RELAXED) + 1u; /* only uniqueness matters */
     return (((uint32_t)getpid() & 0xFFFFFu) << 10 | (n & 0x3FFu)) & TID_MASK;
 #endif
 }
@@ -355,7 +357,7 @@ static int owner_alive(const futex_mutex *m, uint32_t id)
 {
     /* Acquire: pairs with the holder's release store of M_OWNER, so a
      * matching id means M_PID, M_NS and M_START below are the holder's. */
-    int published = __atomic_load_n(&m->u32_[M_OWNER], __ATOMIC_ACQUIRE) == id;
+    int published = futex__atomic_load(&m->u32_[M_OWNER], FUTEX__ACQUIRE) == id;
     if (!published)
         return OWNER_UNPUBLISHED;
     uint64_t start = load_start(m);
@@ -369,13 +371,13 @@ static int owner_alive(const futex_mutex *m, uint32_t id)
     int r = proc_stat(id, &state, &now_start);
     if (r == 0) {
         /* No /proc/<tid>: gone -- unless /proc itself is missing. */
-        static int proc_ok = -1; /* races only store the same answer */
-        int ok = __atomic_load_n(&proc_ok, __ATOMIC_RELAXED);
-        if (ok < 0) {
-            ok = access("/proc/self/stat", R_OK) == 0;
-            __atomic_store_n(&proc_ok, ok, __ATOMIC_RELAXED);
+        static uint32_t proc_ok; /* 0 unknown, 1 no /proc, 2 /proc; races only store the same answer */
+        uint32_t ok = futex__atomic_load(&proc_ok, FUTEX__RELAXED);
+        if (ok == 0) {
+            ok = access("/proc/self/stat", R_OK) == 0 ? 2u : 1u;
+            futex__atomic_store(&proc_ok, ok, FUTEX__RELAXED);
         }
-        if (ok)
+        if (ok == 2)
             return 0;
         /* kill(2) takes a tid too on Linux: ESRCH is "no such task". */
         return !(kill((pid_t)id, 0) != 0 && errno == ESRCH);
@@ -389,7 +391,7 @@ static int owner_alive(const futex_mutex *m, uint32_t id)
          * reused tid is between its CAS and its publish_owner, and the
          * fields are still the dead predecessor's. The /proc read took far
          * longer than a publish: look again before calling it dead. */
-        if ((load_acquire(cmword(m)) & TID_MASK) == id && __atomic_load_n(&m->u32_[M_OWNER], __ATOMIC_ACQUIRE) == id &&
+        if ((load_acquire(cmword(m)) & TID_MASK) == id && futex__atomic_load(&m->u32_[M_OWNER], FUTEX__ACQUIRE) == id &&
             load_start(m) == now_start)
             return 1;
         return 0;
@@ -411,7 +413,7 @@ static int owner_alive(const futex_mutex *m, uint32_t id)
 #else
     /* The owner's process: only the published fields say which it is. */
     (void)start;
-    pid_t pid = (pid_t)__atomic_load_n(&m->u32_[M_PID], __ATOMIC_RELAXED);
+    pid_t pid = (pid_t)futex__atomic_load(&m->u32_[M_PID], FUTEX__RELAXED);
     if (pid <= 0)
         return 1;
     if (kill(pid, 0) != 0 && errno == ESRCH)
@@ -438,9 +440,9 @@ static inline void publish_owner(futex_mutex *m, uint32_t id)
         load_start(m) == my_start)
         return; /* our own fields from the last time (the common relock): already right, and no store */
     store_start(m, my_start);
-    __atomic_store_n(&m->u32_[M_PID], my_pid, __ATOMIC_RELAXED);
-    __atomic_store_n(&m->u32_[M_NS], my_ns, __ATOMIC_RELAXED);
-    __atomic_store_n(&m->u32_[M_OWNER], id, __ATOMIC_RELEASE);
+    futex__atomic_store(&m->u32_[M_PID], my_pid, FUTEX__RELAXED);
+    futex__atomic_store(&m->u32_[M_NS], my_ns, FUTEX__RELAXED);
+    futex__atomic_store(&m->u32_[M_OWNER], id, FUTEX__RELEASE);
 }
 
 /* The word holds our id: is it really us, or a dead thread whose id the OS
@@ -487,18 +489,18 @@ struct robust_head {
 };
 static _Thread_local struct robust_head *my_head; /* NULL: not known yet or unusable */
 static _Thread_local int my_head_state;           /* 0 unknown, 1 usable, -1 unusable */
-static int robust_backend = -1;                   /* the linux backend is in use */
+static uint32_t robust_backend;                   /* the linux backend is in use: 0 unknown, 1 no, 2 yes */
 
 static struct robust_head *robust_head_slow(void)
 {
-    int on = __atomic_load_n(&robust_backend, __ATOMIC_RELAXED); /* races only store the same answer */
-    if (on < 0) {
-        on = strcmp(futex_backend(), "linux") == 0; /* the kernel's wake reaches only kernel futex waits */
-        __atomic_store_n(&robust_backend, on, __ATOMIC_RELAXED);
+    uint32_t on = futex__atomic_load(&robust_backend, FUTEX__RELAXED); /* races only store the same answer */
+    if (on == 0) {
+        on = strcmp(futex_backend(), "linux") == 0 ? 2u : 1u; /* the kernel's wake reaches only kernel futex waits */
+        futex__atomic_store(&robust_backend, on, FUTEX__RELAXED);
     }
     struct robust_head *h = NULL;
     size_t len = 0;
-    if (on && syscall(SYS_get_robust_list, 0, &h, &len) == 0 && h != NULL && len == sizeof(struct robust_head) &&
+    if (on == 2 && syscall(SYS_get_robust_list, 0, &h, &len) == 0 && h != NULL && len == sizeof(struct robust_head) &&
         h->futex_offset == -(long)M_NODE && h->list != NULL) {
         my_head = h;
         my_head_state = 1;
@@ -513,7 +515,7 @@ static inline struct robust_head *robust_head(void)
     return my_head_state > 0 ? my_head : my_head_state < 0 ? NULL : robust_head_slow();
 }
 
-#define barrier() __atomic_signal_fence(__ATOMIC_SEQ_CST) /* compiler-only: the kernel reads this list when we exit */
+#define barrier() futex__signal_fence() /* compiler-only: the kernel reads this list when we exit */
 #define NEXT_OF(p) ((void **)((uintptr_t)(p) & ~(uintptr_t)1)) /* bit 0 marks glibc's PI entries */
 
 static void robust_link(struct robust_head *h, futex_mutex *m)
@@ -581,12 +583,12 @@ static inline void clear_pending(struct robust_head *h) { (void)h; }
 static unsigned mutex_wflags(unsigned flags)
 {
 #if defined(ROBUST_LIST)
-    int on = __atomic_load_n(&robust_backend, __ATOMIC_RELAXED);
-    if (on < 0) {
-        on = strcmp(futex_backend(), "linux") == 0;
-        __atomic_store_n(&robust_backend, on, __ATOMIC_RELAXED);
+    uint32_t on = futex__atomic_load(&robust_backend, FUTEX__RELAXED);
+    if (on == 0) {
+        on = strcmp(futex_backend(), "linux") == 0 ? 2u : 1u;
+        futex__atomic_store(&robust_backend, on, FUTEX__RELAXED);
     }
-    if (on)
+    if (on == 2)
         return FUTEX_SHARED;
 #endif
     return flags & FUTEX_SHARED;
@@ -678,7 +680,7 @@ static int lock(futex_mutex *m, uint64_t at_ns, unsigned flags)
          * the unlock either comes after it (and wakes) or before it (and our
          * CAS fails on the changed word). */
         if (!(v & WAITERS)) {
-            if (!__atomic_compare_exchange_n(mword(m), &v, v | WAITERS, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            if (!futex__atomic_cas(mword(m), &v, v | WAITERS, FUTEX__RELAXED))
                 continue; /* relaxed: nothing but the word itself is published here */
             v |= WAITERS;
         }
@@ -823,7 +825,7 @@ static int unlock(futex_mutex *m, unsigned flags, int keep_dead)
     /* Release: our writes in the critical section happen before the next
      * holder's acquire. Exchange, not store: waiters may have set WAITERS
      * since we looked, and we must see it to wake them. */
-    uint32_t old = __atomic_exchange_n(mword(m), next, __ATOMIC_RELEASE);
+    uint32_t old = futex__atomic_exchange(mword(m), next, FUTEX__RELEASE);
     clear_pending(h);
     if (next == NOTRECOVERABLE)
         wake(mword(m), FUTEX_ALL, mutex_wflags(flags)); /* every waiter must learn it */
@@ -850,7 +852,7 @@ int futex_mutex_consistent(futex_mutex *m)
         return -EINVAL; /* nothing to make consistent */
     /* Relaxed: only we (the holder) change these bits now, and waiters only
      * add WAITERS; the unlock's release publishes the repair. */
-    __atomic_fetch_and(mword(m), ~OWNER_DIED, __ATOMIC_RELAXED);
+    futex__atomic_fetch_and(mword(m), ~OWNER_DIED, FUTEX__RELAXED);
     return 0;
 }
 
@@ -890,9 +892,9 @@ int futex_sem_init(futex_sem *s, uint32_t value, uint32_t bound)
         return -EINVAL; /* misaligned, or a bound past what the value can hold */
     if (value > (bound == 0 ? FUTEX_SEM_VALUE_MAX : bound))
         return -EINVAL; /* a value the bound forbids */
-    __atomic_store_n(&s->u32_[S_BOUND], bound, __ATOMIC_RELAXED);
-    __atomic_store_n(&s->u32_[S_WAITERS], 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&s->u32_[S_VALUE], value, __ATOMIC_RELEASE); /* the bound is seen with the value */
+    futex__atomic_store(&s->u32_[S_BOUND], bound, FUTEX__RELAXED);
+    futex__atomic_store(&s->u32_[S_WAITERS], 0, FUTEX__RELAXED);
+    futex__atomic_store(&s->u32_[S_VALUE], value, FUTEX__RELEASE); /* the bound is seen with the value */
     return 0;
 }
 
@@ -953,10 +955,10 @@ int futex_sem_wait(futex_sem *s, const futex_deadline *d, unsigned flags)
     uint64_t at_ns = deadline_at(d);
     for (;;) {
         /* SeqCst: the waiter half of the Dekker pair in futex_sem_post. */
-        __atomic_fetch_add(&s->u32_[S_WAITERS], 1, __ATOMIC_SEQ_CST);
+        futex__atomic_fetch_add(&s->u32_[S_WAITERS], 1, FUTEX__SEQ_CST);
         uint32_t v = load_seq(&s->u32_[S_VALUE]);
         rc = v != 0 ? -EAGAIN : sleep_until(&s->u32_[S_VALUE], 0, at_ns, flags);
-        __atomic_fetch_sub(&s->u32_[S_WAITERS], 1, __ATOMIC_SEQ_CST);
+        futex__atomic_fetch_sub(&s->u32_[S_WAITERS], 1, FUTEX__SEQ_CST);
         if (sem_take(s))
             return 0; /* even after a timeout or a signal: we have the unit, so we succeeded */
         if (rc == 0 || rc == -EAGAIN)
@@ -1025,7 +1027,7 @@ int futex_event_clear(futex_event *e)
         return -EINVAL; /* NULL or misaligned: touch nothing */
     /* Release: clear() is ordered after what the caller did before it; it
      * wakes nobody (waiters wait for SET), and keeps WAITERS and the count. */
-    __atomic_fetch_and(&e->u32_[0], ~E_SET, __ATOMIC_RELEASE);
+    futex__atomic_fetch_and(&e->u32_[0], ~E_SET, FUTEX__RELEASE);
     return 0;
 }
 
@@ -1180,7 +1182,7 @@ int futex_cond_notify(futex_cond *c, uint32_t n, unsigned flags)
             return 0; /* nobody to wake: no system call */
         /* SeqCst: the owed count goes up before the sequence (see the waiter). */
     } while (!cas_seq(cnt, &v, v + k * C_OWED));
-    __atomic_fetch_add(&c->u32_[C_SEQ], 1, __ATOMIC_SEQ_CST);
+    futex__atomic_fetch_add(&c->u32_[C_SEQ], 1, FUTEX__SEQ_CST);
     wake(&c->u32_[C_SEQ], k, flags);
     return (int)k;
 }
@@ -1211,8 +1213,8 @@ int futex_barrier_init(futex_barrier *b, uint32_t parties)
 {
     if (!ALIGNED(b, FUTEX_BARRIER_ALIGN) || parties == 0 || parties > FUTEX_BARRIER_PARTIES_MAX)
         return -EINVAL; /* misaligned, or a party count the state word cannot hold */
-    __atomic_store_n(&b->u32_[B_STATE], 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&b->u32_[B_PARTIES], parties, __ATOMIC_RELEASE); /* parties last: it makes the barrier usable */
+    futex__atomic_store(&b->u32_[B_STATE], 0, FUTEX__RELAXED);
+    futex__atomic_store(&b->u32_[B_PARTIES], parties, FUTEX__RELEASE); /* parties last: it makes the barrier usable */
     return 0;
 }
 
@@ -1255,7 +1257,7 @@ int futex_barrier_wait(futex_barrier *b, uint32_t *ticket, const futex_deadline 
     int rc = check_barrier(b, flags);
     if (rc != 0)
         return rc;
-    uint32_t parties = __atomic_load_n(&b->u32_[B_PARTIES], __ATOMIC_ACQUIRE); /* pairs with init's release */
+    uint32_t parties = futex__atomic_load(&b->u32_[B_PARTIES], FUTEX__ACQUIRE); /* pairs with init's release */
     if (parties == 0 || parties > FUTEX_BARRIER_PARTIES_MAX)
         return -EINVAL; /* not initialised */
     uint32_t *st = &b->u32_[B_STATE];

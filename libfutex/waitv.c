@@ -31,6 +31,7 @@
  */
 #include "futex.h"
 
+#include "atomic.h"
 #include "backend.h"
 
 #include <errno.h>
@@ -53,22 +54,22 @@ static void wv_lock(uint32_t *l)
 {
     uint32_t c = 0;
     /* Acquire: the bucket's list, written under the lock, must be visible. */
-    if (__atomic_compare_exchange_n(l, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+    if (futex__atomic_cas(l, &c, 1, FUTEX__ACQUIRE))
         return;
     if (c != 2)
-        c = __atomic_exchange_n(l, 2, __ATOMIC_ACQUIRE); /* acquire: as above */
+        c = futex__atomic_exchange(l, 2, FUTEX__ACQUIRE); /* acquire: as above */
     while (c != 0) {
         /* Any result (woken, EAGAIN, EINTR) means: try again. */
         (void)futex__os_wait_until(l, 2, FUTEX_FOREVER, 0);
-        c = __atomic_exchange_n(l, 2, __ATOMIC_ACQUIRE);
+        c = futex__atomic_exchange(l, 2, FUTEX__ACQUIRE);
     }
 }
 
 static void wv_unlock(uint32_t *l)
 {
     /* Release: publishes our writes to the list to the next owner. */
-    if (__atomic_fetch_sub(l, 1, __ATOMIC_RELEASE) != 1) {
-        __atomic_store_n(l, 0, __ATOMIC_RELEASE);
+    if (futex__atomic_fetch_sub(l, 1, FUTEX__RELEASE) != 1) {
+        futex__atomic_store(l, 0, FUTEX__RELEASE);
         (void)futex__os_wake(l, 1, 0); /* a failure to wake a private word of ours cannot happen */
     }
 }
@@ -96,7 +97,7 @@ static wv_bucket wv_buckets[WV_BUCKETS];
 
 /* Multi-waiters announced in this process, linked or about to be. futex_wake
  * reads it first, so a process that never multi-waits pays one load. */
-static uintptr_t wv_pending;
+static uint32_t wv_pending; /* a count of threads: 32 bits are plenty */
 
 static wv_bucket *wv_bucket_of(uintptr_t address)
 {
@@ -115,7 +116,7 @@ static void wv_fork_child(void)
         wv_buckets[i].lock = 0;
         wv_buckets[i].head = wv_buckets[i].tail = NULL;
     }
-    __atomic_store_n(&wv_pending, 0, __ATOMIC_RELAXED);
+    futex__atomic_store(&wv_pending, 0, FUTEX__RELAXED);
 }
 static pthread_once_t wv_once = PTHREAD_ONCE_INIT;
 static void wv_init(void)
@@ -183,11 +184,11 @@ uint32_t futex__waitv_wake(const uint32_t *word, uint32_t max_waiters)
 #if defined(WV_UNDER_TSAN)
     /* TSan does not model fences; the RMW gives the same store-load order
      * (at a cost the fence avoids), so TSan checks the real protocol. */
-    if (__atomic_fetch_add(&wv_pending, 0, __ATOMIC_SEQ_CST) == 0)
+    if (futex__atomic_fetch_add(&wv_pending, 0, FUTEX__SEQ_CST) == 0)
         return 0;
 #else
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&wv_pending, __ATOMIC_RELAXED) == 0)
+    futex__atomic_fence(FUTEX__SEQ_CST);
+    if (futex__atomic_load(&wv_pending, FUTEX__RELAXED) == 0)
         return 0;
 #endif
 
@@ -202,9 +203,9 @@ uint32_t futex__waitv_wake(const uint32_t *word, uint32_t max_waiters)
         uint32_t expect = WV_WAITING;
         /* AcqRel: release so the waiter, seeing its index, sees everything
          * the waking thread did before futex_wake; a failure (already claimed
-         * or cancelled) leaves the node for its owner to unlink. */
-        if (!__atomic_compare_exchange_n(&n->owner->state, &expect, n->index + 1, 0, __ATOMIC_ACQ_REL,
-                                         __ATOMIC_RELAXED))
+         * or cancelled) leaves the node for its owner to unlink (it needs no
+         * order, but atomic.h's failure order is acquire: stronger, harmless). */
+        if (!futex__atomic_cas(&n->owner->state, &expect, n->index + 1, FUTEX__ACQ_REL))
             continue;
         wv_unlink_locked(b, n);
         /* Under the bucket lock: the owner takes this lock before it returns
@@ -223,7 +224,7 @@ uint32_t futex__waitv_wake(const uint32_t *word, uint32_t max_waiters)
 static uint32_t wv_first_changed(const futex_waitv_item *items, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++)
-        if (__atomic_load_n(items[i].word, __ATOMIC_SEQ_CST) != items[i].expected)
+        if (futex__atomic_load(items[i].word, FUTEX__SEQ_CST) != items[i].expected)
             return i;
     return n;
 }
@@ -249,7 +250,7 @@ static int wv_wait(const futex_waitv_item *items, uint32_t n, uint64_t deadline_
     /* Announce before linking and checking: the waker's half of this is the
      * fence in futex__waitv_wake. SeqCst puts the increment in one total
      * order with that fence. */
-    __atomic_fetch_add(&wv_pending, 1, __ATOMIC_SEQ_CST);
+    futex__atomic_fetch_add(&wv_pending, 1, FUTEX__SEQ_CST);
     for (uint32_t i = 0; i < n; i++) {
         nodes[i].address = (uintptr_t)items[i].word;
         nodes[i].owner = &self;
@@ -274,7 +275,7 @@ static int wv_wait(const futex_waitv_item *items, uint32_t n, uint64_t deadline_
             }
             rc = futex__os_wait_until(&self.state, WV_WAITING, until, 0);
             /* Acquire: pairs with the waker's AcqRel claim. */
-            if (__atomic_load_n(&self.state, __ATOMIC_ACQUIRE) != WV_WAITING)
+            if (futex__atomic_load(&self.state, FUTEX__ACQUIRE) != WV_WAITING)
                 break; /* claimed: the result is decided below */
             if (rc == 0 || rc == -EAGAIN || rc == -ETIMEDOUT) {
                 /* Woken spuriously (or on an old value), or a slice or the
@@ -297,14 +298,14 @@ static int wv_wait(const futex_waitv_item *items, uint32_t n, uint64_t deadline_
     /* Cancel, unless a wake claimed us first: then the wake is the result. */
     uint32_t expect = WV_WAITING;
     /* Acquire on failure: we read the claimer's index and must see its writes. */
-    if (!__atomic_compare_exchange_n(&self.state, &expect, WV_CANCELLED, 0, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)) {
+    if (!futex__atomic_cas(&self.state, &expect, WV_CANCELLED, FUTEX__ACQUIRE)) {
         rc = (int)(expect - 1);
         *changed = expect - 1;
     }
     for (uint32_t i = 0; i < n; i++)
         wv_unlink(&nodes[i]);
     /* Relaxed: the count only gates wakers' fast path; nobody waits on it. */
-    __atomic_fetch_sub(&wv_pending, 1, __ATOMIC_RELAXED);
+    futex__atomic_fetch_sub(&wv_pending, 1, FUTEX__RELAXED);
     return rc;
 }
 

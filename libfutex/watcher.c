@@ -13,6 +13,7 @@
  */
 #include "futex.h"
 
+#include "atomic.h"
 #include "backend.h"
 
 #include <errno.h>
@@ -190,7 +191,7 @@ static void wt_drain(futex_watcher *w)
  * asleep). SeqCst store before the wake, as futex_wake asks. */
 static void wt_kick(futex_watcher *w)
 {
-    __atomic_fetch_add(&w->ctl, 1, __ATOMIC_SEQ_CST);
+    futex__atomic_fetch_add(&w->ctl, 1, FUTEX__SEQ_CST);
     (void)futex_wake(&w->ctl, 1, FUTEX_PRIVATE); /* a private, aligned word: cannot fail */
 }
 
@@ -223,7 +224,7 @@ static void wt_arm(futex_watcher *w, uint32_t id, uint32_t expected)
     wt_reg *r = &w->regs[id];
     r->expected = expected;
     r->gen++;
-    if (__atomic_load_n(r->word, __ATOMIC_SEQ_CST) != expected)
+    if (futex__atomic_load(r->word, FUTEX__SEQ_CST) != expected)
         wt_fire(w, id);
     else
         r->state = WT_ARMED;
@@ -249,7 +250,7 @@ static void *wt_main(void *arg)
         w->round++;
         uint32_t n = 1;
         s->items[0].word = &w->ctl;
-        s->items[0].expected = __atomic_load_n(&w->ctl, __ATOMIC_SEQ_CST); /* under mu: no bump in between */
+        s->items[0].expected = futex__atomic_load(&w->ctl, FUTEX__SEQ_CST); /* under mu: no bump in between */
         s->items[0].flags = FUTEX_PRIVATE;
         for (uint32_t id = 0; id < w->nregs; id++) {
             wt_reg *r = &w->regs[id];
@@ -294,7 +295,7 @@ static void *wt_main(void *arg)
          * differs. SeqCst, as the waits' own checks. */
         for (uint32_t id = 0; id < w->nregs; id++) {
             wt_reg *r = &w->regs[id];
-            if (r->state == WT_ARMED && __atomic_load_n(r->word, __ATOMIC_SEQ_CST) != r->expected)
+            if (r->state == WT_ARMED && futex__atomic_load(r->word, FUTEX__SEQ_CST) != r->expected)
                 wt_fire(w, id);
         }
     }

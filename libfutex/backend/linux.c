@@ -9,6 +9,7 @@
  * an absolute CLOCK_MONOTONIC time (Linux 2.6.25+): a loop of waits on one
  * deadline cannot drift, and a signal or spurious return never stretches it.
  */
+#include "../atomic.h"
 #include "../backend.h"
 
 #include <errno.h>
@@ -133,21 +134,23 @@ static long sys_waitv(struct kwaitv *w, uint32_t n, const struct ktimespec64 *ts
 #endif
 }
 
-/* 1 once FUTEX_WAITV is known to work, -1 once it is known to be missing, 0
+/* 1 once FUTEX_WAITV is known to work, 2 once it is known to be missing, 0
  * before the first look. Relaxed: racing threads only store the same answer. */
-static int waitv_state;
+#define KNOWN_WORKS 1u
+#define KNOWN_MISSING 2u
+static uint32_t waitv_state;
 
 static int waitv_native(void)
 {
-    int s = __atomic_load_n(&waitv_state, __ATOMIC_RELAXED);
+    uint32_t s = futex__atomic_load(&waitv_state, FUTEX__RELAXED);
     if (s == 0) {
         /* n == 0 is refused with EINVAL by a kernel that has the call, after
          * the ENOSYS of one that does not: a probe that never sleeps. */
         long rc = sys_waitv(NULL, 0, NULL);
-        s = rc == -ENOSYS || rc == -EPERM ? -1 : 1; /* EPERM: a sandbox forbids it; use ours */
-        __atomic_store_n(&waitv_state, s, __ATOMIC_RELAXED);
+        s = rc == -ENOSYS || rc == -EPERM ? KNOWN_MISSING : KNOWN_WORKS; /* EPERM: a sandbox forbids it; use ours */
+        futex__atomic_store(&waitv_state, s, FUTEX__RELAXED);
     }
-    return s > 0;
+    return s == KNOWN_WORKS;
 }
 
 static int uring_waitv(const futex_waitv_item *items, uint32_t n);
@@ -191,7 +194,7 @@ int futex__os_waitv(const futex_waitv_item *items, uint32_t n, uint64_t deadline
     case -ENOMEM: return -ENOMEM;       /* the kernel could not allocate the wait */
     case -ENOSYS: /* removed since the probe (a sandbox changed): forget it, use ours */
     case -EPERM:  /* a sandbox refused it */
-        __atomic_store_n(&waitv_state, -1, __ATOMIC_RELAXED);
+        futex__atomic_store(&waitv_state, KNOWN_MISSING, FUTEX__RELAXED);
         return -ENOSYS;
     default: return (int)rc; /* EINVAL (a timeout past the kernel's range) or an unknown errno: reported */
     }
@@ -233,14 +236,14 @@ typedef struct {
     unsigned char *sq, *cq;
     size_t sq_len, cq_len, sqes_len;
     struct io_uring_sqe *sqes;
-    unsigned *sq_tail, *sq_mask, *sq_array, *cq_head, *cq_tail, *cq_mask;
+    uint32_t *sq_tail, *sq_mask, *sq_array, *cq_head, *cq_tail, *cq_mask; /* the kernel's __u32 fields */
     struct io_uring_cqe *cqes;
     unsigned unsubmitted; /* queued entries the kernel has not taken yet */
 } uring;
 
-/* 0 before the first try, 1 while it works, -1 once it did not. Relaxed:
- * racing threads only store the same answer. */
-static int uring_state;
+/* 0 before the first try, KNOWN_WORKS while it works, KNOWN_MISSING once it
+ * did not. Relaxed: racing threads only store the same answer. */
+static uint32_t uring_state;
 
 static void uring_close(uring *r)
 {
@@ -276,12 +279,12 @@ static int uring_open(uring *r, unsigned entries)
         uring_close(r);
         return -ENOMEM;
     }
-    r->sq_tail = (unsigned *)(r->sq + p.sq_off.tail);
-    r->sq_mask = (unsigned *)(r->sq + p.sq_off.ring_mask);
-    r->sq_array = (unsigned *)(r->sq + p.sq_off.array);
-    r->cq_head = (unsigned *)(r->cq + p.cq_off.head);
-    r->cq_tail = (unsigned *)(r->cq + p.cq_off.tail);
-    r->cq_mask = (unsigned *)(r->cq + p.cq_off.ring_mask);
+    r->sq_tail = (uint32_t *)(r->sq + p.sq_off.tail);
+    r->sq_mask = (uint32_t *)(r->sq + p.sq_off.ring_mask);
+    r->sq_array = (uint32_t *)(r->sq + p.sq_off.array);
+    r->cq_head = (uint32_t *)(r->cq + p.cq_off.head);
+    r->cq_tail = (uint32_t *)(r->cq + p.cq_off.tail);
+    r->cq_mask = (uint32_t *)(r->cq + p.cq_off.ring_mask);
     r->cqes = (struct io_uring_cqe *)(r->cq + p.cq_off.cqes);
     return 0;
 }
@@ -295,7 +298,7 @@ static void uring_queue(uring *r, const struct io_uring_sqe *sqe)
     r->sqes[i] = *sqe;
     r->sq_array[i] = i;
     /* Release: the kernel must see the entry before the new tail. */
-    __atomic_store_n(r->sq_tail, tail + 1, __ATOMIC_RELEASE);
+    futex__atomic_store(r->sq_tail, tail + 1, FUTEX__RELEASE);
     r->unsubmitted++;
 }
 
@@ -317,11 +320,11 @@ static long uring_reap(uring *r, void (*fn)(void *, const struct io_uring_cqe *)
 {
     long got = 0;
     /* Acquire: the entries before the kernel's tail are complete. */
-    unsigned tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
+    unsigned tail = futex__atomic_load(r->cq_tail, FUTEX__ACQUIRE);
     for (unsigned head = *r->cq_head; head != tail; head++, got++) {
         fn(arg, &r->cqes[head & *r->cq_mask]);
         /* Release: we are done with the entry before the kernel may reuse it. */
-        __atomic_store_n(r->cq_head, head + 1, __ATOMIC_RELEASE);
+        futex__atomic_store(r->cq_head, head + 1, FUTEX__RELEASE);
     }
     return got;
 }
@@ -354,13 +357,13 @@ static void uring_cqe(void *arg, const struct io_uring_cqe *c)
 
 static int uring_waitv(const futex_waitv_item *items, uint32_t n)
 {
-    if (__atomic_load_n(&uring_state, __ATOMIC_RELAXED) < 0)
+    if (futex__atomic_load(&uring_state, FUTEX__RELAXED) == KNOWN_MISSING)
         return -ENOSYS;
     uring_wait u = {(n + FUTEX_WAITV_LIMIT - 1) / FUTEX_WAITV_LIMIT, 0, 0, NONE_YET, 0};
     uring r;
     int rc = uring_open(&r, u.groups + 1);
     if (rc == -ENOSYS || rc == -EPERM) {
-        __atomic_store_n(&uring_state, -1, __ATOMIC_RELAXED); /* no io_uring for us here, for good */
+        futex__atomic_store(&uring_state, KNOWN_MISSING, FUTEX__RELAXED); /* no io_uring for us here, for good */
         return -ENOSYS;
     }
     if (rc != 0)
@@ -422,10 +425,10 @@ static int uring_waitv(const futex_waitv_item *items, uint32_t n)
     }
     uring_close(&r);
     if (u.unsupported) {
-        __atomic_store_n(&uring_state, -1, __ATOMIC_RELAXED); /* before 6.7: no FUTEX_WAITV in io_uring */
+        futex__atomic_store(&uring_state, KNOWN_MISSING, FUTEX__RELAXED); /* before 6.7: no FUTEX_WAITV in io_uring */
         return -ENOSYS;
     }
-    __atomic_store_n(&uring_state, 1, __ATOMIC_RELAXED);
+    futex__atomic_store(&uring_state, KNOWN_WORKS, FUTEX__RELAXED);
     if (u.rc != NONE_YET)
         return u.rc;
     if (interrupted)
