@@ -570,7 +570,7 @@ void futex_guard_forget(const void *base, uint64_t len) { (void)base, (void)len;
 static uintptr_t broken_pages[BROKEN_MAX]; /* 0: free slot */
 static uintptr_t page_size;
 static struct sigaction previous_bus;
-static int guard_state; /* 0 none, 1 installing, 2 installed */
+static uint32_t guard_state; /* 0 none, 1 installing, 2 installed */
 
 /* How many slots of broken_pages were ever filled: while 0 (nearly always),
  * a guard has no table to search. */
@@ -583,7 +583,7 @@ static uint32_t broken_count;
  * everything is inlined -- no fence the CPU executes (SeqCst stores cost
  * ~20 ns each here, most of a guarded call). */
 static _Thread_local uintptr_t guarded_page;
-static _Thread_local int guard_hit;
+static _Thread_local uint32_t guard_hit;
 
 static void chain_bus(int sig, siginfo_t *info, void *ctx)
 {
@@ -606,7 +606,7 @@ static void chain_bus(int sig, siginfo_t *info, void *ctx)
 static void on_bus(int sig, siginfo_t *info, void *ctx)
 {
     uintptr_t page = (uintptr_t)info->si_addr & ~(page_size - 1);
-    if (page != 0 && page == __atomic_load_n(&guarded_page, __ATOMIC_SEQ_CST)) {
+    if (page != 0 && page == futex__atomic_load_uptr(&guarded_page, FUTEX__SEQ_CST)) {
         /* Our word's page lost its file. Put private zeros in its place
          * (mmap is async-signal-safe in practice on every libc we build
          * for), so the instruction completes when we return. */
@@ -615,13 +615,12 @@ static void on_bus(int sig, siginfo_t *info, void *ctx)
         if (p != MAP_FAILED) {
             for (unsigned i = 0; i < BROKEN_MAX; i++) {
                 uintptr_t free_slot = 0;
-                if (__atomic_compare_exchange_n(&broken_pages[i], &free_slot, page, 0, __ATOMIC_SEQ_CST,
-                                                __ATOMIC_SEQ_CST)) {
-                    __atomic_fetch_add(&broken_count, 1, __ATOMIC_SEQ_CST);
+                if (futex__atomic_cas_uptr(&broken_pages[i], &free_slot, page, FUTEX__SEQ_CST)) {
+                    futex__atomic_fetch_add(&broken_count, 1, FUTEX__SEQ_CST);
                     break;
                 }
             }
-            __atomic_store_n(&guard_hit, 1, __ATOMIC_SEQ_CST);
+            futex__atomic_store(&guard_hit, 1, FUTEX__SEQ_CST);
             return;
         }
     }
@@ -630,11 +629,11 @@ static void on_bus(int sig, siginfo_t *info, void *ctx)
 
 static int guard_install(void)
 {
-    int state = __atomic_load_n(&guard_state, __ATOMIC_ACQUIRE);
+    uint32_t state = futex__atomic_load(&guard_state, FUTEX__ACQUIRE);
     if (state == 2)
         return 0;
-    int expected = 0;
-    if (__atomic_compare_exchange_n(&guard_state, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    uint32_t expected = 0;
+    if (futex__atomic_cas(&guard_state, &expected, 1, FUTEX__ACQ_REL)) {
         long ps = sysconf(_SC_PAGESIZE);
         page_size = ps > 0 ? (uintptr_t)ps : 4096u;
         struct sigaction sa;
@@ -645,10 +644,10 @@ static int guard_install(void)
         /* previous_bus is written before the handler can run: sigaction
          * fills it before installing ours. */
         sigaction(SIGBUS, &sa, &previous_bus);
-        __atomic_store_n(&guard_state, 2, __ATOMIC_RELEASE);
+        futex__atomic_store(&guard_state, 2, FUTEX__RELEASE);
         return 0;
     }
-    while (__atomic_load_n(&guard_state, __ATOMIC_ACQUIRE) != 2)
+    while (futex__atomic_load(&guard_state, FUTEX__ACQUIRE) != 2)
         sched_yield(); /* another thread is installing it: a few microseconds */
     return 0;
 }
@@ -659,31 +658,31 @@ int futex_guard_begin(const uint32_t *word)
     uintptr_t page = (uintptr_t)word & ~(page_size - 1);
     /* Acquire, paired with the handler's SeqCst add after it filled the
      * slot: a count seen non-zero shows the slot filled. */
-    if (__atomic_load_n(&broken_count, __ATOMIC_ACQUIRE) != 0)
+    if (futex__atomic_load(&broken_count, FUTEX__ACQUIRE) != 0)
         for (unsigned i = 0; i < BROKEN_MAX; i++)
-            if (__atomic_load_n(&broken_pages[i], __ATOMIC_RELAXED) == page)
+            if (futex__atomic_load_uptr(&broken_pages[i], FUTEX__RELAXED) == page)
                 return -EFAULT; /* found dead before: its zeros are not the file's */
-    __atomic_store_n(&guard_hit, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&guarded_page, page, __ATOMIC_RELAXED);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* before the guarded operation */
+    futex__atomic_store(&guard_hit, 0, FUTEX__RELAXED);
+    futex__atomic_store_uptr(&guarded_page, page, FUTEX__RELAXED);
+    futex__signal_fence(); /* before the guarded operation */
     return 0;
 }
 
 int futex_guard_end(void)
 {
-    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* after the guarded operation */
-    __atomic_store_n(&guarded_page, 0, __ATOMIC_RELAXED);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    return __atomic_load_n(&guard_hit, __ATOMIC_RELAXED) ? -EFAULT : 0;
+    futex__signal_fence(); /* after the guarded operation */
+    futex__atomic_store_uptr(&guarded_page, 0, FUTEX__RELAXED);
+    futex__signal_fence();
+    return futex__atomic_load(&guard_hit, FUTEX__RELAXED) ? -EFAULT : 0;
 }
 
 void futex_guard_forget(const void *base, uint64_t len)
 {
     uintptr_t lo = (uintptr_t)base, hi = lo + (uintptr_t)len;
     for (unsigned i = 0; i < BROKEN_MAX; i++) {
-        uintptr_t p = __atomic_load_n(&broken_pages[i], __ATOMIC_RELAXED);
+        uintptr_t p = futex__atomic_load_uptr(&broken_pages[i], FUTEX__RELAXED);
         if (p != 0 && p + page_size > lo && p < hi)
-            __atomic_compare_exchange_n(&broken_pages[i], &p, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+            futex__atomic_cas_uptr(&broken_pages[i], &p, 0, FUTEX__SEQ_CST);
     }
 }
 #endif

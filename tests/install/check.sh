@@ -26,7 +26,7 @@ run() {
   if "$@" >"$out/$mode.$name.log" 2>&1; then return 0; fi
   tail -30 "$out/$mode.$name.log"; bad "$name ($*)"; echo "install: $mode: FAILED"; exit 1
 }
-version=$(sed -nE 's/^#define FUTEX_VERSION "([0-9.]+)"/\1/p' "$src/libfutex/futex.h")
+version=$(sed -nE 's/^#define FUTEX_VERSION_(MAJOR|MINOR|PATCH) ([0-9]+)$/\2/p' "$src/libfutex/futex.h" | paste -sd.)
 major=${version%%.*} rest=${version#*.} minor=${rest%%.*}
 
 # links_shared EXE yes|no: does EXE load libfutex.so (ELF NEEDED)?
