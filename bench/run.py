@@ -203,7 +203,7 @@ def groups():
     g.append({"id": "py-pp-pinned", "title": "Python ping-pong, 2 processes pinned to CPUs 0 and 1",
               "unit": "µs/round trip",
               "rows": [dict(r, env=dict(r["env"], BENCH_PIN="1")) for r in pyrows
-                       if r["key"] in ("ours", "helpers", "semaphore", "pipe", "c")],
+                       if r["key"] in ("ours", "helpers", "semaphore", "event", "ours-event", "ours-sem", "pipe", "c")],
               "runs": RUNS, "rounds": 1,
               "note": "unpinned, Linux mostly runs the two Python processes on one CPU, where no spin can help"})
     pin_py = dict(PY_ENV, BENCH_PIN="1")
@@ -230,6 +230,10 @@ def groups():
                            LUA_ENV),
                        row("helpers", "futex.map cells, add_and_wake + wait_until",
                            LUA + ["helpers", os.path.join(tmp, "map"), PY_PP], LUA_ENV),
+                       row("event", "two region:event (set / wait + clear)",
+                           LUA + ["event", os.path.join(tmp, "map-event"), PY_PP], LUA_ENV),
+                       row("sem", "two region:semaphore (release / acquire)",
+                           LUA + ["sem", os.path.join(tmp, "map-sem"), PY_PP], LUA_ENV),
                        row("pipe", "pipe pair (io.popen + FIFO)", LUA + ["pipe", tmp, PY_PP], LUA_ENV),
                        row("c", "C floor: libfutex, 2 processes", [C, "pingpong", "procs", "ours", PP])]})
     pin_lua = dict(LUA_ENV, BENCH_PIN="1")
@@ -239,6 +243,10 @@ def groups():
                            + ["futex", os.path.join(tmp, "map"), PY_PP], pin_lua),
                        row("helpers", "futex.map cells, add_and_wake + wait_until", ["taskset", "-c", "0"] + LUA
                            + ["helpers", os.path.join(tmp, "map"), PY_PP], pin_lua),
+                       row("event", "two region:event (set / wait + clear)", ["taskset", "-c", "0"] + LUA
+                           + ["event", os.path.join(tmp, "map-event"), PY_PP], pin_lua),
+                       row("sem", "two region:semaphore (release / acquire)", ["taskset", "-c", "0"] + LUA
+                           + ["sem", os.path.join(tmp, "map-sem"), PY_PP], pin_lua),
                        row("pipe", "pipe pair (io.popen + FIFO)", ["taskset", "-c", "0"] + LUA + ["pipe", tmp, PY_PP],
                            pin_lua),
                        row("c", "C floor: libfutex, 2 processes", [C, "pingpong", "procs", "ours", PP],
@@ -410,9 +418,22 @@ def goals(results):
         out.append((f"Python ping-pong{where}: multiprocessing.Pipe / futex.Cell", ratio(gid, "pipe", "ours"), 20.0,
                     ">="))
     out.append(("Python ping-pong: futex.Cell plain loop / C libfutex", ratio("py-pp", "ours", "c"), 1.5, "<="))
+    out.append(("Python `with m:` futex.Mutex / threading.Lock", ratio("py-lock", "ours", "lock"), 1.3, "<="))
+    out.append(("Python `with m:` multiprocessing.Lock / futex.Mutex", ratio("py-lock", "mplock", "ours"), 5.0, ">="))
+    for gid, where in (("py-pp", ""), ("py-pp-pinned", ", pinned")):
+        out.append((f"Python handoff{where}: multiprocessing.Event pair / futex.Event pair",
+                    ratio(gid, "event", "ours-event"), 5.0, ">="))
+        out.append((f"Python handoff{where}: multiprocessing.Semaphore pair / futex.Semaphore pair",
+                    ratio(gid, "semaphore", "ours-sem"), 5.0, ">="))
+        for k in ("event", "sem"):
+            out.append((f"Python handoff{where}: two futex {k}s / raw Cell ping-pong", ratio(gid, "ours-" + k, "ours"),
+                        0.6, "<="))
     out.append(("Python Cell.fetch_add / int.bit_length", ratio("py-call", "ours", "bit_length"), 1.3, "<="))
     out.append(("Lua ping-pong: futex.map plain loop / C libfutex", ratio("lua-pp", "ours", "c"), 1.3, "<="))
     out.append(("Lua ping-pong: pipe pair / futex.map", ratio("lua-pp", "pipe", "ours"), 5.0, ">="))
+    for k in ("event", "sem"):
+        out.append((f"Lua handoff: pipe pair / two futex {k}s", ratio("lua-pp", "pipe", k), 5.0, ">="))
+        out.append((f"Lua handoff: two futex {k}s / raw cell ping-pong", ratio("lua-pp", k, "ours"), 0.6, "<="))
     out.append(("Lua ping-pong, pinned: pipe pair / futex.map", ratio("lua-pp-pinned", "pipe", "ours"), 5.0, ">="))
     res = []
     for text, runs, limit, sense in out:
