@@ -572,10 +572,11 @@ def main():
         gl = [x for x in gl if x["status"] != "n/a"]  # only the goals of the groups run
     if gl:
         say(f"\nGoals (a ratio of two rows in one run; judged on the worst of the runs; info: shown, not judged)")
-        say(f"  {'':6s} {'':76s} {'worst':>7s} {'median':>7s}  each run")
+        w = max(len(x["goal"]) for x in gl)
+        say(f"  {'':6s} {'':{w}s} {'worst':>7s} {'median':>7s}  each run")
         for x in gl:
             each = " ".join(fmt(v) for v in x["runs"])
-            say(f"  {x['status']:6s} {x['goal'][:76]:76s} {fmt(x['worst']):>7s} {fmt(x['median']):>7s}  {each}")
+            say(f"  {x['status']:6s} {x['goal']:{w}s} {fmt(x['worst']):>7s} {fmt(x['median']):>7s}  {each}")
     say(f"\ntotal {time.time() - t_start:.0f} s")
     doc = {"machine": mach, "default_spin": DEFAULT_SPIN, "runs": RUNS, "rounds": ROUNDS, "quick": QUICK,
            "groups": results, "goals": gl}
