@@ -1207,7 +1207,9 @@ EXPORT int luaopen_futex(lua_State *L)
     } caps[] = {{"CAP_SHARED", FUTEX_CAP_SHARED},
                 {"CAP_WAKE_COUNT", FUTEX_CAP_WAKE_COUNT},
                 {"CAP_ABSOLUTE_DEADLINE", FUTEX_CAP_ABSOLUTE_DEADLINE},
-                {"CAP_INTERRUPTIBLE", FUTEX_CAP_INTERRUPTIBLE}};
+                {"CAP_INTERRUPTIBLE", FUTEX_CAP_INTERRUPTIBLE},
+                {"CAP_WAITV_NATIVE", FUTEX_CAP_WAITV_NATIVE},
+                {"CAP_WAITV_EXACT", FUTEX_CAP_WAITV_EXACT}};
     for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
         lua_pushinteger(L, caps[i].bit);
         lua_setfield(L, -2, caps[i].name);

@@ -2296,7 +2296,9 @@ static int module_exec(PyObject *mod)
         PyModule_AddIntConstant(mod, "CAP_SHARED", FUTEX_CAP_SHARED) < 0 ||
         PyModule_AddIntConstant(mod, "CAP_WAKE_COUNT", FUTEX_CAP_WAKE_COUNT) < 0 ||
         PyModule_AddIntConstant(mod, "CAP_ABSOLUTE_DEADLINE", FUTEX_CAP_ABSOLUTE_DEADLINE) < 0 ||
-        PyModule_AddIntConstant(mod, "CAP_INTERRUPTIBLE", FUTEX_CAP_INTERRUPTIBLE) < 0)
+        PyModule_AddIntConstant(mod, "CAP_INTERRUPTIBLE", FUTEX_CAP_INTERRUPTIBLE) < 0 ||
+        PyModule_AddIntConstant(mod, "CAP_WAITV_NATIVE", FUTEX_CAP_WAITV_NATIVE) < 0 ||
+        PyModule_AddIntConstant(mod, "CAP_WAITV_EXACT", FUTEX_CAP_WAITV_EXACT) < 0)
         return -1;
     /* Not AddIntConstant: UINT32_MAX does not fit a C long on Windows. */
     PyObject *adaptive = PyLong_FromUnsignedLong(FUTEX_SPIN_ADAPTIVE);

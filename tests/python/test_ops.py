@@ -137,12 +137,18 @@ def test_module_attributes():
     assert futex.__version__ == importlib.metadata.version("libfutex")
     root = os.path.join(os.path.dirname(__file__), "..", "..")
     assert os.path.exists(os.path.join(root, "libfutex", "backend", futex.backend + ".c")), futex.backend
-    # The capabilities are the backend's, bit for bit (see README's table).
+    # The capabilities are the backend's, bit for bit (see README's table);
+    # the two futex_waitv bits depend on the kernel (FUTEX_WAITV is 5.16+).
     expected_caps = {"linux": 15, "posix": 6, "single": 10}
+    waitv_bits = futex.CAP_WAITV_NATIVE | futex.CAP_WAITV_EXACT
+    assert futex.capabilities & ~(15 | waitv_bits) == 0
     if futex.backend in expected_caps:
-        assert futex.capabilities == expected_caps[futex.backend]
-    else:
-        assert 0 <= futex.capabilities <= 15
+        assert futex.capabilities & 15 == expected_caps[futex.backend]
+    if futex.capabilities & futex.CAP_WAITV_NATIVE:
+        assert futex.capabilities & futex.CAP_WAITV_EXACT  # the kernel's waitv sees every wake
+    if not futex.capabilities & futex.CAP_SHARED:
+        assert futex.capabilities & futex.CAP_WAITV_EXACT  # in-process only: every wake is ours to see
+    assert (futex.CAP_WAITV_NATIVE, futex.CAP_WAITV_EXACT) == (16, 32)
     assert (futex.CAP_SHARED, futex.CAP_WAKE_COUNT, futex.CAP_ABSOLUTE_DEADLINE, futex.CAP_INTERRUPTIBLE) == (1, 2, 4, 8)
     want = os.environ.get("FUTEX_EXPECT_BACKEND")  # set by the suite when it builds a forced backend
     if want:

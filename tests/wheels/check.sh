@@ -71,10 +71,17 @@ case $(basename "$wheel") in
 esac
 ls "$out"/dist/*.tar.gz >/dev/null 2>&1 && ok "sdist" || bad "no sdist"
 auditwheel show "$wheel" >"$out/show.log" 2>&1
-if grep -qE 'manylinux_2_17_|manylinux2014_' "$out/show.log"; then
-  ok "auditwheel show: glibc 2.17 symbols only (manylinux_2_17)"
+# The oldest glibc the module can load on is the newest GLIBC_x.y version of
+# the symbols it imports (built here, on this machine's glibc): auditwheel's
+# manylinux tag must be exactly that one -- no more (a needless floor), no
+# less (a wheel that fails to load where pip installs it).
+rm -rf "$out/peek" && "$tools/bin/python" -m zipfile -e "$wheel" "$out/peek"
+glibc=$(objdump -T "$out"/peek/futex/_futex*.so | grep -oE 'GLIBC_[0-9]+\.[0-9]+' | sed 's/GLIBC_//' | sort -V | tail -1)
+want="manylinux_${glibc%%.*}_${glibc#*.}_"
+if grep -qE "$want" "$out/show.log"; then
+  ok "auditwheel show: the module needs glibc $glibc, tagged ${want%_}"
 else
-  cat "$out/show.log"; bad "auditwheel show does not allow manylinux_2_17"
+  cat "$out/show.log"; bad "auditwheel show does not allow ${want%_} (the module needs glibc $glibc)"
 fi
 if auditwheel repair -w "$out/wheelhouse" "$wheel" >"$out/repair.log" 2>&1; then
   repaired=$(ls "$out"/wheelhouse/*.whl)

@@ -10,6 +10,8 @@ thread or process changes it and wakes you. A binding of libfutex.
 from ._futex import (
     CAP_ABSOLUTE_DEADLINE,
     CAP_INTERRUPTIBLE,
+    CAP_WAITV_EXACT,
+    CAP_WAITV_NATIVE,
     CAP_SHARED,
     CAP_WAKE_COUNT,
     SPIN_ADAPTIVE,
@@ -32,6 +34,8 @@ from ._futex import (
 __all__ = [
     "CAP_ABSOLUTE_DEADLINE",
     "CAP_INTERRUPTIBLE",
+    "CAP_WAITV_EXACT",
+    "CAP_WAITV_NATIVE",
     "CAP_SHARED",
     "CAP_WAKE_COUNT",
     "SPIN_ADAPTIVE",

@@ -12,6 +12,8 @@ CAP_SHARED: Final[int]
 CAP_WAKE_COUNT: Final[int]
 CAP_ABSOLUTE_DEADLINE: Final[int]
 CAP_INTERRUPTIBLE: Final[int]
+CAP_WAITV_NATIVE: Final[int]
+CAP_WAITV_EXACT: Final[int]
 SPIN_ADAPTIVE: Final[int]
 
 def set_spin(iterations: int, /) -> None: ...
