@@ -18,6 +18,10 @@ mkdir -p build && cd build
 python3 -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' ||
   bash "$root/scripts/need.sh" apt python3-dev >&2
 python3 -c 'import ensurepip' 2>/dev/null || bash "$root/scripts/need.sh" apt python3-venv >&2
+# CPython's own lock tests (test.lock_tests) are the contract tests/python
+# holds the primitives to; Debian ships them apart from the interpreter.
+python3 -c 'import test.lock_tests' 2>/dev/null ||
+  bash "$root/scripts/need.sh" apt "libpython$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')-testsuite" >&2
 if ! "$venv/bin/python" -c 'import sys' 2>/dev/null; then
   rm -rf "$venv"
   python3 -m venv "$venv" >&2

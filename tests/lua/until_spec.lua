@@ -2,7 +2,7 @@
 -- cell:add_and_wake: results, timeouts, bad input that touches nothing, and
 -- a ping-pong between two lua5.4 processes made of them.
 local futex = require "futex"
-local H = dofile("tests/lua/helpers.lua")
+local H = require "helpers"
 
 local function raises(pattern, fn)
   local ok, err = pcall(fn)
