@@ -365,6 +365,16 @@ static int wait_until(const uint32_t *word, uint32_t expected, uint64_t deadline
          * have clamped a long timeout, or the OS rounded it down. */
         if (rc == -ETIMEDOUT && futex__remaining_ns(deadline_ns) != 0)
             continue;
+        /* A wake may reach a waiter just as its deadline passes, and some
+         * OSes then report the timeout yet count the wake as delivered
+         * (WaitOnAddress under wine hands a WakeByAddressSingle to such a
+         * waiter): the one waiter the waker woke would give up, and the
+         * change it was woken for would wait for nobody. So a timeout is
+         * reported only while the word still holds `expected`; otherwise
+         * the caller is told it changed, and takes what was posted.
+         * SeqCst: as the waker's store, which came before its wake. */
+        if (rc == -ETIMEDOUT && futex__atomic_load(word, FUTEX__SEQ_CST) != expected)
+            rc = -EAGAIN;
         if (adaptive && rc != -EINTR)
             spin_learn_from_sleep(began, rc); /* -EINTR says nothing about the partner */
         return rc;

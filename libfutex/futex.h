@@ -102,7 +102,9 @@ FUTEX_EXTERN int futex_wait(const uint32_t *word, uint32_t expected, unsigned fl
  * timeout_ns == 0 only checks the word (-EAGAIN if it differs, else
  * -ETIMEDOUT) and never enters the OS. FUTEX_FOREVER waits forever. A timeout
  * longer than the OS accepts is clamped and re-waited: -ETIMEDOUT is never
- * returned before timeout_ns has passed. All other results as futex_wait.
+ * returned before timeout_ns has passed, nor once the word no longer holds
+ * `expected` (then -EAGAIN: a wake that met the deadline is never lost).
+ * All other results as futex_wait.
  */
 FUTEX_EXTERN int futex_timed_wait(const uint32_t *word, uint32_t expected, uint64_t timeout_ns,
                                   unsigned flags);
