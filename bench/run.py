@@ -208,6 +208,21 @@ def groups():
               "rows": [row("ours", "futex.Mutex", PY + ["call", "with-mutex"], PY_ENV),
                        row("lock", "threading.Lock", PY + ["call", "with-lock"], PY_ENV),
                        row("mplock", "multiprocessing.Lock", PY + ["call", "with-mplock"], PY_ENV)]})
+    aio_n = "2000" if QUICK else "10000"
+    g.append({"id": "py-aio-many", "title": f"Python asyncio: {aio_n} pending waits on {aio_n} words, released by another process",
+              "unit": "ms until all resumed",
+              "rows": [row("async", "Cell.wait_async (one watcher, its fd on loop.add_reader)",
+                           PY + ["aio", "many-async", aio_n], PY_ENV),
+                       row("executor", "loop.run_in_executor(None, cell.wait, ...), the default executor",
+                           PY + ["aio", "many-executor", aio_n], PY_ENV)]})
+    g.append({"id": "py-aio-memory", "title": "Python asyncio: heap per pending Cell.wait_async", "unit": "bytes/wait",
+              "rows": [row("async", "task + future + registration (tracemalloc)",
+                           PY + ["aio", "memory-async", aio_n], PY_ENV)]})
+    g.append({"id": "py-aio-latency", "title": "Python asyncio: wake-to-resume latency", "unit": "µs",
+              "rows": [row("async", "Cell.wait_async woken by store + wake from another process",
+                           PY + ["aio", "latency-async", "300"], PY_ENV),
+                       row("event", "asyncio.Event set via call_soon_threadsafe from a thread",
+                           PY + ["aio", "latency-event", "300"], PY_ENV)]})
     tmp = tempfile.mkdtemp(prefix="futex-bench-")
     g.append({"id": "lua-pp", "title": "Lua ping-pong, 2 lua5.4 processes", "unit": "µs/round trip",
               "rows": [row("ours", "futex.map cells", LUA + ["futex", os.path.join(tmp, "map"), PY_PP], LUA_ENV),
@@ -356,6 +371,10 @@ def goals(results):
         for k in ("event", "sem"):
             out.append((f"Python handoff{where}: two futex {k}s / raw Cell ping-pong",
                         ratio(gid, "ours-" + k, gid, "ours"), 0.6, "<="))
+    out.append(("Python asyncio, many waits: run_in_executor / wait_async",
+                ratio("py-aio-many", "executor", "py-aio-many", "async"), 5.0, ">="))
+    out.append(("Python asyncio, wake-to-resume: wait_async from a process / asyncio.Event from a thread",
+                ratio("py-aio-latency", "async", "py-aio-latency", "event"), 2.0, "<="))
     out.append(("Python Cell.fetch_add / int.bit_length", ratio("py-call", "ours", "py-call", "bit_length"), 1.3, "<="))
     out.append(("Lua ping-pong: futex.map / C libfutex", ratio("lua-pp", "ours", "lua-pp", "c"), 1.3, "<="))
     out.append(("Lua ping-pong: pipe pair / futex.map", ratio("lua-pp", "pipe", "lua-pp", "ours"), 5.0, ">="))

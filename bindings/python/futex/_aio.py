@@ -22,7 +22,8 @@ class _LoopWatcher:
 
     def __init__(self, loop):
         self.w = _Watcher()
-        self.futures = {}
+        self.futures = {}  # id -> the future its fire resolves
+        self.late = set()  # ids that fired after their timer had resolved the future
         self.fd = self.w.fileno()
         loop.add_reader(self.fd, self._on_ready)
         # The loop may die before its watcher: drop the reader and stop the
@@ -32,7 +33,11 @@ class _LoopWatcher:
     def _on_ready(self):
         for i in self.w.ready():
             fut = self.futures.get(i)
-            if fut is not None and not fut.done():
+            if fut is None:
+                continue
+            if fut.done():
+                self.late.add(i)  # its timer won the race: the wait looks here
+            else:
                 fut.set_result(True)
 
     async def wait(self, registration, deadline):
@@ -40,33 +45,42 @@ class _LoopWatcher:
         Unregisters it in every case, cancellation included. Leaving without
         a fire seen (timeout, cancel) hands a wake the watcher may have
         consumed on to the next waiter of a Mutex or Semaphore: the fire can
-        be queued in the watcher and not yet read when the task is cancelled."""
+        be queued in the watcher and not yet read when the task is cancelled.
+
+        One future per wait, resolved by the fd's reader (True) or by a timer
+        (False). The loop's timers may fire early by its clock resolution, so
+        a timeout is believed only once the Deadline (the core's clock) says
+        it has passed; until then the wait goes on."""
         i, fired = registration, False
-        fut = asyncio.get_running_loop().create_future()
-        self.futures[i] = fut
+        loop = asyncio.get_running_loop()
         try:
-            fired = await _until(fut, deadline)
-            return fired
+            while True:
+                fut = loop.create_future()
+                self.futures[i] = fut
+                timer = None
+                if deadline is not None:
+                    remaining = deadline.remaining
+                    if remaining == 0.0:
+                        return False
+                    if remaining is not None:
+                        timer = loop.call_later(remaining, _expire, fut)
+                try:
+                    fired = await fut
+                finally:
+                    if timer is not None:
+                        timer.cancel()
+                fired = fired or i in self.late
+                if fired:
+                    return True
         finally:
             del self.futures[i]
+            self.late.discard(i)
             self.w.remove(i, not fired)
 
 
-async def _until(fut, deadline):
-    """Awaits fut until deadline (a futex.Deadline, or None: forever): True
-    once fut is done, False once the deadline has passed on the core's
-    clock. The loop's timers may fire early (by its clock resolution), so a
-    timeout is only believed once the Deadline says it has expired."""
-    if deadline is None:
-        await fut
-        return True
-    while not fut.done():
-        remaining = deadline.remaining
-        if remaining == 0.0:
-            return False
-        # asyncio.wait neither cancels fut on timeout nor when we are cancelled.
-        await asyncio.wait([fut], timeout=remaining)
-    return True
+def _expire(fut):
+    if not fut.done():
+        fut.set_result(False)
 
 
 def _watcher():
