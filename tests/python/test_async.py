@@ -418,6 +418,31 @@ def test_mutex_release_wakes_a_thread_after_async_turn():
     run(main)
 
 
+def test_mutex_owner_died_while_awaiting():
+    """A holder thread exits holding the mutex while a task awaits it: the
+    task gets it with OwnerDiedError, as acquire() does."""
+    async def main():
+        m = futex.Mutex()
+        go = threading.Event()
+        th = threading.Thread(target=lambda: (m.acquire(), go.wait(PATIENCE)))
+        th.start()
+        while not m.locked():
+            await asyncio.sleep(0.001)
+        task = asyncio.ensure_future(m.acquire_async(timeout=PATIENCE))
+        await asyncio.sleep(0.05)
+        assert not task.done()
+        go.set()  # the thread ends, still holding it
+        with pytest.raises(futex.OwnerDiedError):
+            await task
+        assert m.is_owned()
+        m.consistent()
+        m.release()
+        th.join()
+        assert pending() == 0
+
+    run(main)
+
+
 # ---- across processes ---------------------------------------------------------------
 
 
