@@ -2166,7 +2166,16 @@ typedef struct {
     PyObject_HEAD
     futex_watcher *w;
     PyObject *targets; /* dict: id -> the registered Cell or primitive */
+    uint32_t forks;    /* fork_count when made: a forked child has no helper thread */
 } WatcherObject;
+
+/* A forked child inherits the watcher but not its helper thread: it must
+ * neither use nor destroy it, nor undo its registrations (the Semaphore
+ * announcements in shared memory are the parent's). */
+static int watcher_forked(const WatcherObject *o)
+{
+    return futex__atomic_load(&fork_count, FUTEX__RELAXED) != o->forks;
+}
 
 /* A Mutex's word bits, as futex.h documents them. */
 #define W_MUTEX_TID 0x3FFFFFFFu
@@ -2194,6 +2203,10 @@ static WatcherObject *watcher_checked(PyObject *self)
         PyErr_SetString(PyExc_ValueError, "operation on a closed futex watcher");
         return NULL;
     }
+    if (watcher_forked(o)) {
+        PyErr_SetString(PyExc_RuntimeError, "a futex watcher cannot be used in a forked child (make a new one)");
+        return NULL;
+    }
     return o;
 }
 
@@ -2207,6 +2220,7 @@ static PyObject *watcher_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     WatcherObject *o = (WatcherObject *)slot_alloc(type)(type, 0);
     if (o == NULL)
         return NULL;
+    o->forks = futex__atomic_load(&fork_count, FUTEX__RELAXED);
     o->targets = PyDict_New();
     int rc = o->targets == NULL ? 0 : futex_watcher_create(&o->w);
     if (o->targets == NULL || rc < 0) {
@@ -2233,6 +2247,13 @@ static void watcher_drop_target(WatcherObject *o, PyObject *target)
 
 static void watcher_close_all(WatcherObject *o)
 {
+    if (o->w != NULL && watcher_forked(o)) {
+        /* Not ours to stop (no helper thread here) nor to undo: leave it. */
+        o->w = NULL;
+        if (o->targets != NULL)
+            PyDict_Clear(o->targets);
+        return;
+    }
     if (o->w != NULL) {
         futex_watcher_destroy(o->w); /* the helper thread is gone: no word is read any more */
         o->w = NULL;

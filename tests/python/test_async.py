@@ -497,6 +497,61 @@ def test_primitives_released_by_another_process():
         shm.unlink()
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_leaves_the_parents_watcher_alone():
+    """A child forked while a wait is pending inherits the loop's watcher but
+    not its helper thread: closing it there must neither hang nor undo the
+    parent's Semaphore announcement (in shared memory); the child can make
+    its own loop and wait."""
+    import mmap
+
+    mem = mmap.mmap(-1, 4096)  # MAP_SHARED: the child's writes reach us
+
+    async def main():
+        s = futex.Semaphore(mem, 0)
+        task = asyncio.ensure_future(s.acquire_async(timeout=PATIENCE))
+        while pending() == 0:
+            await asyncio.sleep(0.001)
+        announced = int.from_bytes(mem[4:8], "little")
+        assert announced == 1
+        inherited = aio._watchers[asyncio.get_running_loop()]
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                inherited.w.close()  # as a GC of it would
+                # A new loop (in a new thread: whether this thread's running
+                # loop survives the fork differs between versions).
+                c, res = futex.Cell(), []
+                th = threading.Thread(target=lambda: res.append(asyncio.run(c.wait_async(0, timeout=0.05))))
+                th.start()
+                th.join(PATIENCE)
+                code = 0 if res == [False] else 2
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        t0 = time.monotonic()
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() - t0 > PATIENCE:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+                raise AssertionError("the child hung closing its inherited watcher")
+            await asyncio.sleep(0.01)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert int.from_bytes(mem[4:8], "little") == 1  # still announced: ours
+        s.release()
+        assert await task is True
+        del s
+
+    run(main)
+
+
 def test_one_watcher_per_loop():
     async def one():
         c = futex.Cell()
