@@ -223,6 +223,21 @@ def groups():
               "rows": [row("ours", "futex.Mutex", PY + ["call", "with-mutex"], PY_ENV),
                        row("lock", "threading.Lock", PY + ["call", "with-lock"], PY_ENV),
                        row("mplock", "multiprocessing.Lock", PY + ["call", "with-mplock"], PY_ENV)]})
+    aio_n = "2000" if QUICK else "10000"
+    g.append({"id": "py-aio-many", "title": f"Python asyncio: {aio_n} pending waits on {aio_n} words, released by another process",
+              "unit": "ms until all resumed",
+              "rows": [row("async", "Cell.wait_async (one watcher, its fd on loop.add_reader)",
+                           PY + ["aio", "many-async", aio_n], PY_ENV),
+                       row("executor", "loop.run_in_executor(None, cell.wait, ...), the default executor",
+                           PY + ["aio", "many-executor", aio_n], PY_ENV)]})
+    g.append({"id": "py-aio-memory", "title": "Python asyncio: heap per pending Cell.wait_async", "unit": "bytes/wait",
+              "rows": [row("async", "task + future + registration (tracemalloc)",
+                           PY + ["aio", "memory-async", aio_n], PY_ENV)]})
+    g.append({"id": "py-aio-latency", "title": "Python asyncio: wake-to-resume latency", "unit": "µs",
+              "rows": [row("async", "Cell.wait_async woken by store + wake from another process",
+                           PY + ["aio", "latency-async", "300"], PY_ENV),
+                       row("event", "asyncio.Event set via call_soon_threadsafe from a thread",
+                           PY + ["aio", "latency-event", "300"], PY_ENV)]})
     tmp = tempfile.mkdtemp(prefix="futex-bench-")
     g.append({"id": "lua-pp", "title": "Lua ping-pong, 2 lua5.4 processes", "unit": "µs/round trip",
               "runs": RUNS, "rounds": 1,
@@ -420,6 +435,10 @@ def goals(results):
     out.append(("Python ping-pong: futex.Cell plain loop / C libfutex", ratio("py-pp", "ours", "c"), 1.5, "<="))
     out.append(("Python `with m:` futex.Mutex / threading.Lock", ratio("py-lock", "ours", "lock"), 1.3, "<="))
     out.append(("Python `with m:` multiprocessing.Lock / futex.Mutex", ratio("py-lock", "mplock", "ours"), 5.0, ">="))
+    out.append(("Python asyncio, many waits: run_in_executor / wait_async", ratio("py-aio-many", "executor", "async"),
+                5.0, ">="))
+    out.append(("Python asyncio, wake-to-resume: wait_async from a process / asyncio.Event from a thread",
+                ratio("py-aio-latency", "async", "event"), 2.0, "<="))
     for gid, where in (("py-pp", ""), ("py-pp-pinned", ", pinned")):
         out.append((f"Python handoff{where}: multiprocessing.Event pair / futex.Event pair",
                     ratio(gid, "event", "ours-event"), 5.0, ">="))

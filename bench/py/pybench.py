@@ -13,6 +13,14 @@ the floor: a C method call), atomics (atomics.atomicview fetch_add), atomicshm
 (atomicshm.AtomicU32 fetch_add), with-mutex / with-lock / with-mplock (`with m: pass` on a
 futex.Mutex, a threading.Lock, a multiprocessing.Lock).
 
+    python3 pybench.py aio IMPL [n]             asyncio waits (see aio_many / aio_latency)
+
+aio IMPLs: many-async / many-executor (ms until n waits on n words, all released by another
+process, have resumed: Cell.wait_async vs loop.run_in_executor(None, cell.wait, ...)),
+memory-async (bytes of Python heap per pending wait_async), latency-async (µs from a store +
+wake in another process to the wait_async resuming), latency-event (µs from a thread's
+call_soon_threadsafe(event.set) to an asyncio.Event waiter resuming).
+
 Prints "RESULT <unit> <sample>...", or "SKIP <reason>" when a peer is not installed.
 """
 
@@ -365,12 +373,183 @@ def calls(impl):
     result("ns", ns)
 
 
+# ---- asyncio -------------------------------------------------------------------------
+
+
+def aio_releaser(shm_name, n, rounds):
+    """The other process of aio_many: per round, wait for the go word (0) to
+    reach the round's number, then store it into each of the n words and wake."""
+    import futex
+
+    shm = SharedMemory(name=shm_name)
+    go = futex.Cell(shm, 0)
+    cells = [futex.Cell(shm, 4 * (i + 1)) for i in range(n)]
+    for r in range(1, rounds + 1):
+        while go.load() < r:
+            go.wait(go.load(), timeout=60)
+        for c in cells:
+            c.store(r)
+            c.wake()
+    for c in cells + [go]:
+        c.release()
+    shm.close()
+
+
+def aio_many(impl, n, rounds=5):
+    import asyncio
+
+    import futex
+
+    shm = SharedMemory(create=True, size=4 * (n + 1))
+    go = futex.Cell(shm, 0)
+    cells = [futex.Cell(shm, 4 * (i + 1)) for i in range(n)]
+    child = mp.get_context("spawn").Process(target=aio_releaser, args=(shm.name, n, rounds))
+    child.start()
+    ms = []
+
+    async def one(r):
+        loop = asyncio.get_running_loop()
+        if impl == "many-async":
+            waits = [asyncio.ensure_future(c.wait_async(r - 1, timeout=60)) for c in cells]
+        else:
+            waits = [loop.run_in_executor(None, c.wait, r - 1, 60) for c in cells]
+        await asyncio.sleep(0.2)  # every wait registered (or queued in the executor)
+        t0 = time.perf_counter()
+        go.store(r)
+        go.wake()
+        assert all(await asyncio.gather(*waits))
+        ms.append((time.perf_counter() - t0) * 1e3)
+
+    async def main():
+        for r in range(1, rounds + 1):
+            await one(r)
+
+    asyncio.run(main())
+    child.join()
+    for c in cells + [go]:
+        c.release()
+    shm.close()
+    shm.unlink()
+    result("ms", ms)
+
+
+def aio_memory(n):
+    """Python heap per pending wait_async (tracemalloc; the C watcher's own
+    table is a few words per registration and not counted)."""
+    import asyncio
+    import tracemalloc
+
+    import futex
+
+    buf = bytearray(4 * n)
+    cells = [futex.Cell(buf, 4 * i) for i in range(n)]
+
+    async def main():
+        c0 = futex.Cell()
+        await c0.wait_async(1)  # the loop's watcher exists before we measure
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        waits = [asyncio.ensure_future(c.wait_async(0)) for c in cells]
+        await asyncio.sleep(0.2)
+        used = tracemalloc.get_traced_memory()[0] - base
+        tracemalloc.stop()
+        for c in cells:
+            c.store(1)
+            c.wake()
+        await asyncio.gather(*waits)
+        return used / n
+
+    result("bytes", [asyncio.run(main())])
+
+
+def aio_latency_child(shm_name, rounds):
+    """Per round i: wait until the parent's word 0 says i (it is waiting),
+    sleep a little so it is asleep, write the time into word 2..3, store i into word 1 and wake."""
+    import futex
+
+    shm = SharedMemory(name=shm_name)
+    ready, word = futex.Cell(shm, 0), futex.Cell(shm, 4)
+    for i in range(1, rounds + 1):
+        while ready.load() != i:
+            ready.wait(ready.load(), timeout=60)
+        time.sleep(0.001)
+        shm.buf[8:16] = time.perf_counter_ns().to_bytes(8, "little")
+        word.store(i)
+        word.wake()
+    ready.release()
+    word.release()
+    shm.close()
+
+
+def aio_latency(impl, rounds):
+    import asyncio
+    import threading
+
+    import futex
+
+    us = []
+    if impl == "latency-async":
+        shm = SharedMemory(create=True, size=16)
+        ready, word = futex.Cell(shm, 0), futex.Cell(shm, 4)
+        child = mp.get_context("spawn").Process(target=aio_latency_child, args=(shm.name, rounds))
+        child.start()
+
+        async def main():
+            for i in range(1, rounds + 1):
+                ready.store(i)
+                ready.wake()
+                while word.load() != i:
+                    await word.wait_async(i - 1, timeout=60)
+                us.append((time.perf_counter_ns() - int.from_bytes(shm.buf[8:16], "little")) / 1e3)
+
+        asyncio.run(main())
+        child.join()
+        ready.release()
+        word.release()
+        shm.close()
+        shm.unlink()
+    else:
+        async def main():
+            loop = asyncio.get_running_loop()
+            for _ in range(rounds):
+                ev = asyncio.Event()
+                stamp = []
+
+                def setter():
+                    time.sleep(0.001)
+                    stamp.append(time.perf_counter_ns())
+                    loop.call_soon_threadsafe(ev.set)
+
+                t = threading.Thread(target=setter)
+                t.start()
+                await ev.wait()
+                now = time.perf_counter_ns()
+                t.join()
+                us.append((now - stamp[0]) / 1e3)
+
+        asyncio.run(main())
+    result("µs", us[len(us) // 10:])  # the first tenth warms up
+
+
+def aio(impl, n):
+    if impl in ("many-async", "many-executor"):
+        aio_many(impl, n)
+    elif impl == "memory-async":
+        aio_memory(n)
+    elif impl in ("latency-async", "latency-event"):
+        aio_latency(impl, n)
+    else:
+        raise SystemExit(f"pybench: unknown aio impl {impl}")
+
+
 def main():
     case, impl = sys.argv[1], sys.argv[2]
     if case == "pingpong":
         pingpong(impl, int(sys.argv[3]) if len(sys.argv) > 3 else 10000)
     elif case == "call":
         calls(impl)
+    elif case == "aio":
+        aio(impl, int(sys.argv[3]) if len(sys.argv) > 3 else 10000)
     else:
         raise SystemExit(f"pybench: unknown case {case}")
 

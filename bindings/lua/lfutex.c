@@ -11,6 +11,8 @@
  *   futex.deadline(timeout)                    -> deadline (wait/remaining/expired)
  *   region:mutex/semaphore/event/condition/barrier(offset, ...)
  *                                              -> the synchronization primitives (see below)
+ *   futex.wait_any({cell, v}, ... [, timeout])  -> index of a word that changed, or false
+ *   futex.watcher()                            -> watcher  (an fd a loop polls; a coroutine helper)
  *
  * A thin binding: atomics, deadlines and error texts are the core's. This
  * file only converts arguments, owns the mappings, and decides how a wait
@@ -30,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -53,6 +56,7 @@ typedef struct region {
     size_t size;
     unsigned flags; /* FUTEX_SHARED where the backend can reach other processes */
     int broken;     /* a cell operation found the file shrunk under the mapping */
+    int watched;    /* cells registered with a watcher: the mapping must stay */
 } region;
 
 typedef struct cell {
@@ -394,6 +398,8 @@ static int region_cell(lua_State *L)
 static int region_close(lua_State *L)
 {
     region *r = (region *)luaL_checkudata(L, 1, REGION);
+    if (r->base != NULL && r->watched > 0) /* a watcher's helper thread reads its words */
+        return luaL_error(L, "region is watched: remove its cells from the watcher first");
     if (r->base != NULL) {
         if (r->broken) /* the address may be mapped again: forget its dead pages */
             futex_guard_forget(r->base, r->size);
@@ -427,6 +433,7 @@ static region *newregion(lua_State *L, size_t size)
     region *r = (region *)lua_newuserdatauv(L, sizeof *r, 0);
     r->base = NULL;
     r->broken = 0;
+    r->watched = 0;
     r->size = size;
     r->flags = (futex_capabilities() & FUTEX_CAP_SHARED) ? FUTEX_SHARED : FUTEX_PRIVATE;
     luaL_setmetatable(L, REGION);
@@ -1128,6 +1135,364 @@ static void open_primitives(lua_State *L)
     lua_pop(L, 1);
 }
 
+/* ---- many words: wait_any and the watcher ---------------------------------
+ *
+ *   futex.wait_any({cell, expected}, ... [, timeout])
+ *        -> index of a word that changed or was woken (1-based), or false at the timeout
+ *   futex.watcher() -> w:   w:add(cell, expected), w:remove(cell), w:fd(),
+ *        w:ready() -> {cells that fired}, w:wait([timeout]) -> readable?,
+ *        and the coroutine helper w:spawn(fn, ...), w:await(cell, expected [, timeout]),
+ *        w:step([timeout]), w:run() (written in Lua, below).
+ */
+
+#define WATCHER "futex.watcher"
+
+/* Calls the Lua no-op at upvalue 1 so that a signal's hook (armed while we
+ * slept) runs now; its error propagates. Then watch for the next one. */
+static void run_hooks(lua_State *L, hooks *h)
+{
+    hooks_follow(L, h);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_call(L, 0, 0); /* lua.c's hook raises "interrupted!" here */
+    hooks_save(L, h);
+}
+
+static int f_wait_any(lua_State *L)
+{
+    int top = lua_gettop(L);
+    int n = top;
+    uint64_t timeout_ns = FUTEX_FOREVER;
+    if (n > 0 && !lua_istable(L, n)) { /* a trailing timeout (or nil) */
+        timeout_ns = checktimeout(L, n);
+        n--;
+    }
+    luaL_argcheck(L, n >= 1, 1, "expected at least one {cell, expected} pair");
+    luaL_argcheck(L, (unsigned)n <= FUTEX_WAITV_LIMIT, n, "too many words (at most 128)");
+    futex_waitv_item items[FUTEX_WAITV_LIMIT];
+    for (int i = 1; i <= n; i++) {
+        luaL_checktype(L, i, LUA_TTABLE);
+        lua_rawgeti(L, i, 1);
+        cell *c = (cell *)luaL_testudata(L, -1, CELL);
+        luaL_argcheck(L, c != NULL, i, "expected {cell, expected}");
+        if (c->r->base == NULL)
+            luaL_error(L, "region is closed");
+        if (c->r->broken)
+            shrunk(L);
+        lua_rawgeti(L, i, 2);
+        lua_Integer v = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : -1;
+        luaL_argcheck(L, v >= 0 && v <= (lua_Integer)UINT32_MAX, i, "expected value out of range [0, 2^32)");
+        items[i - 1].word = wordof(c);
+        items[i - 1].expected = (uint32_t)v;
+        items[i - 1].flags = c->r->flags;
+        lua_pop(L, 2); /* the cells stay referenced by the argument tables */
+    }
+    futex_deadline d;
+    futex_deadline_init(&d, timeout_ns);
+    hooks h;
+    hooks_save(L, &h);
+    int rc;
+    for (;;) {
+        /* Slices: Linux restarts FUTEX_WAITV after an SA_RESTART handler
+         * (lua5.4's SIGINT), so only a slice's end lets us look at the hooks. */
+        futex_deadline slice = d;
+        int sliced = futex_deadline_slice(&d, &slice);
+        uint32_t changed = 0;
+        rc = futex_waitv(items, (uint32_t)n, &slice, 0, &changed);
+        if (rc >= 0 || rc == -EAGAIN) {
+            lua_pushinteger(L, (lua_Integer)changed + 1); /* woken, or it differed: re-check the words */
+            return 1;
+        }
+        if (rc == -ETIMEDOUT && !sliced) {
+            lua_pushboolean(L, 0); /* the core checked the caller's deadline passed */
+            return 1;
+        }
+        if (rc != -ETIMEDOUT && rc != -EINTR)
+            return luaL_error(L, "futex wait_any: %s", futex_strerror(rc));
+        if (hooks_changed(L, &h))
+            run_hooks(L, &h); /* a signal's hook: run it; if it returns, wait on */
+    }
+}
+
+/* The watcher's userdata; its user value is a table:
+ *   [cell] = id, ["#" .. id] = cell (the registered cells, kept alive). */
+typedef struct lwatcher {
+    futex_watcher *w;
+} lwatcher;
+
+static lwatcher *checkwatcher(lua_State *L, int arg)
+{
+    lwatcher *o = (lwatcher *)luaL_checkudata(L, arg, WATCHER);
+    if (o->w == NULL)
+        luaL_error(L, "watcher is closed");
+    return o;
+}
+
+static int f_watcher(lua_State *L)
+{
+    lwatcher *o = (lwatcher *)lua_newuserdatauv(L, sizeof *o, 1);
+    o->w = NULL;
+    lua_newtable(L);
+    lua_setiuservalue(L, -2, 1);
+    luaL_setmetatable(L, WATCHER);
+    int rc = futex_watcher_create(&o->w);
+    if (rc < 0)
+        return luaL_error(L, "futex watcher: %s", futex_strerror(rc));
+    return 1;
+}
+
+/* Every registered cell's region counts it (region.watched), so that
+ * region:close() cannot unmap a word the helper thread still reads. */
+static void unwatch_region(lua_State *L, int cell_idx)
+{
+    cell *c = (cell *)lua_touserdata(L, cell_idx);
+    c->r->watched--;
+}
+
+static int watcher_close(lua_State *L)
+{
+    lwatcher *o = (lwatcher *)luaL_checkudata(L, 1, WATCHER);
+    if (o->w == NULL)
+        return 0;
+    futex_watcher_destroy(o->w); /* the helper is gone: no word is read any more */
+    o->w = NULL;
+    lua_getiuservalue(L, 1, 1);
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+        if (lua_type(L, -2) == LUA_TUSERDATA)
+            unwatch_region(L, -2);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_setiuservalue(L, 1, 1);
+    return 0;
+}
+
+/* w:add(cell, expected): registers the cell (re-arms it with the new
+ * expected value if it is registered already). It fires once the word no
+ * longer holds expected or is woken -- at once if it differs already. */
+static int watcher_add(lua_State *L)
+{
+    lwatcher *o = checkwatcher(L, 1);
+    cell *c = checkcell(L, 2);
+    uint32_t expected = checkvalue(L, 3);
+    if (c->r->broken)
+        shrunk(L);
+    lua_getiuservalue(L, 1, 1);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, -2) == LUA_TNUMBER) {
+        int rc = futex_watcher_rearm(o->w, (int)lua_tointeger(L, -1), expected);
+        if (rc < 0)
+            return luaL_error(L, "futex watcher: %s", futex_strerror(rc));
+        return 0;
+    }
+    lua_pop(L, 1);
+    int id = futex_watcher_add(o->w, wordof(c), expected, c->r->flags);
+    if (id < 0)
+        return luaL_error(L, "futex watcher: %s", futex_strerror(id));
+    c->r->watched++;
+    lua_pushvalue(L, 2);
+    lua_pushinteger(L, id);
+    lua_rawset(L, -3);
+    lua_pushinteger(L, id);
+    lua_pushvalue(L, 2);
+    lua_rawset(L, -3);
+    return 0;
+}
+
+/* w:remove(cell) -> whether it was registered. Once it returns, the word is
+ * never read again by the watcher. */
+static int watcher_remove(lua_State *L)
+{
+    lwatcher *o = checkwatcher(L, 1);
+    luaL_checkudata(L, 2, CELL);
+    lua_getiuservalue(L, 1, 1);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, -2) != LUA_TNUMBER) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    lua_Integer id = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    int rc = futex_watcher_remove(o->w, (int)id);
+    if (rc < 0)
+        return luaL_error(L, "futex watcher: %s", futex_strerror(rc));
+    unwatch_region(L, 2);
+    lua_pushvalue(L, 2);
+    lua_pushnil(L);
+    lua_rawset(L, -3);
+    lua_pushnil(L);
+    lua_rawseti(L, -2, id);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int watcher_fd(lua_State *L)
+{
+    lua_pushinteger(L, futex_watcher_fd(checkwatcher(L, 1)->w));
+    return 1;
+}
+
+/* w:ready() -> a list of the cells that fired since the last call (each
+ * stays registered, disarmed until w:add re-arms it); drains the fd. */
+static int watcher_ready(lua_State *L)
+{
+    lwatcher *o = checkwatcher(L, 1);
+    lua_getiuservalue(L, 1, 1);
+    lua_newtable(L);
+    int ids[64], n, k = 0;
+    while ((n = futex_watcher_ready(o->w, ids, 64)) > 0) {
+        for (int i = 0; i < n; i++)
+            if (lua_rawgeti(L, -2, ids[i]) == LUA_TUSERDATA)
+                lua_rawseti(L, -2, ++k);
+            else
+                lua_pop(L, 1); /* removed meanwhile */
+        if (n < 64)
+            break;
+    }
+    if (n < 0)
+        return luaL_error(L, "futex watcher: %s", futex_strerror(n));
+    return 1;
+}
+
+/* w:wait([timeout]) -> true once the fd is readable (a cell fired), false at
+ * the timeout. Blocks in poll(2), which a signal always ends (EINTR, never
+ * restarted): a signal's hook then runs, and the wait goes on. */
+static int watcher_wait(lua_State *L)
+{
+    lwatcher *o = checkwatcher(L, 1);
+    futex_deadline d;
+    futex_deadline_init(&d, checktimeout(L, 2));
+    struct pollfd p = {.fd = futex_watcher_fd(o->w), .events = POLLIN, .revents = 0};
+    hooks h;
+    hooks_save(L, &h);
+    for (;;) {
+        uint64_t ns = futex_deadline_remaining_ns(&d);
+        /* Whole milliseconds rounded up, so poll never ends before the deadline. */
+        int ms = ns == FUTEX_FOREVER ? -1 : ns / 1000000u >= INT32_MAX ? INT32_MAX : (int)((ns + 999999u) / 1000000u);
+        int rc = poll(&p, 1, ms);
+        if (rc > 0) {
+            lua_pushboolean(L, 1);
+            return 1;
+        }
+        if (rc == 0 && futex_deadline_remaining_ns(&d) == 0) {
+            lua_pushboolean(L, 0);
+            return 1;
+        }
+        if (rc < 0 && errno != EINTR && errno != EAGAIN)
+            return luaL_error(L, "futex watcher: poll: %s", strerror(errno));
+        if (hooks_changed(L, &h))
+            run_hooks(L, &h);
+    }
+}
+
+static int watcher_tostring(lua_State *L)
+{
+    lwatcher *o = (lwatcher *)luaL_checkudata(L, 1, WATCHER);
+    if (o->w == NULL)
+        lua_pushliteral(L, "futex.watcher (closed)");
+    else
+        lua_pushfstring(L, "futex.watcher (fd %d)", futex_watcher_fd(o->w));
+    return 1;
+}
+
+/* The coroutine helper, on top of the methods above: one loop runs many
+ * coroutines, each awaiting a cell. */
+static const char watcher_lua[] =
+    "local M, futex_deadline = ...\n"
+    "local create, resume, running, yield, status = coroutine.create, coroutine.resume, coroutine.running,\n"
+    "  coroutine.yield, coroutine.status\n"
+    "local state = setmetatable({}, {__mode = 'k'})\n"
+    "local function st(w)\n"
+    "  local s = state[w]\n"
+    "  if not s then s = {waiting = {}, timers = {}, live = 0}; state[w] = s end\n"
+    "  return s\n"
+    "end\n"
+    "local function go(w, co, ...)\n"
+    "  local s = st(w)\n"
+    "  local ok, err = resume(co, ...)\n"
+    "  if status(co) == 'dead' then s.live = s.live - 1 end\n"
+    "  if not ok then error(err, 0) end\n"
+    "end\n"
+    "-- w:spawn(fn, ...): runs fn(...) in a new coroutine until it first awaits.\n"
+    "function M:spawn(fn, ...)\n"
+    "  local s = st(self)\n"
+    "  s.live = s.live + 1\n"
+    "  go(self, create(fn), ...)\n"
+    "end\n"
+    "-- w:await(cell, expected [, timeout]) inside a coroutine of w: as cell:wait,\n"
+    "-- true once the word differs (at once, without yielding) or is woken,\n"
+    "-- false after timeout seconds; the loop (w:step / w:run) runs meanwhile.\n"
+    "function M:await(cell, expected, timeout)\n"
+    "  local co, main = running()\n"
+    "  if main then error('await: call it from a coroutine (w:spawn)', 2) end\n"
+    "  if cell:load() ~= expected then return true end\n"
+    "  local d = timeout and futex_deadline(timeout)\n"
+    "  if d and d:expired() then return false end\n"
+    "  local s = st(self)\n"
+    "  local list = s.waiting[cell]\n"
+    "  if not list then list = {}; s.waiting[cell] = list end\n"
+    "  list[co] = true\n"
+    "  if d then s.timers[co] = d end\n"
+    "  self:add(cell, expected)\n"
+    "  local fired = yield()\n"
+    "  list[co], s.timers[co] = nil, nil\n"
+    "  if next(list) == nil then s.waiting[cell] = nil; self:remove(cell) end\n"
+    "  return fired\n"
+    "end\n"
+    "-- w:step([timeout]): waits (at most timeout, and until the nearest await\n"
+    "-- deadline) for cells to fire and resumes their coroutines. Returns how\n"
+    "-- many coroutines are still alive.\n"
+    "function M:step(timeout)\n"
+    "  local s = st(self)\n"
+    "  local wait = timeout\n"
+    "  for _, d in pairs(s.timers) do\n"
+    "    local r = d:remaining()\n"
+    "    if r and (wait == nil or r < wait) then wait = r end\n"
+    "  end\n"
+    "  if self:wait(wait) then\n"
+    "    local wake = {}\n"
+    "    for _, cell in ipairs(self:ready()) do\n"
+    "      for co in pairs(s.waiting[cell] or {}) do wake[#wake + 1] = co end\n"
+    "    end\n"
+    "    for _, co in ipairs(wake) do if status(co) == 'suspended' then go(self, co, true) end end\n"
+    "  end\n"
+    "  local late = {}\n"
+    "  for co, d in pairs(s.timers) do if d:expired() then late[#late + 1] = co end end\n"
+    "  for _, co in ipairs(late) do if s.timers[co] and status(co) == 'suspended' then go(self, co, false) end end\n"
+    "  return s.live\n"
+    "end\n"
+    "-- w:run(): steps until every coroutine spawned on w has finished.\n"
+    "function M:run()\n"
+    "  while st(self).live > 0 do self:step() end\n"
+    "end\n"
+    ;
+
+static int watcher_gc(lua_State *L) { return watcher_close(L); }
+
+static void open_watcher(lua_State *L)
+{
+    static const luaL_Reg methods[] = {{"add", watcher_add},     {"remove", watcher_remove}, {"fd", watcher_fd},
+                                       {"ready", watcher_ready}, {"wait", watcher_wait},     {"close", watcher_close},
+                                       {NULL, NULL}};
+    static const luaL_Reg meta[] = {
+        {"__gc", watcher_gc}, {"__close", watcher_close}, {"__tostring", watcher_tostring}, {NULL, NULL}};
+    luaL_newmetatable(L, WATCHER);
+    luaL_setfuncs(L, meta, 0);
+    lua_newtable(L);
+    if (luaL_loadstring(L, "return") != LUA_OK) /* the no-op of run_hooks, as the primitives' */
+        lua_error(L);
+    luaL_setfuncs(L, methods, 1);
+    /* The Lua half: chunk(methods, deadline constructor). */
+    if (luaL_loadbuffer(L, watcher_lua, sizeof watcher_lua - 1, "=futex.watcher") != LUA_OK)
+        lua_error(L);
+    lua_pushvalue(L, -2);
+    lua_pushcfunction(L, f_deadline);
+    lua_call(L, 2, 0);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}
+
 /* ---- module --------------------------------------------------------------- */
 
 static int f_set_spin(lua_State *L)
@@ -1193,8 +1558,15 @@ EXPORT int luaopen_futex(lua_State *L)
     newclass(L, CELL, cell_methods, cell_meta);
     newclass(L, DEADLINE, deadline_methods, deadline_meta);
     open_primitives(L);
+    open_watcher(L);
 
     luaL_newlib(L, funcs);
+    if (luaL_loadstring(L, "return") != LUA_OK) /* wait_any's no-op, for signal hooks */
+        lua_error(L);
+    lua_pushcclosure(L, f_wait_any, 1);
+    lua_setfield(L, -2, "wait_any");
+    lua_pushcfunction(L, f_watcher);
+    lua_setfield(L, -2, "watcher");
     lua_pushstring(L, futex_backend());
     lua_setfield(L, -2, "backend");
     lua_pushliteral(L, FUTEX_VERSION);

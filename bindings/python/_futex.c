@@ -18,6 +18,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/syscall.h> /* SYS_get_robust_list: whether the core waits on a Mutex word process-shared */
+#endif
 
 #ifndef ENOTSUP
 #define ENOTSUP EOPNOTSUPP
@@ -879,6 +882,53 @@ static PyObject *cell_get_released(PyObject *self, void *Py_UNUSED(closure))
     return PyBool_FromLong((futex__atomic_load(&((CellObject *)self)->state, FUTEX__ACQUIRE) & RELEASED) != 0);
 }
 
+/* ---- asyncio waits --------------------------------------------------------
+ * wait_async / acquire_async return the coroutine of the same name in
+ * futex/_aio.py, which waits through one futex._Watcher per event loop. */
+static PyObject *aio_call(const char *name, PyObject *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *mod = PyImport_ImportModule("futex._aio");
+    PyObject *fn = mod == NULL ? NULL : PyObject_GetAttrString(mod, name);
+    Py_XDECREF(mod);
+    if (fn == NULL)
+        return NULL;
+    Py_ssize_t n = PyTuple_Size(args);
+    PyObject *all = n < 0 ? NULL : PyTuple_New(n + 1);
+    if (all == NULL) {
+        Py_DECREF(fn);
+        return NULL;
+    }
+    Py_INCREF(self);
+    PyTuple_SetItem(all, 0, self); /* steals */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *a = PyTuple_GetItem(args, i);
+        Py_INCREF(a);
+        PyTuple_SetItem(all, i + 1, a);
+    }
+    PyObject *res = PyObject_Call(fn, all, kwds);
+    Py_DECREF(all);
+    Py_DECREF(fn);
+    return res;
+}
+
+static PyObject *cell_wait_async(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    return aio_call("cell_wait_async", self, args, kwds);
+}
+static PyObject *mutex_acquire_async(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    return aio_call("mutex_acquire_async", self, args, kwds);
+}
+static PyObject *sem_acquire_async(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    return aio_call("sem_acquire_async", self, args, kwds);
+}
+static PyObject *event_wait_async(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    return aio_call("event_wait_async", self, args, kwds);
+}
+#define AIO_METHOD(name, fn, doc) {name, (PyCFunction)(void (*)(void))fn, METH_VARARGS | METH_KEYWORDS, doc}
+
 static PyMethodDef cell_methods[] = {
     {"load", cell_load, METH_NOARGS, "load() -> int\n\nThe current value (sequentially consistent)."},
     {"store", cell_store, METH_O, "store(value)\n\nStore value, an int in [0, 2**32)."},
@@ -917,6 +967,9 @@ static PyMethodDef cell_methods[] = {
     {"__enter__", cell_enter, METH_NOARGS, NULL},
     {"__exit__", cell_exit, METH_VARARGS, NULL},
     {"__reduce__", cell_reduce, METH_NOARGS, NULL},
+    /* asyncio */
+    AIO_METHOD("wait_async", cell_wait_async,
+               "wait_async(expected, timeout=None) -> awaitable bool\n\nwait() for asyncio: the same results, the loop free meanwhile."),
     {NULL, NULL, 0, NULL},
 };
 
@@ -1485,6 +1538,9 @@ static PyMethodDef mutex_methods[] = {
     {"__enter__", mutex_enter, METH_NOARGS, NULL},
     {"__exit__", sync_exit_release, METH_VARARGS, NULL},
     {"__reduce__", sync_reduce, METH_NOARGS, NULL},
+    /* asyncio */
+    AIO_METHOD("acquire_async", mutex_acquire_async,
+               "acquire_async(timeout=None) -> awaitable bool\n\nacquire() for asyncio, for the loop's thread."),
     {NULL, NULL, 0, NULL},
 };
 
@@ -1702,6 +1758,9 @@ static PyMethodDef sem_methods[] = {
     {"__enter__", sem_enter, METH_NOARGS, NULL},
     {"__exit__", sem_exit, METH_VARARGS, NULL},
     {"__reduce__", sync_reduce, METH_NOARGS, NULL},
+    /* asyncio */
+    AIO_METHOD("acquire_async", sem_acquire_async,
+               "acquire_async(timeout=None) -> awaitable bool\n\nacquire() for asyncio."),
     {NULL, NULL, 0, NULL},
 };
 
@@ -1801,6 +1860,9 @@ static PyMethodDef event_methods[] = {
      "wait(timeout=None) -> bool\n\nBlock until the flag is set (or was set since the call began): True;\n"
      "False once timeout seconds passed. None waits forever."},
     {"__reduce__", sync_reduce, METH_NOARGS, NULL},
+    /* asyncio */
+    AIO_METHOD("wait_async", event_wait_async,
+               "wait_async(timeout=None) -> awaitable bool\n\nwait() for asyncio."),
     {NULL, NULL, 0, NULL},
 };
 
@@ -2220,6 +2282,385 @@ static PyTypeObject *add_sync_type(PyObject *mod, PyType_Spec *spec, long size, 
     return t;
 }
 
+/* ---- Watcher: readiness of words through a file descriptor ---------------
+ *
+ * futex._Watcher wraps one futex_watcher for the asyncio layer in
+ * futex/_aio.py (one per event loop; its fileno() goes to loop.add_reader).
+ * It keeps every registered object alive (and a Cell marked in use, so
+ * release() cannot unmap a word the helper thread still reads) until
+ * remove(). The waiter announcements of the primitives live here too: their
+ * post/set/unlock make a wake call only for an announced waiter, so a
+ * watcher that registered the word without announcing would sleep through
+ * the change on an OS wait (Linux) that only a wake ends. */
+
+typedef struct {
+    PyObject_HEAD
+    futex_watcher *w;
+    PyObject *targets; /* dict: id -> the registered Cell or primitive */
+    uint32_t forks;    /* fork_count when made: a forked child has no helper thread */
+} WatcherObject;
+
+/* A forked child inherits the watcher but not its helper thread: it must
+ * neither use nor destroy it, nor undo its registrations (the Semaphore
+ * announcements in shared memory are the parent's). */
+static int watcher_forked(const WatcherObject *o)
+{
+    return futex__atomic_load(&fork_count, FUTEX__RELAXED) != o->forks;
+}
+
+/* A Mutex's word bits, as futex.h documents them. */
+#define W_MUTEX_TID 0x3FFFFFFFu
+#define W_MUTEX_WAITERS 0x80000000u
+#define W_EVENT_SET 1u
+#define W_EVENT_WAITERS 2u
+#define W_SEM_WAITERS 1 /* the Semaphore's announced-waiter count, u32_[1] */
+
+/* The flags waits and wakes on a Mutex word use: process-shared on the linux
+ * backend with glibc's robust list (the kernel's owner-death wake is a shared
+ * one), as the core's own waiters do; else the mutex's. */
+static unsigned mutex_word_flags(const SyncObject *s)
+{
+#if defined(__linux__) && defined(__GLIBC__) && UINTPTR_MAX == UINT64_MAX && defined(SYS_get_robust_list)
+    if (strcmp(futex_backend(), "linux") == 0)
+        return FUTEX_SHARED;
+#endif
+    return s->flags;
+}
+
+static WatcherObject *watcher_checked(PyObject *self)
+{
+    WatcherObject *o = (WatcherObject *)self;
+    if (o->w == NULL) {
+        PyErr_SetString(PyExc_ValueError, "operation on a closed futex watcher");
+        return NULL;
+    }
+    if (watcher_forked(o)) {
+        PyErr_SetString(PyExc_RuntimeError, "a futex watcher cannot be used in a forked child (make a new one)");
+        return NULL;
+    }
+    return o;
+}
+
+static PyObject *watcher_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    if (!PyArg_ParseTuple(args, ":_Watcher") || (kwds != NULL && PyDict_Size(kwds) != 0)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "_Watcher() takes no arguments");
+        return NULL;
+    }
+    WatcherObject *o = (WatcherObject *)slot_alloc(type)(type, 0);
+    if (o == NULL)
+        return NULL;
+    o->forks = futex__atomic_load(&fork_count, FUTEX__RELAXED);
+    o->targets = PyDict_New();
+    int rc = o->targets == NULL ? 0 : futex_watcher_create(&o->w);
+    if (o->targets == NULL || rc < 0) {
+        if (rc < 0)
+            raise_result(rc);
+        Py_DECREF(o);
+        return NULL;
+    }
+    return (PyObject *)o;
+}
+
+/* Drops registration id's hold on its target: a Cell leaves its in-use
+ * state, a Semaphore's announcement is withdrawn. */
+static void watcher_drop_target(WatcherObject *o, PyObject *target)
+{
+    module_state *st = (module_state *)PyType_GetModuleState(Py_TYPE((PyObject *)o));
+    if (PyObject_TypeCheck(target, st->cell_type))
+        leave((CellObject *)target);
+    else if (PyObject_TypeCheck(target, st->sem_type))
+        /* SeqCst: the waiter half of the post's Dekker pair, as in the core's
+         * own sem wait; withdrawn only once the watcher no longer waits. */
+        futex__atomic_fetch_sub(&SEM(target)->u32_[W_SEM_WAITERS], 1, FUTEX__SEQ_CST);
+}
+
+static void watcher_close_all(WatcherObject *o)
+{
+    if (o->w != NULL && watcher_forked(o)) {
+        /* Not ours to stop (no helper thread here) nor to undo: leave it. */
+        o->w = NULL;
+        if (o->targets != NULL)
+            PyDict_Clear(o->targets);
+        return;
+    }
+    if (o->w != NULL) {
+        futex_watcher_destroy(o->w); /* the helper thread is gone: no word is read any more */
+        o->w = NULL;
+    }
+    if (o->targets != NULL) {
+        PyObject *key, *value;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(o->targets, &pos, &key, &value))
+            watcher_drop_target(o, value);
+        PyDict_Clear(o->targets);
+    }
+}
+
+static int watcher_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(((WatcherObject *)self)->targets);
+    Py_VISIT(Py_TYPE(self));
+    return 0;
+}
+
+static void watcher_dealloc(PyObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    watcher_close_all((WatcherObject *)self);
+    Py_CLEAR(((WatcherObject *)self)->targets);
+    slot_free(type)(self);
+    Py_DECREF(type);
+}
+
+static PyObject *watcher_close(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    watcher_close_all((WatcherObject *)self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *watcher_fileno(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    WatcherObject *o = watcher_checked(self);
+    return o == NULL ? NULL : PyLong_FromLong(futex_watcher_fd(o->w));
+}
+
+/* add(cell, expected) -> id: the watcher fires id once the cell's word no
+ * longer holds expected, or is woken. */
+static PyObject *watcher_add(PyObject *self, PyObject *args)
+{
+    PyObject *cell_obj, *expected_obj;
+    uint32_t expected;
+    WatcherObject *o = watcher_checked(self);
+    if (o == NULL || !PyArg_ParseTuple(args, "OO:add", &cell_obj, &expected_obj))
+        return NULL;
+    module_state *st = (module_state *)PyType_GetModuleState(Py_TYPE(self));
+    if (!PyObject_TypeCheck(cell_obj, st->cell_type)) {
+        type_error("add() needs a futex.Cell, not %U", cell_obj);
+        return NULL;
+    }
+    if (to_u32(expected_obj, &expected, "expected") < 0)
+        return NULL;
+    CellObject *c = (CellObject *)cell_obj;
+    if (enter(c) < 0) /* in use until remove(): release() cannot drop the export meanwhile */
+        return NULL;
+    int id = futex_watcher_add(o->w, c->word, expected, c->flags);
+    PyObject *key = id < 0 ? NULL : PyLong_FromLong(id);
+    if (key == NULL || PyDict_SetItem(o->targets, key, cell_obj) < 0) {
+        if (id >= 0)
+            futex_watcher_remove(o->w, id);
+        else
+            raise_result(id);
+        Py_XDECREF(key);
+        leave(c);
+        return NULL;
+    }
+    return key;
+}
+
+/* add_waiter(primitive) -> (id, word) or (None, word): announces the caller
+ * as a waiter of a Mutex, Semaphore or Event and registers its word, so the
+ * next unlock / post / set wakes the watcher. (None, word) when there is
+ * nothing to wait for (the mutex is free, the event set): try again. */
+static PyObject *watcher_add_waiter(PyObject *self, PyObject *target)
+{
+    WatcherObject *o = watcher_checked(self);
+    if (o == NULL)
+        return NULL;
+    module_state *st = (module_state *)PyType_GetModuleState(Py_TYPE(self));
+    SyncObject *s = (SyncObject *)target;
+    uint32_t *word, v;
+    unsigned flags = 0;
+    int id;
+    if (PyObject_TypeCheck(target, st->sem_type)) {
+        word = &SEM(s)->u32_[0];
+        /* SeqCst: the waiter half of the Dekker pair in futex_sem_post (count
+         * up, then read the value): either the post sees our count and wakes,
+         * or we see its value and the registration fires at once. */
+        futex__atomic_fetch_add(&SEM(s)->u32_[W_SEM_WAITERS], 1, FUTEX__SEQ_CST);
+        v = futex__atomic_load(word, FUTEX__SEQ_CST);
+        id = futex_watcher_add(o->w, word, 0, s->flags); /* fires at once if a unit is there */
+        if (id < 0)
+            futex__atomic_fetch_sub(&SEM(s)->u32_[W_SEM_WAITERS], 1, FUTEX__SEQ_CST);
+    } else if (PyObject_TypeCheck(target, st->event_type) || PyObject_TypeCheck(target, st->mutex_type)) {
+        int is_mutex = PyObject_TypeCheck(target, st->mutex_type);
+        uint32_t waiters = is_mutex ? W_MUTEX_WAITERS : W_EVENT_WAITERS;
+        word = is_mutex ? &MUTEX(s)->u32_[0] : &EVENT(s)->u32_[0];
+        flags = is_mutex ? mutex_word_flags(s) : s->flags;
+        /* Acquire: seeing the flag set shows what the setter wrote. */
+        v = futex__atomic_load(word, FUTEX__ACQUIRE);
+        for (;;) {
+            if (is_mutex ? (v & W_MUTEX_TID) == 0 : (v & W_EVENT_SET) != 0)
+                return Py_BuildValue("(Ok)", Py_None, (unsigned long)v); /* free / set: nothing to wait for */
+            if (v & waiters)
+                break;
+            /* Announce on the word itself, as the core's waiters do: the
+             * unlock/set swaps the whole word, so it either sees the bit or
+             * our CAS fails on its change. Relaxed on success: only the bit
+             * is published; acquire on failure re-reads what a setter wrote. */
+            if (futex__atomic_cas(word, &v, v | waiters, FUTEX__ACQUIRE)) {
+                v |= waiters;
+                break;
+            }
+        }
+        id = futex_watcher_add(o->w, word, v, flags);
+    } else {
+        type_error("add_waiter() needs a futex.Mutex, Semaphore or Event, not %U", target);
+        return NULL;
+    }
+    if (id < 0)
+        return raise_result(id);
+    PyObject *key = PyLong_FromLong(id);
+    if (key == NULL || PyDict_SetItem(o->targets, key, target) < 0) {
+        Py_XDECREF(key);
+        futex_watcher_remove(o->w, id);
+        if (PyObject_TypeCheck(target, st->sem_type))
+            futex__atomic_fetch_sub(&SEM(s)->u32_[W_SEM_WAITERS], 1, FUTEX__SEQ_CST);
+        return NULL;
+    }
+    return Py_BuildValue("(Nk)", key, (unsigned long)v);
+}
+
+/* remove(id, pass_on=False): unregisters id (its word is never read again)
+ * and withdraws its announcement. pass_on: the registration fired but its
+ * waiter leaves without taking (cancelled, timed out): a wake of a Mutex or
+ * Semaphore that the watcher consumed goes to the next sleeper, as the
+ * core's waiters do when they leave. */
+static PyObject *watcher_remove(PyObject *self, PyObject *args)
+{
+    int id, pass_on = 0;
+    WatcherObject *o = watcher_checked(self);
+    if (o == NULL || !PyArg_ParseTuple(args, "i|p:remove", &id, &pass_on))
+        return NULL;
+    PyObject *key = PyLong_FromLong(id);
+    if (key == NULL)
+        return NULL;
+    PyObject *target = PyDict_GetItemWithError(o->targets, key);
+    if (target == NULL) {
+        Py_DECREF(key);
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_KeyError, "no registration %d", id);
+        return NULL;
+    }
+    Py_INCREF(target);
+    int rc = futex_watcher_remove(o->w, id);
+    if (rc == 0 && PyDict_DelItem(o->targets, key) == 0) {
+        watcher_drop_target(o, target);
+        module_state *st = (module_state *)PyType_GetModuleState(Py_TYPE(self));
+        SyncObject *s = (SyncObject *)target;
+        if (pass_on && PyObject_TypeCheck(target, st->sem_type)) {
+            /* As the core's leaving waiter: units left and sleepers announced -> wake one. */
+            if (futex__atomic_load(&SEM(s)->u32_[0], FUTEX__SEQ_CST) > 0 &&
+                futex__atomic_load(&SEM(s)->u32_[W_SEM_WAITERS], FUTEX__SEQ_CST) > 0)
+                futex_wake(&SEM(s)->u32_[0], 1, s->flags);
+        } else if (pass_on && PyObject_TypeCheck(target, st->mutex_type)) {
+            /* The unlock woke one waiter (us): wake the next, which re-checks. */
+            futex_wake(&MUTEX(s)->u32_[0], 1, mutex_word_flags(s));
+        }
+    }
+    Py_DECREF(target);
+    Py_DECREF(key);
+    if (rc < 0)
+        return raise_result(rc);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* took(mutex): the caller took the mutex after one of its registrations
+ * fired: keep WAITERS in the word, as a core waiter that slept does, so the
+ * release wakes the sleepers that the unlock which woke us left asleep. */
+static PyObject *watcher_took(PyObject *self, PyObject *target)
+{
+    module_state *st = (module_state *)PyType_GetModuleState(Py_TYPE(self));
+    if (!PyObject_TypeCheck(target, st->mutex_type)) {
+        type_error("took() needs a futex.Mutex, not %U", target);
+        return NULL;
+    }
+    /* Relaxed: we hold the word; others only add WAITERS to it, and the
+     * unlock's exchange reads it whole. */
+    futex__atomic_fetch_or(&MUTEX(target)->u32_[0], W_MUTEX_WAITERS, FUTEX__RELAXED);
+    Py_RETURN_NONE;
+}
+
+/* ready() -> list of the ids that fired since the last call (drains the fd). */
+static PyObject *watcher_ready(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    WatcherObject *o = watcher_checked(self);
+    if (o == NULL)
+        return NULL;
+    PyObject *out = PyList_New(0);
+    int ids[256];
+    int n;
+    while (out != NULL && (n = futex_watcher_ready(o->w, ids, 256)) > 0) {
+        for (int i = 0; i < n; i++) {
+            PyObject *k = PyLong_FromLong(ids[i]);
+            if (k == NULL || PyList_Append(out, k) < 0) {
+                Py_XDECREF(k);
+                Py_CLEAR(out);
+                break;
+            }
+            Py_DECREF(k);
+        }
+        if (n < 256)
+            break;
+    }
+    if (out != NULL && n < 0) {
+        Py_DECREF(out);
+        return raise_result(n);
+    }
+    return out;
+}
+
+static PyObject *watcher_len(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    return PyLong_FromSsize_t(PyDict_Size(((WatcherObject *)self)->targets));
+}
+
+static PyMethodDef watcher_methods[] = {
+    {"fileno", watcher_fileno, METH_NOARGS, "fileno() -> int\n\nThe fd that is readable while an id has fired."},
+    {"add", watcher_add, METH_VARARGS, "add(cell, expected) -> id\n\nFire id once the word differs or is woken."},
+    {"add_waiter", watcher_add_waiter, METH_O,
+     "add_waiter(primitive) -> (id | None, word)\n\nAnnounce a Mutex/Semaphore/Event waiter and register its word."},
+    {"remove", watcher_remove, METH_VARARGS,
+     "remove(id, pass_on=False)\n\nUnregister id; pass_on hands a consumed wake to the next waiter."},
+    {"took", watcher_took, METH_O, "took(mutex)\n\nAfter taking a mutex as a woken waiter: keep its WAITERS bit."},
+    {"ready", watcher_ready, METH_NOARGS, "ready() -> list[int]\n\nThe ids that fired (oldest first)."},
+    {"pending", watcher_len, METH_NOARGS, "pending() -> int\n\nHow many registrations are held."},
+    {"close", watcher_close, METH_NOARGS, "close()\n\nStop the helper thread and drop every registration."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot watcher_slots[] = {
+    SLOT(Py_tp_new, watcher_new),
+    SLOT(Py_tp_dealloc, watcher_dealloc),
+    SLOT(Py_tp_traverse, watcher_traverse),
+    SLOT(Py_tp_methods, watcher_methods),
+    SLOT(Py_tp_doc, "_Watcher()\n\nA futex_watcher: readiness of words through a file descriptor (for futex._aio)."),
+    {0, NULL},
+};
+
+static PyType_Spec watcher_spec = {
+    .name = "futex._futex._Watcher",
+    .basicsize = sizeof(WatcherObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .slots = watcher_slots,
+};
+
+/* The watcher needs threads and an fd: absent on Windows and the
+ * single-threaded backend, where futex_watcher_create says -ENOTSUP. */
+static int add_watcher_type(PyObject *mod)
+{
+    PyObject *t = PyType_FromModuleAndSpec(mod, &watcher_spec, NULL);
+    if (t == NULL)
+        return -1;
+    int rc = PyModule_AddType(mod, (PyTypeObject *)t);
+    Py_DECREF(t);
+    return rc;
+}
+
 /* ---- module -------------------------------------------------------------- */
 
 static PyObject *mod_set_spin(PyObject *Py_UNUSED(mod), PyObject *arg)
@@ -2267,6 +2708,8 @@ static int module_exec(PyObject *mod)
         (st->event_type = add_sync_type(mod, &event_spec, FUTEX_EVENT_SIZE, FUTEX_EVENT_ALIGN)) == NULL ||
         (st->cond_type = add_sync_type(mod, &cond_spec, FUTEX_COND_SIZE, FUTEX_COND_ALIGN)) == NULL ||
         (st->barrier_type = add_sync_type(mod, &barrier_spec, FUTEX_BARRIER_SIZE, FUTEX_BARRIER_ALIGN)) == NULL)
+        return -1;
+    if (add_watcher_type(mod) < 0)
         return -1;
     /* RuntimeError subclasses: like threading's errors, not an OSError that a
      * handler for I/O errors would swallow while the mutex stays held. */

@@ -34,6 +34,18 @@ elseif role == "pong-helpers" then
     c:store_and_wake(2 * i + 2)
   end
   os.exit(0)
+elseif role == "setter" then
+  -- Waits for the parent's go (cell 0 becomes 1), then stores 1 into each of
+  -- the n cells at 4, 8, ... and wakes it.
+  local r <close> = assert(futex.map(path, 4096))
+  local n = tonumber(arg[3])
+  if not require("helpers").await(r:cell(0), 1, 20) then fail("no go") end
+  for i = 1, n do
+    local c = r:cell(4 * i)
+    c:store(1)
+    c:wake()
+  end
+  os.exit(0)
 else
   fail("unknown role " .. tostring(role))
 end

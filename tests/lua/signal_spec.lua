@@ -61,6 +61,9 @@ describe("SIGINT", function()
     { "a forever-wait loop inside a coroutine", "coroutine.wrap(function() while true do c:wait(0) end end)()" },
     { "a pcall'd wait, which sees the interruption as an error",
       "while true do local ok, e = pcall(c.wait, c, 0) if not ok then error(e, 0) end end" },
+    { "a futex.wait_any loop (FUTEX_WAITV, which the kernel restarts)",
+      "local d = futex.anon(4):cell(0) while true do futex.wait_any({c, 0}, {d, 0}) end" },
+    { "a watcher's w:wait loop (poll)", "local w = futex.watcher() w:add(c, 0) while true do w:wait() end" },
   }
   for _, loop in ipairs(loops) do
     it("ends " .. loop[1] .. " in lua5.4", function() interrupt(H.LUA, loop[2]) end)
