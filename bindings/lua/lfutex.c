@@ -286,7 +286,7 @@ static int cell_wake_all(lua_State *L) { return wake(L, checkcell(L, 1), FUTEX_A
 /* Lets the hooks a signal handler armed (lua5.4's SIGINT, luaposix) run now,
  * inside this call: running a line of Lua fires call, count and line hooks
  * alike. A hook that raises (Ctrl-C's "interrupted!") ends the call here. */
-static void run_hooks(lua_State *L)
+static void run_noop(lua_State *L)
 {
     if (luaL_loadstring(L, "return") != LUA_OK)
         lua_error(L);
@@ -325,7 +325,7 @@ static int cell_wait_until(lua_State *L)
             return 1;
         case -EINTR: /* a signal's hook is armed: run it, then wait on */
             hooks_follow(L, &h);
-            run_hooks(L);
+            run_noop(L);
             continue;
         default: /* -EFAULT, -ENOSYS, -EPERM, -EDEADLK, ...: the OS refused; say why */
             return luaL_error(L, "futex wait_until: %s", futex_strerror(rc));
