@@ -105,7 +105,7 @@ for py in "${interpreters[@]}"; do
   venv=$out/venv-$ver
   rm -rf "$venv"
   if ! "$py" -m venv "$venv" >"$venv.log" 2>&1 ||
-     ! "$venv/bin/pip" install -q "$repaired" pytest hypothesis >>"$venv.log" 2>&1; then
+     ! "$venv/bin/pip" install -q "$repaired" pytest hypothesis uvloop >>"$venv.log" 2>&1; then
     cat "$venv.log"; bad "CPython $ver ($py): install"; continue
   fi
   where=$(cd "$out" && "$venv/bin/python" -c 'import futex, sys; print(futex._futex.__file__)')
