@@ -84,7 +84,11 @@ def main():
         for line in r.stdout.splitlines():
             m = re.match(r"^(.*?\.lua):\d+: (.*)$", line)
             if m:
-                cases.append((m.group(1), m.group(2)))
+                spec = m.group(1)
+                if spec.startswith("..."):
+                    # busted shortens a long path to "...<its tail>": the spec we passed that ends so.
+                    spec = next((s for s in specs if s.endswith(spec[3:])), spec)
+                cases.append((spec, m.group(2)))
         if r.returncode != 0 or not cases:
             failed(out, prefix, labels, cwd, "busted --list exited %d:\n%s%s" % (r.returncode, r.stdout, r.stderr))
         for spec, name in cases:

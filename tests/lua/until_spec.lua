@@ -2,6 +2,9 @@
 -- cell:add_and_wake: results, timeouts, bad input that touches nothing, and
 -- a ping-pong between two lua5.4 processes made of them.
 local futex = require "futex"
+-- A case that needs a second process sharing the words exists only where the
+-- backend reaches other processes (not on the posix parking lot).
+local it_cross = futex.capabilities & futex.CAP_SHARED ~= 0 and it or function() end
 local H = require "helpers"
 
 local function raises(pattern, fn)
@@ -23,7 +26,7 @@ describe("cell:wait_until", function()
     assert.are.equal(5, c:load())
   end)
 
-  it("waits past the values it does not want, in another process", function()
+  it_cross("waits past the values it does not want, in another process", function()
     -- The child answers each odd value with the next even one: the parent's
     -- wait_until(2i+2) sees 2i+1 (its own store) first and must wait past it.
     local path = H.tmpname()
