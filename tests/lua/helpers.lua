@@ -29,6 +29,14 @@ function H.spawn(...)
   return assert(io.popen(table.concat(args, " ") .. " 2>&1", "r"))
 end
 
+-- Starts `<python> <script> role path n` (FUTEX_TEST_PYTHON: the venv the
+-- driver installed the module into), reading its stdout and stderr; exec, so
+-- the process popen reports is python itself.
+H.PYTHON = os.getenv("FUTEX_TEST_PYTHON") or "python3"
+function H.python(script, role, path, n)
+  return assert(io.popen(("exec %s %q %s %q %d 2>&1"):format(H.PYTHON, script, role, path, n), "r"))
+end
+
 -- Reads a child's whole output and its exit status.
 function H.finish(p)
   local out = p:read("a")

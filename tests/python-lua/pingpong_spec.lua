@@ -5,17 +5,7 @@ local futex = require "futex"
 local H = require "helpers" -- tests/lua/helpers.lua, on LUA_PATH_5_4
 local HERE = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 
-local PYTHON = os.getenv("FUTEX_TEST_PYTHON") or "python3"
-
-local function partner(role, path, n)
-  return assert(io.popen(("%s %q %s %q %d 2>&1"):format(PYTHON, HERE .. "/partner.py", role, path, n), "r"))
-end
-
-local function finish(p)
-  local out = p:read("a")
-  local ok = p:close()
-  return ok, out
-end
+local function partner(role, path, n) return H.python(HERE .. "/partner.py", role, path, n) end
 
 describe("Lua and Python over one futex.map file", function()
   local path, r
@@ -35,7 +25,7 @@ describe("Lua and Python over one futex.map file", function()
       local c, n = r:cell(0), 10000
       local py = partner(python_role, path, n)
       lua_side(c, n)
-      local ok, out = finish(py)
+      local out, ok = H.finish(py)
       assert.is_true(ok, out)
       assert.are.equal(2 * n, c:load())
     end)
@@ -49,7 +39,7 @@ describe("Lua and Python over one futex.map file", function()
     while done:load() == 0 do
       assert.is_true(d:wait(done, 0), "python never said done")
     end
-    local ok, out = finish(py)
+    local out, ok = H.finish(py)
     assert.is_true(ok, out)
     assert.are.equal(2 * n, count:load())
   end)

@@ -5,17 +5,7 @@ local futex = require "futex"
 local H = require "helpers" -- tests/lua/helpers.lua, on LUA_PATH_5_4
 local HERE = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 
-local PYTHON = os.getenv("FUTEX_TEST_PYTHON") or "python3"
-
-local function partner(role, path, n)
-  return assert(io.popen(("exec %s %q %s %q %d 2>&1"):format(PYTHON, HERE .. "/sync_partner.py", role, path, n), "r"))
-end
-
-local function finish(p)
-  local out = p:read("a")
-  local ok, how, code = p:close()
-  return ok, out, how, code
-end
+local function partner(role, path, n) return H.python(HERE .. "/sync_partner.py", role, path, n) end
 
 describe("a Mutex shared by Lua and Python", function()
   local path, r
@@ -37,14 +27,14 @@ describe("a Mutex shared by Lua and Python", function()
       counter:store(counter:load() + 1) -- read, then store: only the mutex makes it safe
       m:release()
     end
-    local ok, out = finish(py)
+    local out, ok = H.finish(py)
     assert.is_true(ok, out)
     assert.are.equal(2 * n, counter:load())
   end)
 
   it("tells Lua when the Python holder was killed, and Python sees Lua's repair", function()
     local m = r:mutex(0)
-    local ok, out, how, code = finish(partner("die", path, 0))
+    local out, ok, how, code = H.finish(partner("die", path, 0))
     assert.are.equal("signal", how, out)
     assert.are.equal(9, code)
     assert.is_true(r:event(576):is_set())
@@ -54,7 +44,7 @@ describe("a Mutex shared by Lua and Python", function()
     assert.is_true(m:consistent())
     assert.is_true(m:release())
     -- Repaired: a Python process uses it again without being told anything.
-    ok, out = finish(partner("count", path, 10))
+    out, ok = H.finish(partner("count", path, 10))
     assert.is_true(ok, out)
     assert.are.equal(10, r:cell(512):load())
   end)
