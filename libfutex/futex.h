@@ -748,8 +748,9 @@ typedef union futex_cond {
  * take m again. Only a notify ends it with 0 (no spurious wakeups).
  *   0                 notified; m held
  *   -ETIMEDOUT        *d passed (and no notify was owed to it); m held
- *   -EINTR            a signal handler ran; m held; not notified (a notify
- *                     meant for it went to another waiter or stays owed)
+ *   -EINTR            a signal handler ran; m held; not notified (it stays
+ *                     counted until m is re-taken, so a notify made under m
+ *                     while it waited ends it with 0 instead)
  *   -EOWNERDEAD       m was re-taken from a dead owner (it may or may not
  *                     have been notified: check the predicate); m held
  *   -ENOTRECOVERABLE  m cannot be re-taken; m not held

@@ -1088,24 +1088,24 @@ int futex_event_wait(futex_event *e, const futex_deadline *d, unsigned flags)
 #define C_WAITERS(c) ((c)&0xFFFFu)
 #define C_OWEDN(c) ((c) >> 16)
 
-/* Leave the waiter count without having consumed a wakeup. If every
- * remaining waiter is owed one, one of the owed wakeups is ours: take it
- * (return 1) -- else notify's promise "n waiters wake" would count us while
- * no one else can consume it. */
-static int cond_leave(futex_cond *c, unsigned flags)
+/* Leave the waiter count after a timeout, an interruption or a failed
+ * wait, with the mutex taken back first: we stay counted until then, so a
+ * notify made under the mutex either counts us or comes after we left.
+ * Leaving first opened a window -- we: time out, leave;  notifier: lock,
+ * notify(all) counts one fewer, unlock;  we: lock, return, wait again --
+ * in which a caller that waits in slices (to look at its signals) missed a
+ * notify meant for every waiter. A wakeup still owed was meant for the
+ * waiters counted, us among them: take it (return 1). Leaving without one
+ * means none is owed, so no wake that reached us needs passing on. */
+static int cond_leave(futex_cond *c)
 {
     uint32_t *cnt = &c->u32_[C_COUNT];
     uint32_t v = load_seq(cnt);
     for (;;) {
-        if (C_OWEDN(v) == C_WAITERS(v) && C_OWEDN(v) > 0) {
+        if (C_OWEDN(v) > 0) {
             if (cas_seq(cnt, &v, v - C_OWED - C_WAITER))
                 return 1;
         } else if (cas_seq(cnt, &v, v - C_WAITER)) {
-            /* Our sleep may have absorbed a wake meant for a waiter that is
-             * owed one; pass it on so that it does not sleep on:
-             *   notify: owed=1, wake(1) -> us;  we: time out, leave;  B sleeps on. */
-            if (C_OWEDN(v) > 0)
-                wake(&c->u32_[C_SEQ], 1, flags);
             return 0;
         }
     }
@@ -1151,8 +1151,7 @@ int futex_cond_wait(futex_cond *c, futex_mutex *m, const futex_deadline *d, unsi
         rc = sleep_until(seq, s, at_ns, flags);
         if (rc == 0 || rc == -EAGAIN)
             continue;
-        notified = cond_leave(c, flags); /* -ETIMEDOUT, -EINTR, or waiting cannot work */
-        break;
+        break; /* -ETIMEDOUT, -EINTR, or waiting cannot work: leave below */
     }
     /* Take the mutex back whatever happened, as pthread_cond_wait does; a
      * signal during this is not reported (we are not waiting for the
@@ -1161,6 +1160,8 @@ int futex_cond_wait(futex_cond *c, futex_mutex *m, const futex_deadline *d, unsi
     do
         lr = futex_mutex_lock(m, flags);
     while (lr == -EINTR);
+    if (!notified)
+        notified = cond_leave(c); /* after the lock: see cond_leave */
     if (lr != 0)
         return lr; /* -EOWNERDEAD (held), -ENOTRECOVERABLE (not held), or a wait error */
     return notified ? 0 : rc;

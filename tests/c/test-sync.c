@@ -473,6 +473,60 @@ TEST(cond_semantics, THREADS)
     CHECK_EQ(cv.c.u32_[1], 0);
 }
 
+/* A waiter that waits in short slices, calling again after each -ETIMEDOUT
+ * (as a binding does to look at its signals), stays counted for the whole
+ * of its wait as seen by a notifier holding the mutex: each slice that ends
+ * while the notifier holds it waits for the mutex still counted, so
+ * notify_all under the mutex reaches every waiter. (A waiter that left the
+ * count before re-taking the mutex was missed by that notify, and a
+ * "wait until notified" loop then slept on past it.) */
+#define SL_WAITERS 4
+
+static struct {
+    futex_mutex m;
+    futex_cond c;
+    uint32_t arrived, slices;
+    int rc[SL_WAITERS];
+} sl;
+
+static void *sl_waiter(void *p)
+{
+    int i = (int)(intptr_t)p, rc;
+    CHECK_EQ(futex_mutex_lock(&sl.m, 0), 0);
+    futex_fetch_add(&sl.arrived, 1);
+    for (;;) {
+        futex_deadline d = in_ms(1);
+        if ((rc = futex_cond_wait(&sl.c, &sl.m, &d, 0)) != -ETIMEDOUT)
+            break;
+        futex_fetch_add(&sl.slices, 1);
+    }
+    sl.rc[i] = rc;
+    CHECK_EQ(futex_mutex_unlock(&sl.m, 0), 0);
+    return NULL;
+}
+
+TEST(cond_sliced_waiters_stay_counted, THREADS)
+{
+    for (int round = 0; round < 5; round++) {
+        memset(&sl, 0, sizeof sl);
+        pthread_t t[SL_WAITERS];
+        for (int i = 0; i < SL_WAITERS; i++)
+            t[i] = spawn(sl_waiter, (void *)(intptr_t)i);
+        /* Every waiter in, and slicing: some slices have already ended. */
+        while (futex_load(&sl.arrived) < SL_WAITERS || futex_load(&sl.slices) < 2 * SL_WAITERS)
+            sleep_ms(1);
+        CHECK_EQ(futex_mutex_lock(&sl.m, 0), 0);
+        sleep_ms(20); /* every waiter's 1 ms slice ends while we hold the mutex */
+        CHECK_EQ(futex_cond_notify_all(&sl.c, 0), SL_WAITERS);
+        CHECK_EQ(futex_mutex_unlock(&sl.m, 0), 0);
+        for (int i = 0; i < SL_WAITERS; i++)
+            join(t[i]);
+        for (int i = 0; i < SL_WAITERS; i++)
+            CHECK_EQ(sl.rc[i], 0); /* notified, not timed out */
+        CHECK_EQ(sl.c.u32_[1], 0); /* every waiter left the count */
+    }
+}
+
 /* A bounded queue under one mutex with two conditions (not empty, not full).
  * Consumers and producers wait with short deadlines half of the time, so
  * timeouts keep racing notifies; a lost wakeup leaves an untimed waiter
@@ -942,11 +996,11 @@ TEST(across_processes, FORK)
 
 #if !defined(_WIN32)
 TEST_MAIN(layout_and_bad_input, mutex_single_thread, mutex_threads_exclusive, mutex_other_thread, sem_single_thread,
-          sem_stress_no_lost_wakeup, event_single_thread, event_set_clear_wakes_all, cond_semantics,
+          sem_stress_no_lost_wakeup, event_single_thread, event_set_clear_wakes_all, cond_semantics, cond_sliced_waiters_stay_counted,
           cond_stress_no_lost_wakeup, barrier_rounds, barrier_break_abort_reset, signal_resume_barrier,
           signal_ends_waits, across_processes)
 #else
 TEST_MAIN(layout_and_bad_input, mutex_single_thread, mutex_threads_exclusive, mutex_other_thread, sem_single_thread,
-          sem_stress_no_lost_wakeup, event_single_thread, event_set_clear_wakes_all, cond_semantics,
+          sem_stress_no_lost_wakeup, event_single_thread, event_set_clear_wakes_all, cond_semantics, cond_sliced_waiters_stay_counted,
           cond_stress_no_lost_wakeup, barrier_rounds, barrier_break_abort_reset)
 #endif

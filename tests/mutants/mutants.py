@@ -109,4 +109,22 @@ MUTANTS = [
          new="return 0;",
          tests=r"^linux\.guard\.shrunk_file_is_efault$",
          targets=["test-linux-guard"]),
+    dict(name="cond-leaves-before-retaking-the-mutex",
+         why="a waiter that waits in slices (as the bindings do) drops out of the count between "
+             "slices: a notify_all under the mutex misses it and it sleeps on",
+         file="libfutex/sync.c",
+         old="""    int lr;
+    do
+        lr = futex_mutex_lock(m, flags);
+    while (lr == -EINTR);
+    if (!notified)
+        notified = cond_leave(c); /* after the lock: see cond_leave */""",
+         new="""    if (!notified)
+        notified = cond_leave(c);
+    int lr;
+    do
+        lr = futex_mutex_lock(m, flags);
+    while (lr == -EINTR);""",
+         tests=r"^linux\.sync\.cond_sliced_waiters_stay_counted$",
+         targets=["test-linux-sync"]),
 ]
