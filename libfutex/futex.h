@@ -478,10 +478,17 @@ FUTEX_EXTERN int futex_watcher_add(futex_watcher *w, const uint32_t *word, uint3
 FUTEX_EXTERN int futex_watcher_rearm(futex_watcher *w, int id, uint32_t expected);
 
 /* Unregisters id (which may then be reused by futex_watcher_add); a fired id
- * not yet returned by futex_watcher_ready is withdrawn. Once it returns the
- * watcher never reads the word again: its memory may be unmapped. (If the
- * helper's current wait holds the word, that means waiting for the helper
- * to leave it: one thread wake-up.) 0, or -EINVAL. */
+ * not yet returned by futex_watcher_ready is withdrawn. Once it returns
+ * nothing in this process reads the word again: its memory may be unmapped.
+ * Where the OS waits on all the words itself (FUTEX_CAP_WAITV_EXACT on
+ * Linux, and io_uring's FUTEX_WAITV past FUTEX_WAITV_LIMIT registrations)
+ * it returns at once: the helper's wait may keep the word's address until
+ * its next round, but the kernel reads a word only as it enters a wait (an
+ * unmapped one is an -EFAULT there, which fires every registration
+ * spuriously, never a fault), and a wake of the address only wakes the
+ * helper early. Elsewhere the library's own multi-wait reads the words, so
+ * if the helper's current wait holds the word it waits for the helper to
+ * leave it (one thread wake-up, ~0.1 ms). 0, or -EINVAL. */
 FUTEX_EXTERN int futex_watcher_remove(futex_watcher *w, int id);
 
 /* Moves up to max ids that fired into ids[] (oldest first) and returns how
@@ -817,6 +824,52 @@ FUTEX_EXTERN int futex_barrier_reset(futex_barrier *b, unsigned flags);
 FUTEX_EXTERN int futex_barrier_parties(const futex_barrier *b);
 FUTEX_EXTERN int futex_barrier_n_waiting(const futex_barrier *b);
 FUTEX_EXTERN int futex_barrier_broken(const futex_barrier *b);
+
+/* ---- Waiting from an event loop --------------------------------------------
+ *
+ * An event loop waits on a Mutex, Semaphore or Event through a futex_watcher
+ * instead of a blocked thread. A sleeping waiter announces itself in the
+ * primitive's words (so an unlock, post or set knows to wake); these calls
+ * make that announcement for the loop and give the item to register:
+ *
+ *   for (;;) {
+ *       if (futex_mutex_trylock(m, fl) == 0) { if (fired) futex_mutex_withdraw(m, fl, FUTEX_WITHDRAW_TOOK); break; }
+ *       if (futex_mutex_announce(m, fl, &it) == -EAGAIN) continue;     free now: try again
+ *       id = futex_watcher_add(w, it.word, it.expected, it.flags);
+ *       ... the loop waits for id to fire (fired = 1), or gives up ...
+ *       futex_watcher_remove(w, id);           (and, giving up after a fire
+ *       may have been consumed: futex_mutex_withdraw(m, fl, FUTEX_WITHDRAW_PASS_ON))
+ *   }
+ *
+ * A Semaphore announcement is a count: every futex_sem_announce is matched
+ * by one futex_sem_withdraw once its registration is removed. A Mutex's and
+ * an Event's live in their word and need no withdrawal. Results: 0 (item
+ * filled), -EAGAIN (nothing to wait for: try to take again), -EINVAL (bad
+ * pointer, flag or how), -ENOTSUP (FUTEX_SHARED where the OS cannot). */
+
+/* Withdraw `how`: the waiter leaves without taking although its registration
+ * may have fired (timed out, cancelled): hand the wake on to the next. */
+#define FUTEX_WITHDRAW_PASS_ON 1u
+/* The waiter took the mutex after its registration fired: keep the WAITERS
+ * bit, as a waiter that slept does, so the unlock wakes the next sleeper. */
+#define FUTEX_WITHDRAW_TOOK 2u
+
+/* Sets the mutex's WAITERS bit; item: its word as now (with the bit), and
+ * the flags its waits use. -EAGAIN if the mutex is free. */
+FUTEX_EXTERN int futex_mutex_announce(futex_mutex *m, unsigned flags, futex_waitv_item *item);
+/* how: 0, FUTEX_WITHDRAW_PASS_ON (wakes one waiter) or FUTEX_WITHDRAW_TOOK
+ * (with the mutex held). 0, -EINVAL, -ENOTSUP. */
+FUTEX_EXTERN int futex_mutex_withdraw(futex_mutex *m, unsigned flags, unsigned how);
+/* Counts one more announced waiter; item: the value word, expected 0 (it
+ * fires at once if a unit is there). 0, -EINVAL, -ENOTSUP. */
+FUTEX_EXTERN int futex_sem_announce(futex_sem *s, unsigned flags, futex_waitv_item *item);
+/* Counts the waiter out; how: 0 or FUTEX_WITHDRAW_PASS_ON (wakes one sleeper
+ * if units are left). 0, -EINVAL, -ENOTSUP. */
+FUTEX_EXTERN int futex_sem_withdraw(futex_sem *s, unsigned flags, unsigned how);
+/* Sets the event's WAITERS bit; item: its word as now. since: NULL on a
+ * wait's first call, then the item->expected that call gave: -EAGAIN if the
+ * event is set, or was set (and maybe cleared) since then. */
+FUTEX_EXTERN int futex_event_announce(futex_event *e, unsigned flags, const uint32_t *since, futex_waitv_item *item);
 
 
 #ifdef __cplusplus

@@ -1387,3 +1387,114 @@ int futex_barrier_broken(const futex_barrier *b)
     uint32_t v = load_relaxed(&b->u32_[B_STATE]);
     return (v & B_BROKEN) && !(v & B_RESETTING); /* a reset under way is no longer "broken" */
 }
+
+/* ======================================================================== *
+ * Announcements for a watcher: an event loop's waiter                       *
+ * ======================================================================== *
+ * A thread that waits in futex_mutex_lock, futex_sem_wait or futex_event_wait
+ * announces itself in the primitive's words before it sleeps, so that the
+ * unlock, post or set knows to wake. A waiter that sleeps through a watcher
+ * instead does the same here, and registers the item it is given. */
+
+int futex_mutex_announce(futex_mutex *m, unsigned flags, futex_waitv_item *item)
+{
+    int rc = check_mutex(m, flags);
+    if (rc != 0 || item == NULL)
+        return rc != 0 ? rc : -EINVAL;
+    uint32_t *w = mword(m);
+    /* Acquire: seeing the word free shows what its last holder wrote. */
+    uint32_t v = load_acquire(w);
+    for (;;) {
+        if ((v & TID_MASK) == 0)
+            return -EAGAIN; /* free: nothing to wait for, take it */
+        if (v & WAITERS)
+            break;
+        /* Announce on the word itself, as lock() does: the unlock exchanges
+         * the whole word, so it either sees WAITERS or our CAS fails on its
+         * change. Acquire on failure re-reads what an unlocker wrote. */
+        if (cas_acquire(w, &v, v | WAITERS)) {
+            v |= WAITERS;
+            break;
+        }
+    }
+    item->word = w;
+    item->expected = v;
+    item->flags = mutex_wflags(flags); /* as lock() waits: the kernel's owner-death wake is a shared one */
+    return 0;
+}
+
+int futex_mutex_withdraw(futex_mutex *m, unsigned flags, unsigned how)
+{
+    int rc = check_mutex(m, flags);
+    if (rc != 0 || (how & ~(FUTEX_WITHDRAW_PASS_ON | FUTEX_WITHDRAW_TOOK)) != 0)
+        return rc != 0 ? rc : -EINVAL;
+    if (how & FUTEX_WITHDRAW_TOOK) {
+        /* As lock()'s `keep` for a thread that slept: the unlock that woke
+         * us woke one waiter only, so our unlock must wake the next.
+         * Relaxed: we hold the word; others only add WAITERS to it, and the
+         * unlock's exchange reads it whole. */
+        futex__atomic_fetch_or(mword(m), WAITERS, FUTEX__RELAXED);
+    }
+    if (how & FUTEX_WITHDRAW_PASS_ON)
+        wake(mword(m), 1, mutex_wflags(flags)); /* the unlock woke one (us): the next re-checks instead */
+    return 0;
+}
+
+int futex_sem_announce(futex_sem *s, unsigned flags, futex_waitv_item *item)
+{
+    if (!ALIGNED(s, FUTEX_SEM_ALIGN) || item == NULL)
+        return -EINVAL; /* NULL or misaligned: touch nothing */
+    int rc = check_flags(flags);
+    if (rc != 0)
+        return rc;
+    /* SeqCst: the waiter half of the Dekker pair in futex_sem_post (count
+     * up, then the post reads the value): either the post sees our count
+     * and wakes, or the registration sees its unit and fires at once. */
+    futex__atomic_fetch_add(&s->u32_[S_WAITERS], 1, FUTEX__SEQ_CST);
+    item->word = &s->u32_[S_VALUE];
+    item->expected = 0; /* fires once a unit is there */
+    item->flags = flags & FUTEX_SHARED;
+    return 0;
+}
+
+int futex_sem_withdraw(futex_sem *s, unsigned flags, unsigned how)
+{
+    if (!ALIGNED(s, FUTEX_SEM_ALIGN))
+        return -EINVAL; /* NULL or misaligned: touch nothing */
+    int rc = check_flags(flags);
+    if (rc != 0 || (how & ~FUTEX_WITHDRAW_PASS_ON) != 0)
+        return rc != 0 ? rc : -EINVAL;
+    /* SeqCst: as futex_sem_wait's withdrawal, the other half of the post's pair. */
+    futex__atomic_fetch_sub(&s->u32_[S_WAITERS], 1, FUTEX__SEQ_CST);
+    /* Leaving without a unit, as futex_sem_wait does: a post's wake may
+     * have gone to us; units left and sleepers announced -> pass it on. */
+    if ((how & FUTEX_WITHDRAW_PASS_ON) && load_seq(&s->u32_[S_VALUE]) > 0 && load_seq(&s->u32_[S_WAITERS]) > 0)
+        wake(&s->u32_[S_VALUE], 1, flags);
+    return 0;
+}
+
+int futex_event_announce(futex_event *e, unsigned flags, const uint32_t *since, futex_waitv_item *item)
+{
+    int rc = check_event(e, flags);
+    if (rc != 0 || item == NULL)
+        return rc != 0 ? rc : -EINVAL;
+    uint32_t *w = &e->u32_[0];
+    /* Acquire: seeing SET (or a new count) shows what the setter wrote. */
+    uint32_t v = load_acquire(w);
+    for (;;) {
+        if ((v & E_SET) || (since != NULL && (v & ~(E_SET | E_WAITERS)) != (*since & ~(E_SET | E_WAITERS))))
+            return -EAGAIN; /* set now, or set (and maybe cleared) since the wait began */
+        if (v & E_WAITERS)
+            break;
+        /* As futex_event_wait: set() swaps the word and clears WAITERS, so
+         * it either sees ours or our CAS fails on its change. */
+        if (cas_acquire(w, &v, v | E_WAITERS)) {
+            v |= E_WAITERS;
+            break;
+        }
+    }
+    item->word = w;
+    item->expected = v;
+    item->flags = flags & FUTEX_SHARED;
+    return 0;
+}

@@ -61,7 +61,9 @@ int futex_watcher_ready(futex_watcher *w, int *ids, uint32_t max)
 #include <sys/eventfd.h>
 #endif
 
-enum { WT_FREE, WT_ARMED, WT_FIRED };
+/* WT_REMOVING: removed while the helper's wait reads the word; the remover
+ * waits for that wait to end, then frees it. */
+enum { WT_FREE, WT_ARMED, WT_FIRED, WT_REMOVING };
 
 /* The helper's arrays, sized for `cap` registrations plus the control word. */
 typedef struct wt_snapshot {
@@ -96,7 +98,8 @@ typedef struct wt_reg {
     uint32_t expected;
     unsigned flags;
     uint32_t gen; /* bumped by every add, rearm and remove: a stale helper snapshot is ignored */
-    int state;    /* WT_FREE, WT_ARMED, or WT_FIRED (and then in the ready queue until read) */
+    int state;    /* WT_FREE, WT_ARMED, WT_FIRED or WT_REMOVING */
+    int queued;   /* fired and in the ready queue until futex_watcher_ready reads it */
     uint64_t in_round; /* the helper's last round whose wait includes the word */
 } wt_reg;
 
@@ -104,6 +107,7 @@ struct futex_watcher {
     pthread_mutex_t mu;
     pthread_t thread;
     uint32_t ctl; /* the control word: bumped (under mu) whenever the helper must re-read */
+    int kicked;   /* mu: ctl was bumped since the helper last read the registrations */
     int stop;     /* mu: destroy asks the helper to leave */
     int rfd, wfd; /* eventfd (both the same) or a pipe's ends */
     int signalled; /* mu: the fd holds a token not yet drained */
@@ -113,10 +117,13 @@ struct futex_watcher {
      * to return only once no wait still reads the removed word. */
     uint64_t round;
     int waiting;
+    int kernel_only;   /* mu: the current wait is the OS's multi-wait alone (see wt_main) */
+    int os_missing[2]; /* mu: futex__os_waitv said -ENOSYS for <= FUTEX_WAITV_LIMIT words [0], more [1] */
     pthread_cond_t left;
 
     wt_reg *regs; /* mu: by id */
     uint32_t nregs, cap;
+    uint32_t *free_ids, nfree; /* mu: a stack of WT_FREE ids below nregs (cap entries): add is O(1) */
 
     int *ready; /* mu: fired ids in order, a ring of cap entries */
     uint32_t ready_head, ready_count;
@@ -191,6 +198,13 @@ static void wt_drain(futex_watcher *w)
  * asleep). SeqCst store before the wake, as futex_wake asks. */
 static void wt_kick(futex_watcher *w)
 {
+    /* One bump per helper round is enough: the helper re-reads every
+     * registration under mu when it builds its next wait, so later changes
+     * made before that are seen too. Saves a syscall (and a wake-up of the
+     * helper) per add when thousands arrive at once. */
+    if (w->kicked)
+        return;
+    w->kicked = 1;
     futex__atomic_fetch_add(&w->ctl, 1, FUTEX__SEQ_CST);
     (void)futex_wake(&w->ctl, 1, FUTEX_PRIVATE); /* a private, aligned word: cannot fail */
 }
@@ -198,14 +212,24 @@ static void wt_kick(futex_watcher *w)
 static void wt_fire(futex_watcher *w, uint32_t id)
 {
     w->regs[id].state = WT_FIRED;
+    w->regs[id].queued = 1;
     w->ready[(w->ready_head + w->ready_count) % w->cap] = (int)id;
     w->ready_count++;
     wt_signal(w);
 }
 
+static void wt_free(futex_watcher *w, uint32_t id)
+{
+    w->regs[id].state = WT_FREE;
+    w->free_ids[w->nfree++] = id;
+}
+
 /* Takes a fired id out of the ready queue (it was re-armed or removed). */
 static void wt_unqueue(futex_watcher *w, uint32_t id)
 {
+    if (!w->regs[id].queued)
+        return; /* already read by futex_watcher_ready: nothing to scan */
+    w->regs[id].queued = 0;
     uint32_t k = 0;
     for (uint32_t i = 0; i < w->ready_count; i++) {
         int v = w->ready[(w->ready_head + i) % w->cap];
@@ -248,6 +272,7 @@ static void *wt_main(void *arg)
         /* s->cap >= nregs + 1: add() fails with -ENOMEM rather than register
          * a word that would not fit here. */
         w->round++;
+        w->kicked = 0; /* every change from here on bumps ctl again */
         uint32_t n = 1;
         s->items[0].word = &w->ctl;
         s->items[0].expected = futex__atomic_load(&w->ctl, FUTEX__SEQ_CST); /* under mu: no bump in between */
@@ -264,18 +289,44 @@ static void *wt_main(void *arg)
             r->in_round = w->round;
             n++;
         }
+        /* Where the OS waits on all n words itself (Linux's FUTEX_WAITV, or
+         * io_uring's past FUTEX_WAITV_LIMIT), nothing in this process reads
+         * a word once mu is released: the kernel reads each one once, as it
+         * enters the wait (an unmapped word is then -EFAULT, not a fault),
+         * and which word changed is found by the scan below, under mu. So
+         * remove() need not wait for such a wait to end. The library's own
+         * multi-wait (futex__waitv's fallback) reads the words from user
+         * space: there remove() waits. */
+        int os_class = n > FUTEX_WAITV_LIMIT;
+        w->kernel_only = !w->os_missing[os_class];
         w->waiting = 1;
         pthread_mutex_unlock(&w->mu);
 
         uint32_t which = 0;
-        int rc = futex__waitv(s->items, n, FUTEX_FOREVER, s->nodes, &which);
+        int rc;
+        if (w->kernel_only) {
+            rc = futex__os_waitv(s->items, n, FUTEX_FOREVER);
+            if (rc >= 0)
+                which = (uint32_t)rc;
+        } else {
+            rc = futex__waitv(s->items, n, FUTEX_FOREVER, s->nodes, &which);
+        }
 
         pthread_mutex_lock(&w->mu);
         w->waiting = 0;
+        if (w->kernel_only && rc == -ENOSYS) {
+            /* No such wait in this OS (or none now: io_uring out of memory):
+             * nothing was read, so build the round again for the library's
+             * own wait, and keep to it for this size for the watcher's life. */
+            w->os_missing[os_class] = 1;
+            pthread_cond_broadcast(&w->left);
+            continue;
+        }
         pthread_cond_broadcast(&w->left); /* removers waiting for this wait to end */
         if (rc >= 0 || rc == -EAGAIN) {
-            /* Woken (or found changed) at `which`. A stale entry (re-armed or
-             * removed since) is ignored: its change of gen kicked us anyway. */
+            /* Woken (or found changed) at `which` (0 for the OS's -EAGAIN,
+             * which names no word: the scan below finds it). A stale entry
+             * (re-armed or removed since) is ignored. */
             if (which > 0 && which < n) {
                 uint32_t id = s->id[which];
                 if (w->regs[id].state == WT_ARMED && w->regs[id].gen == s->gen[which])
@@ -357,7 +408,7 @@ void futex_watcher_destroy(futex_watcher *w)
         close(w->wfd);
     pthread_cond_destroy(&w->left);
     pthread_mutex_destroy(&w->mu);
-    free(w->regs), free(w->ready);
+    free(w->regs), free(w->ready), free(w->free_ids);
     wt_snapshot_free(&w->snap);
     wt_snapshot_free(&w->spare);
     free(w);
@@ -372,10 +423,10 @@ int futex_watcher_add(futex_watcher *w, const uint32_t *word, uint32_t expected,
     if ((flags & FUTEX_SHARED) && !(futex_capabilities() & FUTEX_CAP_SHARED))
         return -ENOTSUP;
     pthread_mutex_lock(&w->mu);
-    uint32_t id = 0;
-    while (id < w->nregs && w->regs[id].state != WT_FREE)
-        id++;
-    if (id == w->nregs) {
+    uint32_t id = w->nregs;
+    if (w->nfree > 0) {
+        id = w->free_ids[--w->nfree];
+    } else {
         if (w->nregs >= (uint32_t)INT32_MAX - 1) {
             pthread_mutex_unlock(&w->mu);
             return -ENOMEM; /* ids are ints */
@@ -386,9 +437,12 @@ int futex_watcher_add(futex_watcher *w, const uint32_t *word, uint32_t expected,
             if (regs != NULL)
                 w->regs = regs;
             int *ready = malloc(c * sizeof *ready);
+            uint32_t *free_ids = regs == NULL ? NULL : realloc(w->free_ids, c * sizeof *free_ids);
+            if (free_ids != NULL)
+                w->free_ids = free_ids;
             wt_snapshot spare = {0};
             int room = w->snap.cap >= c + 1 || w->spare.cap >= c + 1 || wt_snapshot_alloc(&spare, 2 * c + 1) == 0;
-            if (regs == NULL || ready == NULL || !room) {
+            if (regs == NULL || ready == NULL || free_ids == NULL || !room) {
                 free(ready);
                 pthread_mutex_unlock(&w->mu);
                 return -ENOMEM;
@@ -407,6 +461,7 @@ int futex_watcher_add(futex_watcher *w, const uint32_t *word, uint32_t expected,
         }
         w->regs[id].gen = 0;
         w->regs[id].in_round = 0;
+        w->regs[id].queued = 0;
         w->nregs++;
     }
     w->regs[id].word = word;
@@ -418,7 +473,7 @@ int futex_watcher_add(futex_watcher *w, const uint32_t *word, uint32_t expected,
 
 static int wt_valid(const futex_watcher *w, int id)
 {
-    return id >= 0 && (uint32_t)id < w->nregs && w->regs[id].state != WT_FREE;
+    return id >= 0 && (uint32_t)id < w->nregs && (w->regs[id].state == WT_ARMED || w->regs[id].state == WT_FIRED);
 }
 
 int futex_watcher_rearm(futex_watcher *w, int id, uint32_t expected)
@@ -446,23 +501,30 @@ int futex_watcher_remove(futex_watcher *w, int id)
         pthread_mutex_unlock(&w->mu);
         return -EINVAL;
     }
-    /* Is the word in the wait the helper sleeps in now? (Armed, or fired by
-     * a re-arm that found it changed while that wait still holds it.) */
-    int in_wait = w->waiting && w->regs[id].in_round == w->round;
-    if (w->regs[id].state == WT_FIRED)
+    wt_reg *r = &w->regs[id];
+    /* Does the wait the helper sleeps in now read the word from user space?
+     * (Armed, or fired by a re-arm that found it changed while that wait
+     * still holds it.) A kernel-only wait does not: see wt_main. */
+    int in_wait = w->waiting && r->in_round == w->round && !w->kernel_only;
+    if (r->state == WT_FIRED)
         wt_unqueue(w, (uint32_t)id);
-    w->regs[id].state = WT_FREE;
-    w->regs[id].gen++;
+    r->gen++;
+    /* A kernel-only wait may keep the word until the helper's next round
+     * (a wake of it then wakes the helper, which finds the gen changed):
+     * no kick, so that removing thousands costs no round each. */
     if (in_wait) {
-        /* That wait reads the word (the kernel at entry; re-check slices over
-         * and over): kick the helper and return only once the wait has ended,
-         * so the caller may unmap the word as soon as we return. Its next
-         * wait is built under mu, without the word. */
+        /* That wait reads the word (re-check slices over and over): kick
+         * the helper and return only once the wait has ended, so that the
+         * caller may unmap the word as soon as we return. Its next wait is
+         * built under mu, without the word; WT_REMOVING keeps the id ours
+         * meanwhile. */
+        r->state = WT_REMOVING;
         wt_kick(w);
-        uint64_t r = w->round;
-        while (w->waiting && w->round == r)
+        uint64_t round = w->round;
+        while (w->waiting && w->round == round)
             pthread_cond_wait(&w->left, &w->mu);
     }
+    wt_free(w, (uint32_t)id);
     pthread_mutex_unlock(&w->mu);
     return 0;
 }
@@ -473,8 +535,10 @@ int futex_watcher_ready(futex_watcher *w, int *ids, uint32_t max)
         return -EINVAL;
     pthread_mutex_lock(&w->mu);
     uint32_t k = 0;
-    for (; k < max && k < w->ready_count; k++)
+    for (; k < max && k < w->ready_count; k++) {
         ids[k] = w->ready[(w->ready_head + k) % w->cap];
+        w->regs[ids[k]].queued = 0;
+    }
     if (k > 0) {
         w->ready_head = (w->ready_head + k) % w->cap;
         w->ready_count -= k;

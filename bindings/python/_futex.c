@@ -2288,10 +2288,10 @@ static PyTypeObject *add_sync_type(PyObject *mod, PyType_Spec *spec, long size, 
  * futex/_aio.py (one per event loop; its fileno() goes to loop.add_reader).
  * It keeps every registered object alive (and a Cell marked in use, so
  * release() cannot unmap a word the helper thread still reads) until
- * remove(). The waiter announcements of the primitives live here too: their
- * post/set/unlock make a wake call only for an announced waiter, so a
- * watcher that registered the word without announcing would sleep through
- * the change on an OS wait (Linux) that only a wake ends. */
+ * the watcher has left its word (remove(), or the LEFT report of a dropped
+ * one). A primitive's post/set/unlock makes a wake call only for an
+ * announced waiter, so add_waiter announces through the core
+ * (futex_*_announce) before it registers the word it is given. */
 
 typedef struct {
     PyObject_HEAD
@@ -2306,25 +2306,6 @@ typedef struct {
 static int watcher_forked(const WatcherObject *o)
 {
     return futex__atomic_load(&fork_count, FUTEX__RELAXED) != o->forks;
-}
-
-/* A Mutex's word bits, as futex.h documents them. */
-#define W_MUTEX_TID 0x3FFFFFFFu
-#define W_MUTEX_WAITERS 0x80000000u
-#define W_EVENT_SET 1u
-#define W_EVENT_WAITERS 2u
-#define W_SEM_WAITERS 1 /* the Semaphore's announced-waiter count, u32_[1] */
-
-/* The flags waits and wakes on a Mutex word use: process-shared on the linux
- * backend with glibc's robust list (the kernel's owner-death wake is a shared
- * one), as the core's own waiters do; else the mutex's. */
-static unsigned mutex_word_flags(const SyncObject *s)
-{
-#if defined(__linux__) && defined(__GLIBC__) && UINTPTR_MAX == UINT64_MAX && defined(SYS_get_robust_list)
-    if (strcmp(futex_backend(), "linux") == 0)
-        return FUTEX_SHARED;
-#endif
-    return s->flags;
 }
 
 static WatcherObject *watcher_checked(PyObject *self)
@@ -2363,17 +2344,19 @@ static PyObject *watcher_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     return (PyObject *)o;
 }
 
-/* Drops registration id's hold on its target: a Cell leaves its in-use
- * state, a Semaphore's announcement is withdrawn. */
-static void watcher_drop_target(WatcherObject *o, PyObject *target)
+/* Drops a removed registration's hold on its target: a Cell leaves its
+ * in-use state; a primitive's announcement is withdrawn through the core
+ * (how: 0 or FUTEX_WITHDRAW_PASS_ON). */
+static void watcher_drop_target(WatcherObject *o, PyObject *target, unsigned how)
 {
     module_state *st = (module_state *)PyType_GetModuleState(Py_TYPE((PyObject *)o));
+    SyncObject *s = (SyncObject *)target;
     if (PyObject_TypeCheck(target, st->cell_type))
         leave((CellObject *)target);
     else if (PyObject_TypeCheck(target, st->sem_type))
-        /* SeqCst: the waiter half of the post's Dekker pair, as in the core's
-         * own sem wait; withdrawn only once the watcher no longer waits. */
-        futex__atomic_fetch_sub(&SEM(target)->u32_[W_SEM_WAITERS], 1, FUTEX__SEQ_CST);
+        (void)futex_sem_withdraw(SEM(s), s->flags, how); /* flags checked by the announce: cannot fail */
+    else if (how != 0 && PyObject_TypeCheck(target, st->mutex_type))
+        (void)futex_mutex_withdraw(MUTEX(s), s->flags, how);
 }
 
 static void watcher_close_all(WatcherObject *o)
@@ -2393,7 +2376,7 @@ static void watcher_close_all(WatcherObject *o)
         PyObject *key, *value;
         Py_ssize_t pos = 0;
         while (PyDict_Next(o->targets, &pos, &key, &value))
-            watcher_drop_target(o, value);
+            watcher_drop_target(o, value, 0);
         PyDict_Clear(o->targets);
     }
 }
@@ -2460,74 +2443,61 @@ static PyObject *watcher_add(PyObject *self, PyObject *args)
     return key;
 }
 
-/* add_waiter(primitive) -> (id, word) or (None, word): announces the caller
- * as a waiter of a Mutex, Semaphore or Event and registers its word, so the
- * next unlock / post / set wakes the watcher. (None, word) when there is
- * nothing to wait for (the mutex is free, the event set): try again. */
-static PyObject *watcher_add_waiter(PyObject *self, PyObject *target)
+/* add_waiter(primitive[, since]) -> (id, word) or (None, word): announces
+ * the caller as a waiter of a Mutex, Semaphore or Event (the core's
+ * futex_*_announce) and registers the word it gives, so the next unlock /
+ * post / set wakes the watcher. (None, word) when there is nothing to wait
+ * for (the mutex is free, the event set, or set since `since`, the word a
+ * first call returned): try again. */
+static PyObject *watcher_add_waiter(PyObject *self, PyObject *args)
 {
+    PyObject *target, *since_obj = Py_None;
     WatcherObject *o = watcher_checked(self);
-    if (o == NULL)
+    if (o == NULL || !PyArg_ParseTuple(args, "O|O:add_waiter", &target, &since_obj))
         return NULL;
     module_state *st = (module_state *)PyType_GetModuleState(Py_TYPE(self));
     SyncObject *s = (SyncObject *)target;
-    uint32_t *word, v;
-    unsigned flags = 0;
-    int id;
-    if (PyObject_TypeCheck(target, st->sem_type)) {
-        word = &SEM(s)->u32_[0];
-        /* SeqCst: the waiter half of the Dekker pair in futex_sem_post (count
-         * up, then read the value): either the post sees our count and wakes,
-         * or we see its value and the registration fires at once. */
-        futex__atomic_fetch_add(&SEM(s)->u32_[W_SEM_WAITERS], 1, FUTEX__SEQ_CST);
-        v = futex__atomic_load(word, FUTEX__SEQ_CST);
-        id = futex_watcher_add(o->w, word, 0, s->flags); /* fires at once if a unit is there */
-        if (id < 0)
-            futex__atomic_fetch_sub(&SEM(s)->u32_[W_SEM_WAITERS], 1, FUTEX__SEQ_CST);
-    } else if (PyObject_TypeCheck(target, st->event_type) || PyObject_TypeCheck(target, st->mutex_type)) {
-        int is_mutex = PyObject_TypeCheck(target, st->mutex_type);
-        uint32_t waiters = is_mutex ? W_MUTEX_WAITERS : W_EVENT_WAITERS;
-        word = is_mutex ? &MUTEX(s)->u32_[0] : &EVENT(s)->u32_[0];
-        flags = is_mutex ? mutex_word_flags(s) : s->flags;
-        /* Acquire: seeing the flag set shows what the setter wrote. */
-        v = futex__atomic_load(word, FUTEX__ACQUIRE);
-        for (;;) {
-            if (is_mutex ? (v & W_MUTEX_TID) == 0 : (v & W_EVENT_SET) != 0)
-                return Py_BuildValue("(Ok)", Py_None, (unsigned long)v); /* free / set: nothing to wait for */
-            if (v & waiters)
-                break;
-            /* Announce on the word itself, as the core's waiters do: the
-             * unlock/set swaps the whole word, so it either sees the bit or
-             * our CAS fails on its change. Relaxed on success: only the bit
-             * is published; acquire on failure re-reads what a setter wrote. */
-            if (futex__atomic_cas(word, &v, v | waiters, FUTEX__ACQUIRE)) {
-                v |= waiters;
-                break;
-            }
-        }
-        id = futex_watcher_add(o->w, word, v, flags);
-    } else {
+    futex_waitv_item item = {NULL, 0, 0};
+    uint32_t since = 0;
+    int rc, is_sem = PyObject_TypeCheck(target, st->sem_type);
+    if (since_obj != Py_None && to_u32(since_obj, &since, "since") < 0)
+        return NULL;
+    if (is_sem)
+        rc = futex_sem_announce(SEM(s), s->flags, &item);
+    else if (PyObject_TypeCheck(target, st->mutex_type))
+        rc = futex_mutex_announce(MUTEX(s), s->flags, &item);
+    else if (PyObject_TypeCheck(target, st->event_type))
+        rc = futex_event_announce(EVENT(s), s->flags, since_obj == Py_None ? NULL : &since, &item);
+    else {
         type_error("add_waiter() needs a futex.Mutex, Semaphore or Event, not %U", target);
         return NULL;
     }
-    if (id < 0)
+    if (rc == -EAGAIN)
+        return Py_BuildValue("(Ok)", Py_None, (unsigned long)item.expected); /* nothing to wait for */
+    if (rc < 0)
+        return raise_result(rc);
+    int id = futex_watcher_add(o->w, item.word, item.expected, item.flags);
+    if (id < 0) {
+        if (is_sem)
+            (void)futex_sem_withdraw(SEM(s), s->flags, 0);
         return raise_result(id);
+    }
     PyObject *key = PyLong_FromLong(id);
     if (key == NULL || PyDict_SetItem(o->targets, key, target) < 0) {
         Py_XDECREF(key);
         futex_watcher_remove(o->w, id);
-        if (PyObject_TypeCheck(target, st->sem_type))
-            futex__atomic_fetch_sub(&SEM(s)->u32_[W_SEM_WAITERS], 1, FUTEX__SEQ_CST);
+        if (is_sem)
+            (void)futex_sem_withdraw(SEM(s), s->flags, 0);
         return NULL;
     }
-    return Py_BuildValue("(Nk)", key, (unsigned long)v);
+    return Py_BuildValue("(Nk)", key, (unsigned long)item.expected);
 }
 
 /* remove(id, pass_on=False): unregisters id (its word is never read again)
- * and withdraws its announcement. pass_on: the registration fired but its
- * waiter leaves without taking (cancelled, timed out): a wake of a Mutex or
- * Semaphore that the watcher consumed goes to the next sleeper, as the
- * core's waiters do when they leave. */
+ * and withdraws its announcement. pass_on: the registration may have fired
+ * but its waiter leaves without taking (cancelled, timed out): a wake of a
+ * Mutex or Semaphore that the watcher consumed goes to the next sleeper, as
+ * the core's waiters do when they leave. */
 static PyObject *watcher_remove(PyObject *self, PyObject *args)
 {
     int id, pass_on = 0;
@@ -2546,20 +2516,8 @@ static PyObject *watcher_remove(PyObject *self, PyObject *args)
     }
     Py_INCREF(target);
     int rc = futex_watcher_remove(o->w, id);
-    if (rc == 0 && PyDict_DelItem(o->targets, key) == 0) {
-        watcher_drop_target(o, target);
-        module_state *st = (module_state *)PyType_GetModuleState(Py_TYPE(self));
-        SyncObject *s = (SyncObject *)target;
-        if (pass_on && PyObject_TypeCheck(target, st->sem_type)) {
-            /* As the core's leaving waiter: units left and sleepers announced -> wake one. */
-            if (futex__atomic_load(&SEM(s)->u32_[0], FUTEX__SEQ_CST) > 0 &&
-                futex__atomic_load(&SEM(s)->u32_[W_SEM_WAITERS], FUTEX__SEQ_CST) > 0)
-                futex_wake(&SEM(s)->u32_[0], 1, s->flags);
-        } else if (pass_on && PyObject_TypeCheck(target, st->mutex_type)) {
-            /* The unlock woke one waiter (us): wake the next, which re-checks. */
-            futex_wake(&MUTEX(s)->u32_[0], 1, mutex_word_flags(s));
-        }
-    }
+    if (rc == 0 && PyDict_DelItem(o->targets, key) == 0)
+        watcher_drop_target(o, target, pass_on ? FUTEX_WITHDRAW_PASS_ON : 0);
     Py_DECREF(target);
     Py_DECREF(key);
     if (rc < 0)
@@ -2579,9 +2537,10 @@ static PyObject *watcher_took(PyObject *self, PyObject *target)
         type_error("took() needs a futex.Mutex, not %U", target);
         return NULL;
     }
-    /* Relaxed: we hold the word; others only add WAITERS to it, and the
-     * unlock's exchange reads it whole. */
-    futex__atomic_fetch_or(&MUTEX(target)->u32_[0], W_MUTEX_WAITERS, FUTEX__RELAXED);
+    SyncObject *s = (SyncObject *)target;
+    int rc = futex_mutex_withdraw(MUTEX(s), s->flags, FUTEX_WITHDRAW_TOOK);
+    if (rc < 0)
+        return raise_result(rc);
     Py_RETURN_NONE;
 }
 
@@ -2622,8 +2581,8 @@ static PyObject *watcher_len(PyObject *self, PyObject *Py_UNUSED(ignored))
 static PyMethodDef watcher_methods[] = {
     {"fileno", watcher_fileno, METH_NOARGS, "fileno() -> int\n\nThe fd that is readable while an id has fired."},
     {"add", watcher_add, METH_VARARGS, "add(cell, expected) -> id\n\nFire id once the word differs or is woken."},
-    {"add_waiter", watcher_add_waiter, METH_O,
-     "add_waiter(primitive) -> (id | None, word)\n\nAnnounce a Mutex/Semaphore/Event waiter and register its word."},
+    {"add_waiter", watcher_add_waiter, METH_VARARGS,
+     "add_waiter(primitive, since=None) -> (id | None, word)\n\nAnnounce a Mutex/Semaphore/Event waiter and register its word."},
     {"remove", watcher_remove, METH_VARARGS,
      "remove(id, pass_on=False)\n\nUnregister id; pass_on hands a consumed wake to the next waiter."},
     {"took", watcher_took, METH_O, "took(mutex)\n\nAfter taking a mutex as a woken waiter: keep its WAITERS bit."},

@@ -334,6 +334,158 @@ TEST(watcher_remove_then_unmap, FORK)
     futex_watcher_destroy(w);
 }
 
+/* ---- many registrations come and go ---------------------------------------- */
+
+TEST(watcher_many_come_and_go, FORK)
+{
+    /* 1,000 armed registrations removed while the helper waits on them, then
+     * as many added again: a removed one never fires; freed ids are reused,
+     * each once (no two live registrations share an id); a word among the
+     * new ones fires as its own id. */
+    if (!supported())
+        return;
+    enum { N = 1000 };
+    futex_watcher *w = make();
+    int fd = futex_watcher_fd(w);
+    uint32_t *words = calloc(N, sizeof *words);
+    int *id = calloc(N, sizeof *id);
+    char *seen = calloc(2 * N, 1);
+    CHECK(words != NULL && id != NULL && seen != NULL);
+    for (int i = 0; i < N; i++)
+        CHECK((id[i] = futex_watcher_add(w, &words[i], 0, 0)) >= 0);
+    sleep_ms(20); /* the helper waits over them now, or is about to */
+    for (int i = 0; i < N; i++)
+        CHECK_EQ(futex_watcher_remove(w, id[i]), 0);
+    for (int i = 0; i < N; i += 97) {
+        futex_store(&words[i], 1);
+        futex_wake(&words[i], 1, FUTEX_PRIVATE);
+    }
+    CHECK(!readable(fd, 100));
+    for (int i = 0; i < N; i++) {
+        futex_store(&words[i], 0);
+        CHECK((id[i] = futex_watcher_add(w, &words[i], 0, 0)) >= 0);
+        CHECK(id[i] < N); /* a freed id, not a new one */
+        CHECK(!seen[id[i]]);
+        seen[id[i]] = 1;
+    }
+    futex_store(&words[N / 2], 1);
+    futex_wake(&words[N / 2], 1, FUTEX_PRIVATE);
+    CHECK(readable(fd, 10000));
+    int got[2];
+    CHECK_EQ(futex_watcher_ready(w, got, 2), 1);
+    CHECK_EQ(got[0], id[N / 2]);
+    futex_watcher_destroy(w);
+    free(words), free(id), free(seen);
+}
+
+/* ---- the primitives' announcements ------------------------------------------ */
+
+TEST(watcher_mutex_announce, FORK)
+{
+    futex_mutex m;
+    memset(&m, 0, sizeof m);
+    futex_waitv_item it;
+    CHECK_EQ(futex_mutex_announce(NULL, 0, &it), -EINVAL);
+    CHECK_EQ(futex_mutex_announce(&m, 0, NULL), -EINVAL);
+    CHECK_EQ(futex_mutex_announce(&m, 0x100, &it), -EINVAL);
+    CHECK_EQ(futex_mutex_withdraw(&m, 0, 4), -EINVAL);
+    CHECK_EQ(futex_mutex_announce(&m, 0, &it), -EAGAIN); /* free: take it instead */
+    CHECK_EQ(m.u32_[0], 0u);                                /* and nothing written */
+    if (!supported())
+        return;
+    futex_watcher *w = make();
+    int fd = futex_watcher_fd(w);
+    CHECK_EQ(futex_mutex_lock(&m, 0), 0);
+    uint32_t held = m.u32_[0];
+    CHECK_EQ(futex_mutex_announce(&m, 0, &it), 0);
+    CHECK(it.word == &m.u32_[0]);
+    CHECK_EQ(it.expected, held | 0x80000000u); /* the WAITERS bit, in the word as registered */
+    CHECK_EQ(m.u32_[0], it.expected);
+    int id = futex_watcher_add(w, it.word, it.expected, it.flags);
+    CHECK(id >= 0);
+    CHECK(!readable(fd, 50));
+    /* The unlock sees WAITERS and wakes: the watcher learns of it (on an
+     * exact OS wait only through that wake). */
+    CHECK_EQ(futex_mutex_unlock(&m, 0), 0);
+    CHECK(readable(fd, 10000));
+    int got;
+    CHECK_EQ(futex_watcher_ready(w, &got, 1), 1);
+    CHECK_EQ(got, id);
+    CHECK_EQ(futex_watcher_remove(w, id), 0);
+    CHECK_EQ(futex_mutex_trylock(&m, 0), 0);
+    CHECK_EQ(m.u32_[0] & 0x80000000u, 0u);
+    CHECK_EQ(futex_mutex_withdraw(&m, 0, FUTEX_WITHDRAW_TOOK), 0);
+    CHECK_EQ(m.u32_[0] & 0x80000000u, 0x80000000u); /* kept for the sleepers behind us */
+    CHECK_EQ(futex_mutex_withdraw(&m, 0, FUTEX_WITHDRAW_PASS_ON), 0);
+    CHECK_EQ(futex_mutex_unlock(&m, 0), 0);
+    futex_watcher_destroy(w);
+}
+
+TEST(watcher_sem_announce, FORK)
+{
+    futex_sem s;
+    memset(&s, 0, sizeof s);
+    futex_waitv_item it;
+    CHECK_EQ(futex_sem_announce(NULL, 0, &it), -EINVAL);
+    CHECK_EQ(futex_sem_announce(&s, 0, NULL), -EINVAL);
+    CHECK_EQ(futex_sem_withdraw(&s, 0, FUTEX_WITHDRAW_TOOK), -EINVAL);
+    CHECK_EQ(s.u32_[1], 0u);
+    if (!supported())
+        return;
+    futex_watcher *w = make();
+    int fd = futex_watcher_fd(w);
+    CHECK_EQ(futex_sem_announce(&s, 0, &it), 0);
+    CHECK(it.word == &s.u32_[0]);
+    CHECK_EQ(it.expected, 0u);
+    CHECK_EQ(s.u32_[1], 1u); /* counted: a post wakes */
+    int id = futex_watcher_add(w, it.word, it.expected, it.flags);
+    CHECK(id >= 0);
+    CHECK(!readable(fd, 50));
+    CHECK_EQ(futex_sem_post(&s, 1, 0), 0);
+    CHECK(readable(fd, 10000));
+    int got;
+    CHECK_EQ(futex_watcher_ready(w, &got, 1), 1);
+    CHECK_EQ(got, id);
+    CHECK_EQ(futex_watcher_remove(w, id), 0);
+    CHECK_EQ(futex_sem_withdraw(&s, 0, FUTEX_WITHDRAW_PASS_ON), 0);
+    CHECK_EQ(s.u32_[1], 0u);
+    CHECK_EQ(futex_sem_trywait(&s), 0);
+    futex_watcher_destroy(w);
+}
+
+TEST(watcher_event_announce, FORK)
+{
+    futex_event e;
+    memset(&e, 0, sizeof e);
+    futex_waitv_item it;
+    CHECK_EQ(futex_event_announce(NULL, 0, NULL, &it), -EINVAL);
+    CHECK_EQ(futex_event_announce(&e, 0, NULL, NULL), -EINVAL);
+    CHECK_EQ(futex_event_set(&e, 0), 0);
+    CHECK_EQ(futex_event_announce(&e, 0, NULL, &it), -EAGAIN); /* set: nothing to wait for */
+    CHECK_EQ(futex_event_clear(&e), 0);
+    CHECK_EQ(futex_event_announce(&e, 0, NULL, &it), 0);
+    CHECK(it.word == &e.u32_[0]);
+    CHECK_EQ(it.expected & 3u, 2u); /* WAITERS, not SET */
+    uint32_t since = it.expected;
+    CHECK_EQ(futex_event_announce(&e, 0, &since, &it), 0); /* nothing happened since */
+    CHECK_EQ(it.expected, since);
+    if (supported()) {
+        futex_watcher *w = make();
+        int id = futex_watcher_add(w, it.word, it.expected, it.flags);
+        CHECK(id >= 0);
+        CHECK(!readable(futex_watcher_fd(w), 50));
+        CHECK_EQ(futex_event_set(&e, 0), 0);
+        CHECK(readable(futex_watcher_fd(w), 10000));
+        futex_watcher_destroy(w);
+    } else {
+        CHECK_EQ(futex_event_set(&e, 0), 0);
+    }
+    CHECK_EQ(futex_event_clear(&e), 0);
+    /* Set and cleared since the first announcement: over. */
+    CHECK_EQ(futex_event_announce(&e, 0, &since, &it), -EAGAIN);
+    CHECK_EQ(futex_event_announce(&e, 0, NULL, &it), 0);
+}
+
 /* ---- another process ------------------------------------------------------- */
 
 static void watch_other_process(uint32_t count)
@@ -381,7 +533,8 @@ TEST(watcher_cross_process, FORK)
 }
 
 TEST_MAIN(watcher_bad_args, watcher_poll_fires, watcher_wake_alone_fires, watcher_rearm_and_remove,
-          watcher_no_lost_change, watcher_idle_1000_no_cpu, watcher_remove_then_unmap, watcher_cross_process)
+          watcher_no_lost_change, watcher_idle_1000_no_cpu, watcher_remove_then_unmap, watcher_many_come_and_go,
+          watcher_mutex_announce, watcher_sem_announce, watcher_event_announce, watcher_cross_process)
 #else
 TEST_MAIN(watcher_bad_args)
 #endif

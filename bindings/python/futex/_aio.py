@@ -10,6 +10,8 @@ loop that implements ``add_reader`` on a plain fd: asyncio's default
 add_reader, and Windows has no watcher.)
 """
 import asyncio
+import heapq
+import itertools
 import weakref
 
 from ._futex import Deadline, Mutex, _Watcher
@@ -18,12 +20,21 @@ _watchers = weakref.WeakKeyDictionary()  # loop -> _LoopWatcher
 
 
 class _LoopWatcher:
-    """The watcher of one loop: registration id -> the future it resolves."""
+    """The watcher of one loop: registration id -> the future it resolves.
+
+    Timeouts share one loop timer, set for the earliest deadline, instead of
+    a timer per wait: a wait that fires leaves its entry in the heap, and
+    costs nothing more (a timer per wait cost a call_later, and a cancel on
+    the path of every fired wait)."""
 
     def __init__(self, loop):
         self.w = _Watcher()
         self.futures = {}  # id -> the future its fire resolves
         self.late = set()  # ids that fired after their timer had resolved the future
+        self.deadlines = []  # heap of (loop time, seq, future, Deadline)
+        self.seq = itertools.count()
+        self.timer = None  # the loop timer for deadlines[0], and when it is due
+        self.timer_at = None
         self.fd = self.w.fileno()
         loop.add_reader(self.fd, self._on_ready)
         # The loop may die before its watcher: drop the reader and stop the
@@ -31,8 +42,9 @@ class _LoopWatcher:
         weakref.finalize(loop, self.w.close)
 
     def _on_ready(self):
+        futures = self.futures
         for i in self.w.ready():
-            fut = self.futures.get(i)
+            fut = futures.get(i)
             if fut is None:
                 continue
             if fut.done():
@@ -40,47 +52,69 @@ class _LoopWatcher:
             else:
                 fut.set_result(True)
 
+    def _expire_at(self, loop, remaining, fut, deadline):
+        at = loop.time() + remaining
+        heap = self.deadlines
+        if len(heap) > 64 and len(heap) > 2 * len(self.futures):
+            # Mostly fired waits' entries: keep the heap in proportion.
+            heap[:] = [e for e in heap if not e[2].done()]
+            heapq.heapify(heap)
+        heapq.heappush(heap, (at, next(self.seq), fut, deadline))
+        if self.timer_at is None or at < self.timer_at:
+            if self.timer is not None:
+                self.timer.cancel()
+            self.timer_at = at
+            self.timer = loop.call_at(at, self._on_timer, loop)
+
+    def _on_timer(self, loop):
+        """Resolves (False) the futures whose Deadline has passed. The loop's
+        timers may fire early by its clock resolution, so a timeout is
+        believed only once the Deadline (the core's clock) says so; until
+        then its entry goes back, due again when the Deadline says."""
+        heap, now = self.deadlines, loop.time()
+        self.timer = self.timer_at = None
+        while heap and heap[0][0] <= now:
+            _, _, fut, deadline = heapq.heappop(heap)
+            if fut.done():
+                continue
+            remaining = deadline.remaining
+            if remaining == 0.0:
+                fut.set_result(False)
+            else:
+                heapq.heappush(heap, (now + remaining, next(self.seq), fut, deadline))
+                break
+        while heap and heap[0][2].done():
+            heapq.heappop(heap)
+        if heap:
+            self.timer_at = heap[0][0]
+            self.timer = loop.call_at(self.timer_at, self._on_timer, loop)
+
     async def wait(self, registration, deadline):
         """Waits until registration fires (True) or deadline passes (False).
         Unregisters it in every case, cancellation included. Leaving without
         a fire seen (timeout, cancel) hands a wake the watcher may have
         consumed on to the next waiter of a Mutex or Semaphore: the fire can
         be queued in the watcher and not yet read when the task is cancelled.
-
-        One future per wait, resolved by the fd's reader (True) or by a timer
-        (False). The loop's timers may fire early by its clock resolution, so
-        a timeout is believed only once the Deadline (the core's clock) says
-        it has passed; until then the wait goes on."""
+        One future per wait, resolved by the fd's reader (True) or by the
+        shared timer (False, once the Deadline has passed)."""
         i, fired = registration, False
         loop = asyncio.get_running_loop()
         try:
-            while True:
-                fut = loop.create_future()
-                self.futures[i] = fut
-                timer = None
-                if deadline is not None:
-                    remaining = deadline.remaining
-                    if remaining == 0.0:
-                        return False
-                    if remaining is not None:
-                        timer = loop.call_later(remaining, _expire, fut)
-                try:
-                    fired = await fut
-                finally:
-                    if timer is not None:
-                        timer.cancel()
-                fired = fired or i in self.late
-                if fired:
-                    return True
+            fut = loop.create_future()
+            self.futures[i] = fut
+            if deadline is not None:
+                remaining = deadline.remaining
+                if remaining == 0.0:
+                    return False
+                if remaining is not None:
+                    self._expire_at(loop, remaining, fut, deadline)
+            fired = await fut or i in self.late
+            return fired
         finally:
             del self.futures[i]
-            self.late.discard(i)
+            if self.late:
+                self.late.discard(i)
             self.w.remove(i, not fired)
-
-
-def _expire(fut):
-    if not fut.done():
-        fut.set_result(False)
 
 
 def _watcher():
@@ -155,7 +189,7 @@ async def event_wait_async(event, timeout=None):
     set, or was set since the call began; False after timeout seconds."""
     d = _deadline(timeout)
     lw = None
-    gen = None
+    since = None  # the word as the first announcement saw it
     while True:
         if event.is_set():
             return True
@@ -163,13 +197,9 @@ async def event_wait_async(event, timeout=None):
             return False
         if lw is None:
             lw = _watcher()
-        i, word = lw.w.add_waiter(event)
-        if gen is None:
-            gen = word & ~3
-        elif word & ~3 != gen:
-            if i is not None:
-                lw.w.remove(i)
-            return True  # set (and cleared again) since we began
+        i, word = lw.w.add_waiter(event, since)
         if i is None:
-            continue
+            return True  # set, or set (and cleared again) since we began
+        if since is None:
+            since = word
         await lw.wait(i, d)
