@@ -89,32 +89,43 @@ class _LoopWatcher:
             self.timer_at = heap[0][0]
             self.timer = loop.call_at(self.timer_at, self._on_timer, loop)
 
-    async def wait(self, registration, deadline):
-        """Waits until registration fires (True) or deadline passes (False).
-        Unregisters it in every case, cancellation included. Leaving without
-        a fire seen (timeout, cancel) hands a wake the watcher may have
-        consumed on to the next waiter of a Mutex or Semaphore: the fire can
-        be queued in the watcher and not yet read when the task is cancelled.
-        One future per wait, resolved by the fd's reader (True) or by the
-        shared timer (False, once the Deadline has passed)."""
-        i, fired = registration, False
+    def arm(self, i, deadline):
+        """The future that registration i's fire resolves (True), or the
+        shared timer (False, once deadline has passed); None if deadline has
+        passed already. Every arm is followed by disarm."""
+        fut = None
+        if deadline is not None:
+            remaining = deadline.remaining
+            if remaining == 0.0:
+                return None
         loop = asyncio.get_running_loop()
+        fut = self.futures[i] = loop.create_future()
+        if deadline is not None and remaining is not None:
+            self._expire_at(loop, remaining, fut, deadline)
+        return fut
+
+    def disarm(self, i, fired):
+        """Unregisters i, whatever ended its wait (cancellation included).
+        Leaving without a fire seen (timeout, cancel) hands a wake the
+        watcher may have consumed on to the next waiter of a Mutex or
+        Semaphore: the fire can be queued in the watcher and not yet read
+        when the task is cancelled."""
+        self.futures.pop(i, None)
+        if self.late:
+            self.late.discard(i)
+        self.w.remove(i, not fired)
+
+    async def wait(self, i, deadline):
+        """Waits until registration i fires (True) or deadline passes (False),
+        and unregisters it. (cell_wait_async has the same lines inline: one
+        coroutine less per pending wait.)"""
+        fut, fired = self.arm(i, deadline), False
         try:
-            fut = loop.create_future()
-            self.futures[i] = fut
-            if deadline is not None:
-                remaining = deadline.remaining
-                if remaining == 0.0:
-                    return False
-                if remaining is not None:
-                    self._expire_at(loop, remaining, fut, deadline)
-            fired = await fut or i in self.late
+            if fut is not None:
+                fired = await fut or i in self.late
             return fired
         finally:
-            del self.futures[i]
-            if self.late:
-                self.late.discard(i)
-            self.w.remove(i, not fired)
+            self.disarm(i, fired)
 
 
 def _watcher():
@@ -139,7 +150,14 @@ async def cell_wait_async(cell, expected, timeout=None):
     if d is not None and d.expired:
         return False
     lw = _watcher()
-    return await lw.wait(lw.w.add(cell, expected), d)
+    i = lw.w.add(cell, expected)
+    fut, fired = lw.arm(i, d), False
+    try:
+        if fut is not None:
+            fired = await fut or i in lw.late
+        return fired
+    finally:
+        lw.disarm(i, fired)
 
 
 async def _acquire(prim, try_take, timeout):
