@@ -2573,6 +2573,53 @@ static PyObject *watcher_ready(PyObject *self, PyObject *Py_UNUSED(ignored))
     return out;
 }
 
+/* resolve(futures, late): the fd reader of futex/_aio.py, in one C loop (a
+ * batch may hold thousands of ids): each fired id's future in `futures`
+ * gets set_result(True), or, if its timer resolved it already, the id goes
+ * into the set `late`. Ids without a future (removed meanwhile) are
+ * skipped. Drains the fd as ready() does. */
+static PyObject *watcher_resolve(PyObject *self, PyObject *args)
+{
+    PyObject *futures, *late;
+    WatcherObject *o = watcher_checked(self);
+    if (o == NULL || !PyArg_ParseTuple(args, "O!O!:resolve", &PyDict_Type, &futures, &PySet_Type, &late))
+        return NULL;
+    PyObject *done_name = PyUnicode_InternFromString("done");
+    PyObject *set_name = PyUnicode_InternFromString("set_result");
+    int ids[256];
+    int n = 0, failed = done_name == NULL || set_name == NULL;
+    while (!failed && (n = futex_watcher_ready(o->w, ids, 256)) > 0) {
+        for (int i = 0; i < n && !failed; i++) {
+            PyObject *key = PyLong_FromLong(ids[i]);
+            PyObject *fut = key == NULL ? NULL : PyDict_GetItemWithError(futures, key); /* borrowed */
+            if (fut != NULL) {
+                Py_INCREF(fut);
+                PyObject *done = PyObject_CallMethodObjArgs(fut, done_name, NULL);
+                int is_done = done == NULL ? -1 : PyObject_IsTrue(done);
+                Py_XDECREF(done);
+                PyObject *r = NULL;
+                if (is_done == 0)
+                    r = PyObject_CallMethodObjArgs(fut, set_name, Py_True, NULL);
+                failed = is_done < 0 || (is_done == 0 && r == NULL) || (is_done == 1 && PySet_Add(late, key) < 0);
+                Py_XDECREF(r);
+                Py_DECREF(fut);
+            } else {
+                failed = PyErr_Occurred() != NULL;
+            }
+            Py_XDECREF(key);
+        }
+        if (n < 256)
+            break;
+    }
+    Py_XDECREF(done_name);
+    Py_XDECREF(set_name);
+    if (failed)
+        return NULL;
+    if (n < 0)
+        return raise_result(n);
+    Py_RETURN_NONE;
+}
+
 static PyObject *watcher_len(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
     return PyLong_FromSsize_t(PyDict_Size(((WatcherObject *)self)->targets));
@@ -2587,6 +2634,8 @@ static PyMethodDef watcher_methods[] = {
      "remove(id, pass_on=False)\n\nUnregister id; pass_on hands a consumed wake to the next waiter."},
     {"took", watcher_took, METH_O, "took(mutex)\n\nAfter taking a mutex as a woken waiter: keep its WAITERS bit."},
     {"ready", watcher_ready, METH_NOARGS, "ready() -> list[int]\n\nThe ids that fired (oldest first)."},
+    {"resolve", watcher_resolve, METH_VARARGS,
+     "resolve(futures, late)\n\nset_result(True) on each fired id's future (ids whose future is done go into late)."},
     {"pending", watcher_len, METH_NOARGS, "pending() -> int\n\nHow many registrations are held."},
     {"close", watcher_close, METH_NOARGS, "close()\n\nStop the helper thread and drop every registration."},
     {NULL, NULL, 0, NULL},

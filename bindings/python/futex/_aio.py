@@ -42,15 +42,9 @@ class _LoopWatcher:
         weakref.finalize(loop, self.w.close)
 
     def _on_ready(self):
-        futures = self.futures
-        for i in self.w.ready():
-            fut = futures.get(i)
-            if fut is None:
-                continue
-            if fut.done():
-                self.late.add(i)  # its timer won the race: the wait looks here
-            else:
-                fut.set_result(True)
+        # Each fired id's future gets True; one its timer resolved already
+        # goes into late, where its wait looks.
+        self.w.resolve(self.futures, self.late)
 
     def _expire_at(self, loop, remaining, fut, deadline):
         at = loop.time() + remaining
