@@ -216,6 +216,51 @@ def test_cancel_leaves_nothing_registered():
     run(main)
 
 
+def test_cancel_many_then_release_at_once():
+    """Cancelling hundreds of pending waits (among them several helper
+    rounds' worth, past one FUTEX_WAITV) unregisters every one before the
+    tasks end: each cell's export is dropped by release() right away, so the
+    buffer can be resized with no wait."""
+    n = 300
+
+    async def main():
+        buf = bytearray(4 * n)
+        cells = [futex.Cell(buf, 4 * i) for i in range(n)]
+        tasks = [asyncio.ensure_future(c.wait_async(0, timeout=PATIENCE)) for c in cells]
+        while pending() < n:
+            await asyncio.sleep(0.001)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        assert pending() == 0
+        for c in cells:
+            c.release()
+        buf.extend(b"x")  # no export left: the watcher holds none of the cells
+
+    run(main)
+
+
+def test_timeouts_share_one_timer_in_deadline_order():
+    """A wait made later with an earlier deadline ends at its own deadline,
+    not at the earlier-made, later one's: the shared timer moves forward to
+    the nearest deadline."""
+    async def main():
+        slow_cell, fast_cell = futex.Cell(), futex.Cell()
+        slow = asyncio.ensure_future(slow_cell.wait_async(0, timeout=PATIENCE))
+        while pending() < 1:
+            await asyncio.sleep(0.001)
+        t0 = time.monotonic()
+        assert await fast_cell.wait_async(0, timeout=0.05) is False
+        took = time.monotonic() - t0
+        assert 0.05 <= took < PATIENCE / 2
+        assert not slow.done()
+        store_wake(slow_cell, 1)
+        assert await slow is True
+        assert pending() == 0
+
+    run(main)
+
+
 def test_cancelled_acquire_loses_no_unit():
     """A post that wakes the watcher for a task that is then cancelled before
     it runs: the unit stays in the semaphore, and another waiter gets it."""
