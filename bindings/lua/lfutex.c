@@ -117,7 +117,7 @@ static cell *selfcell(lua_State *L)
     cell *c = (cell *)lua_touserdata(L, 1);
     int same = 0;
     if (c != NULL && lua_getmetatable(L, 1)) {
-        same = lua_rawequal(L, -1, lua_upvalueindex(1));
+        same = lua_topointer(L, -1) == lua_touserdata(L, lua_upvalueindex(2));
         lua_pop(L, 1);
     }
     if (!same)
@@ -1557,7 +1557,8 @@ static void newclass(lua_State *L, const char *name, const luaL_Reg *methods, co
     luaL_setfuncs(L, meta, 0);
     lua_newtable(L);
     lua_pushvalue(L, -2);
-    luaL_setfuncs(L, methods, 1);
+    lua_pushlightuserdata(L, (void *)(uintptr_t)lua_topointer(L, -1));
+    luaL_setfuncs(L, methods, 2);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
 }
