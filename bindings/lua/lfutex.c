@@ -63,7 +63,14 @@ typedef struct region {
 typedef struct cell {
     region *r; /* kept alive by the cell's user value, which is the region */
     size_t offset;
+    int finalized; /* its __gc ran: never the last cell again (see selfcell) */
 } cell;
+
+/* The cell the cell methods last found to be a cell: one per Lua state, a
+ * userdata the methods hold as upvalue 3 (see open_cells). */
+typedef struct lastcell {
+    const cell *c;
+} lastcell;
 
 /* ---- argument conversion ------------------------------------------------ */
 
@@ -108,23 +115,44 @@ static cell *checkcell(lua_State *L, int arg)
     return c;
 }
 
-/* checkcell for the cell methods, which carry the cell metatable as upvalue
- * 1 (see newclass): the same test as luaL_checkudata, and the same error,
- * without its lookup of the metatable by name in the registry -- a string
- * hash and a table search that were half the cost of cell:load(). */
+/* checkcell for the cell methods (upvalues: see open_cells). The same test
+ * as luaL_checkudata, and the same error, but luaL_checkudata looks the
+ * metatable up by name in the registry (a string hash and a table search):
+ * that was half of cell:load()'s own cost. Here the metatable's address
+ * is an upvalue, and a self that is the cell last seen skips even that:
+ * a loop calls one cell's methods over and over. The last cell is
+ * forgotten by its __gc before its memory can be reused, and a cell whose
+ * __gc ran (a finalizer may resurrect it) is never remembered again, so
+ * the address compared is always a live cell's. */
 static cell *selfcell(lua_State *L)
 {
     cell *c = (cell *)lua_touserdata(L, 1);
-    int same = 0;
-    if (c != NULL && lua_getmetatable(L, 1)) {
-        same = lua_topointer(L, -1) == lua_touserdata(L, lua_upvalueindex(2));
-        lua_pop(L, 1);
+    lastcell *last = (lastcell *)lua_touserdata(L, lua_upvalueindex(3));
+    if (c == NULL || c != last->c) {
+        int same = 0;
+        if (c != NULL && lua_getmetatable(L, 1)) {
+            same = lua_topointer(L, -1) == lua_touserdata(L, lua_upvalueindex(2));
+            lua_pop(L, 1);
+        }
+        if (!same)
+            luaL_typeerror(L, 1, CELL);
+        if (!c->finalized)
+            last->c = c;
     }
-    if (!same)
-        luaL_typeerror(L, 1, CELL);
     if (c->r->base == NULL)
         luaL_error(L, "region is closed");
     return c;
+}
+
+/* __gc (upvalue 1: the lastcell) */
+static int cell_gc(lua_State *L)
+{
+    cell *c = (cell *)luaL_checkudata(L, 1, CELL);
+    lastcell *last = (lastcell *)lua_touserdata(L, lua_upvalueindex(1));
+    c->finalized = 1;
+    if (last->c == c)
+        last->c = NULL;
+    return 0;
 }
 
 static uint32_t *wordof(const cell *c) { return (uint32_t *)(void *)(c->r->base + c->offset); }
@@ -424,6 +452,7 @@ static int region_cell(lua_State *L)
     cell *c = (cell *)lua_newuserdatauv(L, sizeof *c, 1);
     c->r = r;
     c->offset = (size_t)off;
+    c->finalized = 0;
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, -2, 1); /* the cell keeps its region (and so the mapping) alive */
     luaL_setmetatable(L, CELL);
@@ -1556,11 +1585,30 @@ static void newclass(lua_State *L, const char *name, const luaL_Reg *methods, co
     luaL_newmetatable(L, name); /* sets __name, which error messages and tostring use */
     luaL_setfuncs(L, meta, 0);
     lua_newtable(L);
-    lua_pushvalue(L, -2);
-    lua_pushlightuserdata(L, (void *)(uintptr_t)lua_topointer(L, -1));
-    luaL_setfuncs(L, methods, 2);
+    luaL_setfuncs(L, methods, 0);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
+}
+
+/* The cell class. Its methods' upvalues, for selfcell: 1 the metatable
+ * (which keeps it alive, so its address is never reused), 2 that address
+ * as a light userdata, 3 the state's lastcell, which __gc also holds. */
+static void open_cells(lua_State *L, const luaL_Reg *methods, const luaL_Reg *meta)
+{
+    luaL_newmetatable(L, CELL);
+    luaL_setfuncs(L, meta, 0);
+    lastcell *last = (lastcell *)lua_newuserdatauv(L, sizeof *last, 0);
+    last->c = NULL;
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, cell_gc, 1);
+    lua_setfield(L, -3, "__gc");
+    lua_newtable(L);                /* metatable, lastcell, methods */
+    lua_pushvalue(L, -3);           /* upvalue 1 */
+    lua_pushlightuserdata(L, (void *)(uintptr_t)lua_topointer(L, -1)); /* 2 */
+    lua_pushvalue(L, -4);           /* 3 */
+    luaL_setfuncs(L, methods, 3);
+    lua_setfield(L, -3, "__index");
+    lua_pop(L, 2);
 }
 
 EXPORT int luaopen_futex(lua_State *L)
@@ -1595,7 +1643,7 @@ EXPORT int luaopen_futex(lua_State *L)
                                      {NULL, NULL}};
 
     newclass(L, REGION, region_methods, region_meta);
-    newclass(L, CELL, cell_methods, cell_meta);
+    open_cells(L, cell_methods, cell_meta);
     newclass(L, DEADLINE, deadline_methods, deadline_meta);
     open_primitives(L);
     open_watcher(L);
