@@ -66,10 +66,13 @@ typedef struct cell {
     int finalized; /* its __gc ran: never the last cell again (see selfcell) */
 } cell;
 
-/* The cell the cell methods last found to be a cell: one per Lua state, a
- * userdata the methods hold as upvalue 3 (see open_cells). */
+/* The cells the cell methods last found to be cells: one set per Lua
+ * state, a userdata the methods hold as upvalue 3 (see open_cells). Four,
+ * replaced in turn: a ping-pong uses two, a lock or a queue a few. */
+#define LAST_CELLS 4
 typedef struct lastcell {
-    const cell *c;
+    const cell *c[LAST_CELLS];
+    unsigned next; /* the slot the next new cell takes */
 } lastcell;
 
 /* ---- argument conversion ------------------------------------------------ */
@@ -119,16 +122,24 @@ static cell *checkcell(lua_State *L, int arg)
  * as luaL_checkudata, and the same error, but luaL_checkudata looks the
  * metatable up by name in the registry (a string hash and a table search):
  * that was half of cell:load()'s own cost. Here the metatable's address
- * is an upvalue, and a self that is the cell last seen skips even that:
- * a loop calls one cell's methods over and over. The last cell is
+ * is an upvalue, and a self that is one of the last cells seen skips even
+ * that: a loop calls a few cells' methods over and over. A cell is
  * forgotten by its __gc before its memory can be reused, and a cell whose
  * __gc ran (a finalizer may resurrect it) is never remembered again, so
- * the address compared is always a live cell's. */
+ * every address compared is a live cell's. */
+static int remembered(const lastcell *last, const cell *c)
+{
+    for (int i = 0; i < LAST_CELLS; i++)
+        if (last->c[i] == c)
+            return 1;
+    return 0;
+}
+
 static cell *selfcell(lua_State *L)
 {
     cell *c = (cell *)lua_touserdata(L, 1);
     lastcell *last = (lastcell *)lua_touserdata(L, lua_upvalueindex(3));
-    if (c == NULL || c != last->c) {
+    if (c == NULL || !remembered(last, c)) {
         int same = 0;
         if (c != NULL && lua_getmetatable(L, 1)) {
             same = lua_topointer(L, -1) == lua_touserdata(L, lua_upvalueindex(2));
@@ -136,8 +147,10 @@ static cell *selfcell(lua_State *L)
         }
         if (!same)
             luaL_typeerror(L, 1, CELL);
-        if (!c->finalized)
-            last->c = c;
+        if (!c->finalized) {
+            last->c[last->next] = c;
+            last->next = (last->next + 1) % LAST_CELLS;
+        }
     }
     if (c->r->base == NULL)
         luaL_error(L, "region is closed");
@@ -150,8 +163,9 @@ static int cell_gc(lua_State *L)
     cell *c = (cell *)luaL_checkudata(L, 1, CELL);
     lastcell *last = (lastcell *)lua_touserdata(L, lua_upvalueindex(1));
     c->finalized = 1;
-    if (last->c == c)
-        last->c = NULL;
+    for (int i = 0; i < LAST_CELLS; i++)
+        if (last->c[i] == c)
+            last->c[i] = NULL;
     return 0;
 }
 
@@ -1598,7 +1612,7 @@ static void open_cells(lua_State *L, const luaL_Reg *methods, const luaL_Reg *me
     luaL_newmetatable(L, CELL);
     luaL_setfuncs(L, meta, 0);
     lastcell *last = (lastcell *)lua_newuserdatauv(L, sizeof *last, 0);
-    last->c = NULL;
+    memset(last, 0, sizeof *last);
     lua_pushvalue(L, -1);
     lua_pushcclosure(L, cell_gc, 1);
     lua_setfield(L, -3, "__gc");
