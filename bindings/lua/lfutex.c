@@ -90,6 +90,20 @@ static uint32_t checkvalue(lua_State *L, int arg)
     return (uint32_t)v;
 }
 
+/* A wake count: nil for 1, past 2^32 for all. As checkvalue, the integer
+ * is taken by lua_tointegerx; luaL_checkinteger only raises its error. */
+static uint32_t checkcount(lua_State *L, int arg)
+{
+    if (lua_isnoneornil(L, arg))
+        return 1;
+    int isnum;
+    lua_Integer n = lua_tointegerx(L, arg, &isnum);
+    if (!isnum)
+        n = luaL_checkinteger(L, arg);
+    luaL_argcheck(L, n >= 0, arg, "wake count must be >= 0");
+    return n > (lua_Integer)UINT32_MAX ? FUTEX_ALL : (uint32_t)n;
+}
+
 /* Seconds, nil for forever, to nanoseconds by the core's one rule
  * (futex_seconds_to_ns: rounded up; math.huge and past ~584 years never end). */
 static uint64_t checktimeout(lua_State *L, int arg)
@@ -351,9 +365,7 @@ static int wake(lua_State *L, const cell *c, uint32_t n)
 static int cell_wake(lua_State *L)
 {
     cell *c = selfcell(L);
-    lua_Integer n = luaL_optinteger(L, 2, 1);
-    luaL_argcheck(L, n >= 0, 2, "wake count must be >= 0");
-    return wake(L, c, n > (lua_Integer)UINT32_MAX ? FUTEX_ALL : (uint32_t)n);
+    return wake(L, c, checkcount(L, 2));
 }
 
 static int cell_wake_all(lua_State *L) { return wake(L, selfcell(L), FUTEX_ALL); }
@@ -424,9 +436,7 @@ static int change_and_wake(lua_State *L, int add)
 {
     cell *c = selfcell(L);
     uint32_t v = checkvalue(L, 2);
-    lua_Integer n = luaL_optinteger(L, 3, 1);
-    luaL_argcheck(L, n >= 0, 3, "wake count must be >= 0");
-    uint32_t max = n > (lua_Integer)UINT32_MAX ? FUTEX_ALL : (uint32_t)n, old = 0;
+    uint32_t max = checkcount(L, 3), old = 0;
     uint32_t *w = guard(L, c);
     int rc = add ? futex_add_wake(w, v, max, c->r->flags, &old) : futex_store_wake(w, v, max, c->r->flags);
     unguard(L, c);
