@@ -31,13 +31,8 @@
 /* Set in a wait's flags when the caller gave no deadline. deadline_ns is
  * then a finite one far ahead (see futex.c: an untimed OS wait would be
  * restarted after SA_RESTART handlers), and the front layer waits again each
- * time it passes; a backend that nothing could ever wake reports -EDEADLK.
- * A backend whose futex__os_caps() has FUTEX__CAP_OWN_SLICE gets deadline_ns
- * 0 instead, and times the slice itself: a wait of about a day, relative
- * to now and still ended by signal handlers, with no clock read of ours
- * (futex_capabilities() never shows the bit). */
+ * time it passes; a backend that nothing could ever wake reports -EDEADLK. */
 #define FUTEX__UNTIMED 0x100u
-#define FUTEX__CAP_OWN_SLICE 0x10000u
 
 /*
  * Block while *word == expected until woken, a signal, or the monotonic

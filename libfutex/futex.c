@@ -315,10 +315,7 @@ int futex__os_wait_until(const uint32_t *word, uint32_t expected, uint64_t deadl
     unsigned os_flags = flags & FUTEX_SHARED;
     uint64_t os_deadline = deadline_ns;
     if (deadline_ns == FUTEX_FOREVER) {
-        /* A backend that times the slice itself, relative to now, is
-         * spared our clock read: an untimed wait then reads no clock, as a
-         * raw futex(2) wait reads none. */
-        os_deadline = (futex__os_caps() & FUTEX__CAP_OWN_SLICE) ? 0 : deadline_after(UNTIMED_SLICE_NS);
+        os_deadline = deadline_after(UNTIMED_SLICE_NS);
         os_flags |= FUTEX__UNTIMED;
     }
     return futex__os_wait(word, expected, os_deadline, os_flags);
@@ -716,7 +713,7 @@ void futex_guard_forget(const void *base, uint64_t len)
 const char *futex_backend(void) { return futex__os_name; }
 unsigned futex_capabilities(void)
 {
-    unsigned caps = futex__os_caps() & ~FUTEX__CAP_OWN_SLICE; /* internal */
+    unsigned caps = futex__os_caps();
     /* Without cross-process waits every wake passes through this process's
      * futex_wake, and so through waitv.c's table: multi-waits are exact. */
     if ((caps & FUTEX_CAP_WAITV_NATIVE) || !(caps & FUTEX_CAP_SHARED))

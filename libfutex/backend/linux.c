@@ -46,14 +46,7 @@ int futex__os_wait(const uint32_t *word, uint32_t expected, uint64_t deadline_ns
 {
     int priv = (flags & FUTEX_SHARED) ? 0 : FUTEX_PRIVATE_FLAG;
     long rc;
-    if (flags & FUTEX__UNTIMED) {
-        /* FUTEX__CAP_OWN_SLICE: FUTEX_WAIT's timeout is relative (on
-         * CLOCK_MONOTONIC), so the front layer reads no clock for an untimed
-         * wait. Timed all the same: the kernel restarts an untimed wait
-         * after a SA_RESTART handler, a timed one returns EINTR (futex.c). */
-        static const ktimespec day = {86400, 0};
-        rc = sys_futex(word, FUTEX_WAIT | priv, expected, &day, 0);
-    } else if (deadline_ns == FUTEX_FOREVER) {
+    if (deadline_ns == FUTEX_FOREVER) {
         rc = sys_futex(word, FUTEX_WAIT | priv, expected, NULL, 0);
     } else {
         /* Seconds past the kernel's range are clamped; the kernel itself
@@ -101,7 +94,7 @@ static int waitv_native(void);
 unsigned futex__os_caps(void)
 {
     return FUTEX_CAP_SHARED | FUTEX_CAP_WAKE_COUNT | FUTEX_CAP_ABSOLUTE_DEADLINE | FUTEX_CAP_INTERRUPTIBLE |
-           FUTEX__CAP_OWN_SLICE | (waitv_native() ? FUTEX_CAP_WAITV_NATIVE : 0u);
+           (waitv_native() ? FUTEX_CAP_WAITV_NATIVE : 0u);
 }
 
 /* ---- futex_waitv(2), Linux 5.16+ -------------------------------------------
