@@ -57,7 +57,7 @@ typedef struct region {
     unsigned flags; /* FUTEX_SHARED where the backend can reach other processes */
     int broken;     /* a cell operation found the file shrunk under the mapping */
     int watched;    /* cells registered with a watcher: the mapping must stay */
-    lua_State *main; /* the main thread of the Lua state that made it (see hooks_save) */
+    lua_State *main; /* the main thread of the Lua state that made it (see hooks_from) */
 } region;
 
 typedef struct cell {
@@ -132,15 +132,7 @@ static cell *checkcell(lua_State *L, int arg)
     return c;
 }
 
-/* checkcell for the cell methods (upvalues: see open_cells). The same test
- * as luaL_checkudata, and the same error, but luaL_checkudata looks the
- * metatable up by name in the registry (a string hash and a table search):
- * that was half of cell:load()'s own cost. Here the metatable's address
- * is an upvalue, and a self that is one of the last cells seen skips even
- * that: a loop calls a few cells' methods over and over. A cell is
- * forgotten by its __gc before its memory can be reused, and a cell whose
- * __gc ran (a finalizer may resurrect it) is never remembered again, so
- * every address compared is a live cell's. */
+/* Whether c is one of the cells selfcell remembers. */
 static int remembered(const lastcell *last, const cell *c)
 {
     for (int i = 0; i < LAST_CELLS; i++)
@@ -149,6 +141,17 @@ static int remembered(const lastcell *last, const cell *c)
     return 0;
 }
 
+/* checkcell for the cell methods (upvalues: see open_cells). The same test
+ * as luaL_checkudata, and the same error, but luaL_checkudata looks the
+ * metatable up by name in the registry (a string hash and a table search):
+ * that was half of cell:load()'s own cost. Here the metatable's address
+ * is an upvalue, and a self that is one of the last cells seen skips even
+ * that: a loop calls a few cells' methods over and over. A cell is
+ * forgotten by its __gc before its memory can be reused, and a cell whose
+ * __gc ran (a finalizer may resurrect it) is never remembered again, so
+ * every address compared is a live cell's. (debug.setmetatable can break
+ * this, as it can break luaL_checkudata's test: the debug library is
+ * outside Lua's safety.) */
 static cell *selfcell(lua_State *L)
 {
     cell *c = (cell *)lua_touserdata(L, 1);
