@@ -57,21 +57,51 @@ typedef struct region {
     unsigned flags; /* FUTEX_SHARED where the backend can reach other processes */
     int broken;     /* a cell operation found the file shrunk under the mapping */
     int watched;    /* cells registered with a watcher: the mapping must stay */
+    lua_State *main; /* the main thread of the Lua state that made it (see hooks_from) */
 } region;
 
 typedef struct cell {
     region *r; /* kept alive by the cell's user value, which is the region */
     size_t offset;
+    int finalized; /* its __gc ran: never the last cell again (see selfcell) */
 } cell;
+
+/* The cells the cell methods last found to be cells: one set per Lua
+ * state, a userdata the methods hold as upvalue 3 (see open_cells). Four,
+ * replaced in turn: a ping-pong uses two, a lock or a queue a few. */
+#define LAST_CELLS 4
+typedef struct lastcell {
+    const cell *c[LAST_CELLS];
+    unsigned next; /* the slot the next new cell takes */
+} lastcell;
 
 /* ---- argument conversion ------------------------------------------------ */
 
-/* A u32: an integer (or an integral float, as math.tointeger) in [0, 2^32). */
+/* A u32: an integer (or an integral float, as math.tointeger) in [0, 2^32).
+ * lua_tointegerx first: luaL_checkinteger's extra call costs every cell
+ * operation; it runs only to raise its error. */
 static uint32_t checkvalue(lua_State *L, int arg)
 {
-    lua_Integer v = luaL_checkinteger(L, arg);
+    int isnum;
+    lua_Integer v = lua_tointegerx(L, arg, &isnum);
+    if (!isnum)
+        v = luaL_checkinteger(L, arg); /* raises "number expected" or "no integer representation" */
     luaL_argcheck(L, v >= 0 && v <= (lua_Integer)UINT32_MAX, arg, "value out of range [0, 2^32)");
     return (uint32_t)v;
+}
+
+/* A wake count: nil for 1, past 2^32 for all. As checkvalue, the integer
+ * is taken by lua_tointegerx; luaL_checkinteger only raises its error. */
+static uint32_t checkcount(lua_State *L, int arg)
+{
+    if (lua_isnoneornil(L, arg))
+        return 1;
+    int isnum;
+    lua_Integer n = lua_tointegerx(L, arg, &isnum);
+    if (!isnum)
+        n = luaL_checkinteger(L, arg);
+    luaL_argcheck(L, n >= 0, arg, "wake count must be >= 0");
+    return n > (lua_Integer)UINT32_MAX ? FUTEX_ALL : (uint32_t)n;
 }
 
 /* Seconds, nil for forever, to nanoseconds by the core's one rule
@@ -100,6 +130,60 @@ static cell *checkcell(lua_State *L, int arg)
     if (c->r->base == NULL)
         luaL_error(L, "region is closed");
     return c;
+}
+
+/* Whether c is one of the cells selfcell remembers. */
+static int remembered(const lastcell *last, const cell *c)
+{
+    for (int i = 0; i < LAST_CELLS; i++)
+        if (last->c[i] == c)
+            return 1;
+    return 0;
+}
+
+/* checkcell for the cell methods (upvalues: see open_cells). The same test
+ * as luaL_checkudata, and the same error, but luaL_checkudata looks the
+ * metatable up by name in the registry (a string hash and a table search):
+ * that was half of cell:load()'s own cost. Here the metatable's address
+ * is an upvalue, and a self that is one of the last cells seen skips even
+ * that: a loop calls a few cells' methods over and over. A cell is
+ * forgotten by its __gc before its memory can be reused, and a cell whose
+ * __gc ran (a finalizer may resurrect it) is never remembered again, so
+ * every address compared is a live cell's. (debug.setmetatable can break
+ * this, as it can break luaL_checkudata's test: the debug library is
+ * outside Lua's safety.) */
+static cell *selfcell(lua_State *L)
+{
+    cell *c = (cell *)lua_touserdata(L, 1);
+    lastcell *last = (lastcell *)lua_touserdata(L, lua_upvalueindex(3));
+    if (c == NULL || !remembered(last, c)) {
+        int same = 0;
+        if (c != NULL && lua_getmetatable(L, 1)) {
+            same = lua_topointer(L, -1) == lua_touserdata(L, lua_upvalueindex(2));
+            lua_pop(L, 1);
+        }
+        if (!same)
+            luaL_typeerror(L, 1, CELL);
+        if (!c->finalized) {
+            last->c[last->next] = c;
+            last->next = (last->next + 1) % LAST_CELLS;
+        }
+    }
+    if (c->r->base == NULL)
+        luaL_error(L, "region is closed");
+    return c;
+}
+
+/* __gc (upvalue 1: the lastcell) */
+static int cell_gc(lua_State *L)
+{
+    cell *c = (cell *)luaL_checkudata(L, 1, CELL);
+    lastcell *last = (lastcell *)lua_touserdata(L, lua_upvalueindex(1));
+    c->finalized = 1;
+    for (int i = 0; i < LAST_CELLS; i++)
+        if (last->c[i] == c)
+            last->c[i] = NULL;
+    return 0;
 }
 
 static uint32_t *wordof(const cell *c) { return (uint32_t *)(void *)(c->r->base + c->offset); }
@@ -140,14 +224,24 @@ typedef struct hooks {
     lua_Hook own, main_hook;
 } hooks;
 
-static void hooks_save(lua_State *L, hooks *h)
+/* With the main thread known (a region keeps its state's: see newregion),
+ * saving the hooks is two loads, not a registry lookup per wait. */
+static void hooks_from(lua_State *L, lua_State *main, hooks *h)
+{
+    h->main = main;
+    h->own = lua_gethook(L);
+    h->main_hook = lua_gethook(main);
+}
+
+static lua_State *main_thread(lua_State *L)
 {
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
-    h->main = lua_tothread(L, -1);
+    lua_State *main = lua_tothread(L, -1);
     lua_pop(L, 1);
-    h->own = lua_gethook(L);
-    h->main_hook = lua_gethook(h->main);
+    return main;
 }
+
+static void hooks_save(lua_State *L, hooks *h) { hooks_from(L, main_thread(L), h); }
 
 static int hooks_changed(lua_State *L, const hooks *h)
 {
@@ -173,7 +267,7 @@ static void hooks_follow(lua_State *L, const hooks *h)
 static int wait_on(lua_State *L, const cell *c, uint32_t expected, const futex_deadline *d)
 {
     hooks h;
-    hooks_save(L, &h);
+    hooks_from(L, c->r->main, &h);
     unsigned flags = c->r->flags;
     int rc;
     uint32_t *w = guard(L, c);
@@ -204,7 +298,7 @@ static int wait_on(lua_State *L, const cell *c, uint32_t expected, const futex_d
 
 static int cell_load(lua_State *L)
 {
-    cell *c = checkcell(L, 1);
+    cell *c = selfcell(L);
     uint32_t v = futex_load(guard(L, c));
     unguard(L, c);
     lua_pushinteger(L, v);
@@ -213,7 +307,7 @@ static int cell_load(lua_State *L)
 
 static int cell_store(lua_State *L)
 {
-    cell *c = checkcell(L, 1);
+    cell *c = selfcell(L);
     uint32_t v = checkvalue(L, 2);
     futex_store(guard(L, c), v);
     unguard(L, c);
@@ -222,7 +316,7 @@ static int cell_store(lua_State *L)
 
 static int cell_compare_exchange(lua_State *L)
 {
-    cell *c = checkcell(L, 1);
+    cell *c = selfcell(L);
     uint32_t expected = checkvalue(L, 2), desired = checkvalue(L, 3);
     uint32_t old = futex_compare_exchange(guard(L, c), expected, desired);
     unguard(L, c);
@@ -234,7 +328,7 @@ static int cell_compare_exchange(lua_State *L)
 #define CELL_RMW(op)                                                                                             \
     static int cell_##op(lua_State *L)                                                                          \
     {                                                                                                            \
-        cell *c = checkcell(L, 1);                                                                               \
+        cell *c = selfcell(L);                                                                                   \
         uint32_t v = checkvalue(L, 2);                                                                           \
         uint32_t old = futex_##op(guard(L, c), v);                                                               \
         unguard(L, c);                                                                                           \
@@ -250,7 +344,7 @@ CELL_RMW(fetch_xor)
 
 static int cell_wait(lua_State *L)
 {
-    cell *c = checkcell(L, 1);
+    cell *c = selfcell(L);
     uint32_t expected = checkvalue(L, 2);
     uint64_t timeout = checktimeout(L, 3);
     futex_deadline d; /* timeout 0 is a deadline already passed: the core only checks the word */
@@ -273,13 +367,11 @@ static int wake(lua_State *L, const cell *c, uint32_t n)
 
 static int cell_wake(lua_State *L)
 {
-    cell *c = checkcell(L, 1);
-    lua_Integer n = luaL_optinteger(L, 2, 1);
-    luaL_argcheck(L, n >= 0, 2, "wake count must be >= 0");
-    return wake(L, c, n > (lua_Integer)UINT32_MAX ? FUTEX_ALL : (uint32_t)n);
+    cell *c = selfcell(L);
+    return wake(L, c, checkcount(L, 2));
 }
 
-static int cell_wake_all(lua_State *L) { return wake(L, checkcell(L, 1), FUTEX_ALL); }
+static int cell_wake_all(lua_State *L) { return wake(L, selfcell(L), FUTEX_ALL); }
 
 /* ---- waits whose loop runs in C, and store/add-then-wake ----------------- */
 
@@ -299,15 +391,23 @@ static void run_noop(lua_State *L)
  * deadline, so true always means the value was seen. */
 static int cell_wait_until(lua_State *L)
 {
-    cell *c = checkcell(L, 1);
+    cell *c = selfcell(L);
     uint32_t want = checkvalue(L, 2);
     uint64_t timeout = checktimeout(L, 3);
+    /* A partner that answered already (a ping-pong's usual case) is seen
+     * before the deadline and the hooks are set up for a wait. */
+    uint32_t now = futex_load(guard(L, c));
+    unguard(L, c);
+    if (now == want) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
     futex_deadline d;
     futex_deadline_init(&d, timeout);
     unsigned flags = c->r->flags;
     for (;;) {
         hooks h;
-        hooks_save(L, &h);
+        hooks_from(L, c->r->main, &h);
         int rc;
         uint32_t *w = guard(L, c);
         while ((rc = futex_wait_until(&d, w, want, flags)) == -EINTR) {
@@ -337,11 +437,9 @@ static int cell_wait_until(lua_State *L)
  * old value. Arguments are checked before the word is touched. */
 static int change_and_wake(lua_State *L, int add)
 {
-    cell *c = checkcell(L, 1);
+    cell *c = selfcell(L);
     uint32_t v = checkvalue(L, 2);
-    lua_Integer n = luaL_optinteger(L, 3, 1);
-    luaL_argcheck(L, n >= 0, 3, "wake count must be >= 0");
-    uint32_t max = n > (lua_Integer)UINT32_MAX ? FUTEX_ALL : (uint32_t)n, old = 0;
+    uint32_t max = checkcount(L, 3), old = 0;
     uint32_t *w = guard(L, c);
     int rc = add ? futex_add_wake(w, v, max, c->r->flags, &old) : futex_store_wake(w, v, max, c->r->flags);
     unguard(L, c);
@@ -389,6 +487,7 @@ static int region_cell(lua_State *L)
     cell *c = (cell *)lua_newuserdatauv(L, sizeof *c, 1);
     c->r = r;
     c->offset = (size_t)off;
+    c->finalized = 0;
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, -2, 1); /* the cell keeps its region (and so the mapping) alive */
     luaL_setmetatable(L, CELL);
@@ -434,6 +533,7 @@ static region *newregion(lua_State *L, size_t size)
     r->base = NULL;
     r->broken = 0;
     r->watched = 0;
+    r->main = main_thread(L); /* fixed for the state's life, which the region cannot outlive */
     r->size = size;
     r->flags = (futex_capabilities() & FUTEX_CAP_SHARED) ? FUTEX_SHARED : FUTEX_PRIVATE;
     luaL_setmetatable(L, REGION);
@@ -1513,6 +1613,8 @@ static int f_monotonic(lua_State *L)
     return 1;
 }
 
+/* Every method gets the class's metatable as upvalue 1: the cell methods
+ * check their self against it (selfcell). */
 static void newclass(lua_State *L, const char *name, const luaL_Reg *methods, const luaL_Reg *meta)
 {
     luaL_newmetatable(L, name); /* sets __name, which error messages and tostring use */
@@ -1521,6 +1623,27 @@ static void newclass(lua_State *L, const char *name, const luaL_Reg *methods, co
     luaL_setfuncs(L, methods, 0);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
+}
+
+/* The cell class. Its methods' upvalues, for selfcell: 1 the metatable
+ * (which keeps it alive, so its address is never reused), 2 that address
+ * as a light userdata, 3 the state's lastcell, which __gc also holds. */
+static void open_cells(lua_State *L, const luaL_Reg *methods, const luaL_Reg *meta)
+{
+    luaL_newmetatable(L, CELL);
+    luaL_setfuncs(L, meta, 0);
+    lastcell *last = (lastcell *)lua_newuserdatauv(L, sizeof *last, 0);
+    memset(last, 0, sizeof *last);
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, cell_gc, 1);
+    lua_setfield(L, -3, "__gc");
+    lua_newtable(L);                /* metatable, lastcell, methods */
+    lua_pushvalue(L, -3);           /* upvalue 1 */
+    lua_pushlightuserdata(L, (void *)(uintptr_t)lua_topointer(L, -1)); /* 2 */
+    lua_pushvalue(L, -4);           /* 3 */
+    luaL_setfuncs(L, methods, 3);
+    lua_setfield(L, -3, "__index");
+    lua_pop(L, 2);
 }
 
 EXPORT int luaopen_futex(lua_State *L)
@@ -1555,7 +1678,7 @@ EXPORT int luaopen_futex(lua_State *L)
                                      {NULL, NULL}};
 
     newclass(L, REGION, region_methods, region_meta);
-    newclass(L, CELL, cell_methods, cell_meta);
+    open_cells(L, cell_methods, cell_meta);
     newclass(L, DEADLINE, deadline_methods, deadline_meta);
     open_primitives(L);
     open_watcher(L);

@@ -80,6 +80,18 @@ describe("bad input", function()
     raises("bad argument #1 to 'wait' %(futex.deadline expected, got futex.cell%)", function() d.wait(c, c, 0) end)
   end)
 
+  it("the wrong kind of object, right after the method saw a real cell", function()
+    -- The cell methods remember the last cell they checked: each other
+    -- object is still checked in full.
+    for _, op in ipairs({"load", "wake", "wait_until", "add_and_wake", "fetch_add"}) do
+      assert(pcall(c[op], c, 0, 0), op) -- adds 0, wakes 0, waits 0 s: c keeps its 5
+      local f = c[op]
+      raises("bad argument #1 to 'f' %(futex.cell expected, got futex.region%)", function() f(r, 5) end)
+      raises("bad argument #1 to 'f' %(futex.cell expected, got FILE%*%)", function() f(io.stdout, 5) end)
+      raises("bad argument #1 to 'f' %(futex.cell expected, got nil%)", function() f(nil, 5) end)
+    end
+  end)
+
   it("sizes: zero, too small, negative, not integers", function()
     raises("bad argument #2 to 'map' %(size must be at least 4 bytes%)", function() futex.map("/tmp/never-created", 0) end)
     raises("bad argument #2 to 'map' %(size must be at least 4 bytes%)", function() futex.map("/tmp/never-created", -4096) end)

@@ -166,6 +166,30 @@ describe("a region", function()
     assert.are.equal("futex.cell (offset 0, closed)", tostring(c))
   end)
 
+  it("works in a finalizer that runs after the cell's own __gc", function()
+    -- The cell methods remember the last cell they checked, and forget it in
+    -- its __gc; a finalizer may still use the cell afterwards (Lua runs
+    -- finalizers in reverse order of marking: the cell's first here).
+    local r = futex.anon(64)
+    local seen = {}
+    for round = 1, 50 do
+      local holder = setmetatable({}, { __gc = function(self)
+        self.c:store(round)
+        seen[round] = self.c:load()
+      end })
+      holder.c = r:cell(4 * (round % 16))
+      holder = nil
+      collectgarbage("collect")
+      collectgarbage("collect")
+      assert.are.equal(round, seen[round])
+      -- Other userdata, which may take the freed cells' memory, stay refused.
+      local f = io.tmpfile()
+      assert.is_false(pcall(r:cell(0).load, f))
+      f:close()
+    end
+    r:close()
+  end)
+
   it("is closed at the end of a <close> scope", function()
     local outer
     do
