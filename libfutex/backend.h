@@ -115,4 +115,13 @@ int futex__waitv(const futex_waitv_item *items, uint32_t n, uint64_t deadline_ns
  * spinning is off). For sync.c, which spins before it announces a waiter. */
 int futex__spin(const uint32_t *word, uint32_t expected, uint64_t deadline_ns);
 
+#if defined(FUTEX_TEST_HOOKS)
+/* Test builds only (the C suites' libraries): when set, the parking lot
+ * calls it in a waiter whose sleep timed out, before that waiter takes the
+ * bucket lock to cancel -- the window in which a wake may still take it. A
+ * test parks the waiter there and wakes it, so the race happens every time
+ * instead of once in many thousand tries. */
+extern void (*futex__test_lot_timed_out)(void);
+#endif
+
 #endif /* LIBFUTEX_BACKEND_H */

@@ -26,6 +26,10 @@
 #include <unistd.h>
 #endif
 
+#if defined(FUTEX_TEST_HOOKS)
+void (*futex__test_lot_timed_out)(void); /* see backend.h */
+#endif
+
 /* ---- atomics ------------------------------------------------------------
  * Every operation is SeqCst. A waker's store and its futex_wake must not be
  * reordered against a waiter's announce-then-check (see posix.c), and users

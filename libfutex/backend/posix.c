@@ -233,6 +233,10 @@ int futex__os_wait(const uint32_t *word, uint32_t expected, uint64_t deadline_ns
 
     int rc = event_wait(&w, deadline_ns);
     if (rc == -ETIMEDOUT) {
+#if defined(FUTEX_TEST_HOOKS)
+        if (futex__test_lot_timed_out != NULL)
+            futex__test_lot_timed_out(); /* a test lands a wake here */
+#endif
         pthread_mutex_lock(&b->lock);
         int cancelled = w.queued;
         if (cancelled)
