@@ -773,7 +773,8 @@ FUTEX_EXTERN int futex_cond_notify_all(futex_cond *c, unsigned flags);
  * A barrier is broken by abort, by a wait that times out, or by a reset with
  * waiters (those waiters get -ECANCELED); it stays broken until reset.
  * Layout (8 bytes, 4-aligned):
- *   bytes 0..3  uint32 parties (0: not initialised -> -EINVAL)
+ *   bytes 0..3  uint32 parties (0: not set up -> -EINVAL; set once, by
+ *               futex_barrier_init, and never changed after)
  *   bytes 4..7  uint32 state: bits 0..15 waiting, bits 16..29 generation,
  *               bit 30 RESETTING (reset waits for broken waiters to leave),
  *               bit 31 BROKEN
@@ -789,8 +790,20 @@ typedef union futex_barrier {
     uint32_t u32_[FUTEX_BARRIER_SIZE / 4];
 } futex_barrier;
 
-/* Store parties (1 .. FUTEX_BARRIER_PARTIES_MAX) and reset the state, for a
- * creator; not atomic against other users. 0 or -EINVAL. */
+/*
+ * futex_barrier_init — set up all-zero memory as a barrier of `parties`
+ * (1 .. FUTEX_BARRIER_PARTIES_MAX), or attach to the one set up there: one
+ * atomic "initialise if still all zeros", so any number of threads and
+ * processes may call it at once, and waits that have begun are never reset.
+ *   0          set up now, or set up already with the same parties (its
+ *              state untouched)
+ *   -EEXIST    set up already with another party count: nothing changed
+ *   -EINVAL    NULL/misaligned b, parties 0 or past the maximum, or memory
+ *              that is neither zeros nor a barrier (parties 0, state not 0)
+ * Every other Barrier call gets -EINVAL on memory not yet set up, and
+ * touches nothing. To set up a used barrier again, zero its 8 bytes while
+ * nobody uses it.
+ */
 FUTEX_EXTERN int futex_barrier_init(futex_barrier *b, uint32_t parties);
 
 /*
@@ -803,15 +816,16 @@ FUTEX_EXTERN int futex_barrier_init(futex_barrier *b, uint32_t parties);
  *   -ECANCELED   the barrier is or became broken (abort, reset, a timeout)
  *   -ETIMEDOUT   *d passed: this call broke the barrier for everyone
  *   -EINTR       a signal handler ran (ticket given); call again with it
- *   -EINVAL      bad b/flags or parties 0; -ENOTSUP as above
+ *   -EINVAL      bad b/flags or not set up (parties 0); -ENOTSUP as above
  */
 FUTEX_EXTERN int futex_barrier_wait(futex_barrier *b, uint32_t *ticket, const futex_deadline *d, unsigned flags);
 
 /* Break the barrier: current and later waits get -ECANCELED until reset.
- * 0, -EINVAL, -ENOTSUP. */
+ * 0, -EINVAL (also: not set up), -ENOTSUP. */
 FUTEX_EXTERN int futex_barrier_abort(futex_barrier *b, unsigned flags);
 /* Return to the empty, unbroken state; waits in progress get -ECANCELED (and
- * new arrivals wait until they have left). 0, -EINVAL, -ENOTSUP. */
+ * new arrivals wait until they have left). 0, -EINVAL (also: not set up),
+ * -ENOTSUP. */
 FUTEX_EXTERN int futex_barrier_reset(futex_barrier *b, unsigned flags);
 /* The party count, the number waiting now, 1 if broken else 0; or -EINVAL. */
 FUTEX_EXTERN int futex_barrier_parties(const futex_barrier *b);

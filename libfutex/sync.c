@@ -1203,20 +1203,44 @@ int futex_cond_notify_all(futex_cond *c, unsigned flags) { return futex_cond_not
 #define B_BROKEN 0x80000000u
 #define TICKET_VALID 0x80000000u
 
+/* Also refuses a barrier that was never set up (parties 0), so that nothing
+ * but futex_barrier_init writes to all-zero memory: the state word stays 0
+ * until parties is set, which is what makes init's "still all zeros" check
+ * one CAS on parties. */
 static int check_barrier(const futex_barrier *b, unsigned flags)
 {
     if (!ALIGNED(b, FUTEX_BARRIER_ALIGN))
         return -EINVAL; /* NULL or misaligned: touch nothing */
-    return check_flags(flags);
+    int rc = check_flags(flags);
+    if (rc != 0)
+        return rc;
+    uint32_t parties = futex__atomic_load(&b->u32_[B_PARTIES], FUTEX__ACQUIRE); /* pairs with init's CAS */
+    if (parties == 0 || parties > FUTEX_BARRIER_PARTIES_MAX)
+        return -EINVAL; /* not set up (all zeros), or not a barrier's word */
+    return 0;
 }
 
 int futex_barrier_init(futex_barrier *b, uint32_t parties)
 {
     if (!ALIGNED(b, FUTEX_BARRIER_ALIGN) || parties == 0 || parties > FUTEX_BARRIER_PARTIES_MAX)
         return -EINVAL; /* misaligned, or a party count the state word cannot hold */
-    futex__atomic_store(&b->u32_[B_STATE], 0, FUTEX__RELAXED);
-    futex__atomic_store(&b->u32_[B_PARTIES], parties, FUTEX__RELEASE); /* parties last: it makes the barrier usable */
-    return 0;
+    /* Set up only memory that is still all zeros, in one CAS on parties: a
+     * second set-up racing the first must not reset the state the first
+     * one's waiters already count in:
+     *   A: init (state = 0, parties = 3), wait (state = 1)   B: init (state = 0) -- A's arrival lost
+     * The state word of all-zero memory stays 0 until parties is set (every
+     * other call refuses parties 0), so checking it before the CAS and
+     * finding parties still 0 in the CAS means the whole barrier was zeros.
+     * Acq_rel: a waiter that reads our parties (acquire) sees the zero state;
+     * a failed CAS reads the parties another set-up stored (acquire). */
+    if (load_acquire(&b->u32_[B_STATE]) != 0 && load_acquire(&b->u32_[B_PARTIES]) == 0)
+        return -EINVAL; /* parties 0 with a state: not a barrier (nor zeros): touch nothing */
+    uint32_t have = 0;
+    if (cas_acq_rel(&b->u32_[B_PARTIES], &have, parties))
+        return 0; /* we set it up */
+    if (have == parties)
+        return 0; /* set up already with the same count: attach, state untouched */
+    return -EEXIST; /* set up already with another party count: touch nothing */
 }
 
 static inline uint32_t next_gen(uint32_t v) { return (v + B_GEN_ONE) & B_GEN_MASK; }
@@ -1257,10 +1281,8 @@ int futex_barrier_wait(futex_barrier *b, uint32_t *ticket, const futex_deadline 
 {
     int rc = check_barrier(b, flags);
     if (rc != 0)
-        return rc;
-    uint32_t parties = futex__atomic_load(&b->u32_[B_PARTIES], FUTEX__ACQUIRE); /* pairs with init's release */
-    if (parties == 0 || parties > FUTEX_BARRIER_PARTIES_MAX)
-        return -EINVAL; /* not initialised */
+        return rc; /* including parties 0: not set up */
+    uint32_t parties = load_relaxed(&b->u32_[B_PARTIES]); /* set once; check_barrier acquired it */
     uint32_t *st = &b->u32_[B_STATE];
     uint64_t at_ns = deadline_at(d);
     uint32_t gen, idx;
