@@ -549,7 +549,10 @@ FUTEX_EXTERN int futex_watcher_ready(futex_watcher *w, int *ids, uint32_t max);
  *   bytes 24..39  two pointers {prev, next}: the holder's entry in its
  *                 thread's robust list (Linux/glibc, 64-bit); meaningful only
  *                 inside the holder's process while it holds the lock
- *   bytes 40..63  reserved
+ *   bytes 40..43  uint32 1 when the holder entered the mutex in its kernel
+ *                 robust list (so the kernel marks its death), else 0;
+ *                 published with the owner fields
+ *   bytes 44..63  reserved
  *
  * Thread ids: the kernel TID on Linux, thr_self on FreeBSD, getthrid on
  * OpenBSD, pthread_threadid_np (low 30 bits) on macOS, GetCurrentThreadId on
@@ -580,7 +583,15 @@ FUTEX_EXTERN int futex_watcher_ready(futex_watcher *w, int *ids, uint32_t max);
  *     kinfo_proc start time matches; Windows: the owner thread has not
  *     exited). So a waiter blocked when the owner dies gets the lock within
  *     one slice plus a check (at most ~100 ms; measured 80 ms median on the
- *     posix backend), and futex_mutex_trylock checks at once. The non-Linux
+ *     posix backend). futex_mutex_trylock checks at once, but believes an
+ *     answer "alive" for FUTEX_MUTEX_TRYLOCK_CHECK_NS (1 ms) while the word
+ *     and the owner fields stay the same, per calling thread: a polling
+ *     trylock asks the OS at most once a millisecond and sees a death
+ *     within that. A holder that published "robust" (bytes 40..43) is not
+ *     checked by trylock at all: the kernel marks its death in the word (a
+ *     thread holding more than 2048 robust mutexes at once, glibc's
+ *     included, may overflow the kernel's walk: blocked waiters' checks
+ *     still find such a death). The non-Linux
  *     checks see the death of the owner's process, not of one thread in a
  *     live process. A holder that died between taking the word and
  *     publishing the owner fields (a few instructions) is counted dead when
@@ -592,6 +603,7 @@ FUTEX_EXTERN int futex_watcher_ready(futex_watcher *w, int *ids, uint32_t max);
 #define FUTEX_MUTEX_SIZE 64
 #define FUTEX_MUTEX_ALIGN 8
 #define FUTEX_MUTEX_CHECK_NS 100000000u /* liveness check period of a blocked waiter */
+#define FUTEX_MUTEX_TRYLOCK_CHECK_NS 1000000u /* how long trylock believes a holder it found alive */
 
 typedef union futex_mutex {
     uint32_t u32_[FUTEX_MUTEX_SIZE / 4];
@@ -619,7 +631,10 @@ FUTEX_EXTERN int futex_mutex_timedlock(futex_mutex *m, const futex_deadline *d, 
  * futex_mutex_trylock — take the mutex if nobody holds it, never sleeping.
  * A held mutex whose owner is dead is taken (-EOWNERDEAD).
  *   0, -EOWNERDEAD, -ENOTRECOVERABLE, -EINVAL, -ENOTSUP  as futex_mutex_lock
- *   -EBUSY            held by a live thread (the caller included)
+ *   -EBUSY            held by a live thread (the caller included); a
+ *                     holder this thread found alive less than
+ *                     FUTEX_MUTEX_TRYLOCK_CHECK_NS ago, unchanged since, is
+ *                     not asked about again (see Owner death)
  */
 FUTEX_EXTERN int futex_mutex_trylock(futex_mutex *m, unsigned flags);
 

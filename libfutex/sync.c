@@ -145,6 +145,7 @@ static void wake(const uint32_t *w, uint32_t n, unsigned flags) { (void)futex_wa
 #define M_PID 2
 #define M_NS 3 /* Linux: the holder's pid namespace (low 32 bits of /proc/self/ns/pid's inode) */
 #define M_START 4 /* uint64 at byte 16 */
+#define M_ROBUST 10 /* byte 40: 1 when the holder entered the mutex in its kernel robust list */
 
 /* The start time as two uint32 halves (low at byte 16): each half is one
  * atomic access on every CPU, 32-bit ones included. A reader can see halves
@@ -430,18 +431,20 @@ static int owner_alive(const futex_mutex *m, uint32_t id)
 #endif
 }
 
-/* Publish who holds m, after taking it: the fields a liveness check reads.
- * The id goes last with release order, so a checker that sees it sees the
- * rest (pairs with owner_alive's acquire). */
-static inline void publish_owner(futex_mutex *m, uint32_t id)
+/* Publish who holds m, after taking it: the fields a liveness check reads,
+ * and whether the kernel will report our death itself (robust: we linked m
+ * into our kernel robust list). The id goes last with release order, so a
+ * checker that sees it sees the rest (pairs with owner_alive's acquire). */
+static inline void publish_owner(futex_mutex *m, uint32_t id, uint32_t robust)
 {
     if (load_relaxed(&m->u32_[M_OWNER]) == id && load_relaxed(&m->u32_[M_PID]) == my_pid &&
-        load_relaxed(&m->u32_[M_NS]) == my_ns &&
+        load_relaxed(&m->u32_[M_NS]) == my_ns && load_relaxed(&m->u32_[M_ROBUST]) == robust &&
         load_start(m) == my_start)
         return; /* our own fields from the last time (the common relock): already right, and no store */
     store_start(m, my_start);
     futex__atomic_store(&m->u32_[M_PID], my_pid, FUTEX__RELAXED);
     futex__atomic_store(&m->u32_[M_NS], my_ns, FUTEX__RELAXED);
+    futex__atomic_store(&m->u32_[M_ROBUST], robust, FUTEX__RELAXED);
     futex__atomic_store(&m->u32_[M_OWNER], id, FUTEX__RELEASE);
 }
 
@@ -605,7 +608,7 @@ static int check_mutex(const futex_mutex *m, unsigned flags)
 static inline void took(struct robust_head *h, futex_mutex *m, uint32_t me)
 {
     robust_link(h, m);
-    publish_owner(m, me);
+    publish_owner(m, me, h != NULL); /* h: robust_link linked it, so the kernel reports our death */
 }
 
 /* One attempt on the word as last seen (*v). 0: taken; -EOWNERDEAD: taken
@@ -760,6 +763,51 @@ int futex_mutex_timedlock(futex_mutex *m, const futex_deadline *d, unsigned flag
     return lock(m, deadline_at(d), flags);
 }
 
+/* A polling trylock on a mutex held by a live thread must not ask the OS
+ * (a /proc read, a sysctl) on every call: this thread remembers the last
+ * holder it found alive -- the mutex, its word and every published field --
+ * and believes it for FUTEX_MUTEX_TRYLOCK_CHECK_NS. Any change of the word
+ * or the fields (a new holder, a new waiter bit) asks again at once. A
+ * holder in its kernel robust list costs no check at all (owner_alive). */
+static _Thread_local struct {
+    const futex_mutex *m;
+    uint32_t word, owner, pid, ns, robust;
+    uint64_t start, until_ns;
+} alive_seen;
+
+/* The holder published that it linked m into its kernel robust list: its
+ * death clears its id from the word and sets OWNER_DIED (which attempt
+ * takes), so nothing is to be learned from the OS. Acquire: pairs with
+ * publish_owner's release of the id, which makes the flag the holder's.
+ * (A blocked waiter still checks every FUTEX_MUTEX_CHECK_NS: the kernel
+ * walks at most 2048 entries of a list, glibc's own mutexes included.) */
+static int kernel_reports(const futex_mutex *m, uint32_t v)
+{
+    return futex__atomic_load(&m->u32_[M_OWNER], FUTEX__ACQUIRE) == (v & TID_MASK) &&
+           load_relaxed(&m->u32_[M_ROBUST]) == 1;
+}
+
+static int seen_alive_lately(const futex_mutex *m, uint32_t v)
+{
+    /* Relaxed: a cache key; a change we miss is caught within the period. */
+    return alive_seen.m == m && alive_seen.word == v && alive_seen.owner == load_relaxed(&m->u32_[M_OWNER]) &&
+           alive_seen.pid == load_relaxed(&m->u32_[M_PID]) && alive_seen.ns == load_relaxed(&m->u32_[M_NS]) &&
+           alive_seen.robust == load_relaxed(&m->u32_[M_ROBUST]) && alive_seen.start == load_start(m) &&
+           futex__remaining_ns(alive_seen.until_ns) != 0;
+}
+
+static void remember_alive(const futex_mutex *m, uint32_t v)
+{
+    alive_seen.m = m;
+    alive_seen.word = v;
+    alive_seen.owner = load_relaxed(&m->u32_[M_OWNER]);
+    alive_seen.pid = load_relaxed(&m->u32_[M_PID]);
+    alive_seen.ns = load_relaxed(&m->u32_[M_NS]);
+    alive_seen.robust = load_relaxed(&m->u32_[M_ROBUST]);
+    alive_seen.start = load_start(m);
+    alive_seen.until_ns = futex_monotonic_ns() + FUTEX_MUTEX_TRYLOCK_CHECK_NS;
+}
+
 int futex_mutex_trylock(futex_mutex *m, unsigned flags)
 {
     int rc = check_mutex(m, flags);
@@ -784,7 +832,10 @@ int futex_mutex_trylock(futex_mutex *m, unsigned flags)
         if (rc == 1) {
             /* Held: a dead owner's lock is taken at once (nobody else may be
              * waiting to notice), a live owner's is busy. */
-            if (owner_alive(m, v & TID_MASK) != 0) {
+            int alive = kernel_reports(m, v) || seen_alive_lately(m, v) ? 1 : owner_alive(m, v & TID_MASK);
+            if (alive == 1)
+                remember_alive(m, v);
+            if (alive != 0) {
                 rc = -EBUSY; /* alive, or not yet published: we cannot wait to find out */
             } else {
                 rc = take_from_dead(m, &v, me);
