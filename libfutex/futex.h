@@ -300,6 +300,10 @@ FUTEX_EXTERN void futex_guard_forget(const void *base, uint64_t len);
  * the spin yields the CPU (sched_yield), which lets a partner sharing our
  * CPU run; while answers come right after yields that ran other threads,
  * the whole spin yields. bench/ measures the CPU a wait nobody ends burns.
+ * The synchronization primitives (below) spin and learn the same way: the
+ * spin before a waiter announces itself, and the sleep after it, teach the
+ * one estimate -- so a pair that once answered late (a preempted partner, a
+ * halted CPU's slow wakeup) spins long enough again to stop sleeping.
  *
  * futex_set_spin(n) overrides this with a fixed count of re-checks (the last
  * 4 -- half, below 8 -- after a yield, the rest after a CPU pause hint);

@@ -109,19 +109,27 @@ static int check_flags(unsigned flags)
 static inline uint64_t deadline_at(const futex_deadline *d) { return d == NULL ? FUTEX_FOREVER : d->at_ns; }
 
 /* One sleep on *w == v until at_ns; the spin was done by the caller before
- * it announced itself, so never spin here. Results as futex_deadline_wait. */
-static int sleep_until(const uint32_t *w, uint32_t v, uint64_t at_ns, unsigned flags)
+ * it announced itself, so never spin here. began: NULL, or the spin's start
+ * from spin(), which the first sleep after that spin teaches (and clears).
+ * Results as futex_deadline_wait. */
+static int sleep_until(const uint32_t *w, uint32_t v, uint64_t at_ns, unsigned flags, uint64_t *began)
 {
     futex_deadline dl;
     dl.at_ns = at_ns;
-    return futex_deadline_wait(&dl, w, v, (flags & FUTEX_SHARED) | FUTEX_NOSPIN);
+    int rc = futex_deadline_wait(&dl, w, v, (flags & FUTEX_SHARED) | FUTEX_NOSPIN);
+    if (began != NULL && *began != 0) {
+        futex__spin_slept(*began, rc);
+        *began = 0;
+    }
+    return rc;
 }
 
 /* Spin (unless FUTEX_NOSPIN) while *w == v, never past the deadline: 1 if
- * it changed. */
-static int spin(const uint32_t *w, uint32_t v, unsigned flags, uint64_t at_ns)
+ * it changed. *began: for the sleep that follows (sleep_until). */
+static int spin(const uint32_t *w, uint32_t v, unsigned flags, uint64_t at_ns, uint64_t *began)
 {
-    return !(flags & FUTEX_NOSPIN) && futex__spin(w, v, at_ns) > 0;
+    *began = 0;
+    return !(flags & FUTEX_NOSPIN) && futex__spin(w, v, at_ns, began) > 0;
 }
 
 /* futex_wake where the result is only informative: a failure here can only
@@ -657,6 +665,7 @@ static int lock(futex_mutex *m, uint64_t at_ns, unsigned flags)
     uint32_t keep = 0;
     uint64_t check_at = 0;    /* when to check the owner's liveness next; 0: not set */
     uint32_t unpublished = 0; /* the word as last seen with its holder unpublished; 0: not so */
+    uint64_t began = 0;       /* the spin's, for the first sleep to teach */
     int spun = 0, rc;
     uint32_t v = load_relaxed(mword(m));
     for (;;) {
@@ -673,7 +682,7 @@ static int lock(futex_mutex *m, uint64_t at_ns, unsigned flags)
             break;
         if (!spun) {
             spun = 1;
-            if (spin(mword(m), v, flags, at_ns)) {
+            if (spin(mword(m), v, flags, at_ns, &began)) {
                 v = load_relaxed(mword(m));
                 continue;
             }
@@ -694,7 +703,7 @@ static int lock(futex_mutex *m, uint64_t at_ns, unsigned flags)
          * still checks every FUTEX_MUTEX_CHECK_NS. */
         if (check_at == 0)
             check_at = futex_monotonic_ns() + FUTEX_MUTEX_CHECK_NS;
-        int w = sleep_until(mword(m), v, check_at < at_ns ? check_at : at_ns, wflags);
+        int w = sleep_until(mword(m), v, check_at < at_ns ? check_at : at_ns, wflags, &began);
         keep = WAITERS;
         if (w == -ETIMEDOUT && futex__remaining_ns(at_ns) == 0) {
             rc = -ETIMEDOUT; /* the caller's deadline, not our check */
@@ -1001,14 +1010,15 @@ int futex_sem_wait(futex_sem *s, const futex_deadline *d, unsigned flags)
         return rc;
     if (sem_take(s))
         return 0;
-    if (spin(&s->u32_[S_VALUE], 0, flags, deadline_at(d)) && sem_take(s))
+    uint64_t began;
+    if (spin(&s->u32_[S_VALUE], 0, flags, deadline_at(d), &began) && sem_take(s))
         return 0; /* a post came while we spun: no waiter announced, no wake made */
     uint64_t at_ns = deadline_at(d);
     for (;;) {
         /* SeqCst: the waiter half of the Dekker pair in futex_sem_post. */
         futex__atomic_fetch_add(&s->u32_[S_WAITERS], 1, FUTEX__SEQ_CST);
         uint32_t v = load_seq(&s->u32_[S_VALUE]);
-        rc = v != 0 ? -EAGAIN : sleep_until(&s->u32_[S_VALUE], 0, at_ns, flags);
+        rc = v != 0 ? -EAGAIN : sleep_until(&s->u32_[S_VALUE], 0, at_ns, flags, &began);
         futex__atomic_fetch_sub(&s->u32_[S_WAITERS], 1, FUTEX__SEQ_CST);
         if (sem_take(s))
             return 0; /* even after a timeout or a signal: we have the unit, so we succeeded */
@@ -1099,13 +1109,14 @@ int futex_event_wait(futex_event *e, const futex_deadline *d, unsigned flags)
     uint32_t v = load_acquire(w);
     uint32_t gen = v & ~(E_SET | E_WAITERS);
     int spun = 0;
+    uint64_t began = 0; /* the spin's, for the first sleep to teach */
     uint64_t at_ns = deadline_at(d);
     for (;;) {
         if ((v & E_SET) || (v & ~(E_SET | E_WAITERS)) != gen)
             return 0; /* set now, or set (and maybe cleared) since we began */
         if (!spun) {
             spun = 1;
-            if (spin(w, v, flags, at_ns)) {
+            if (spin(w, v, flags, at_ns, &began)) {
                 v = load_acquire(w);
                 continue;
             }
@@ -1117,7 +1128,7 @@ int futex_event_wait(futex_event *e, const futex_deadline *d, unsigned flags)
                 continue;
             v |= E_WAITERS;
         }
-        rc = sleep_until(w, v, at_ns, flags);
+        rc = sleep_until(w, v, at_ns, flags, &began);
         if (rc != 0 && rc != -EAGAIN) {
             v = load_acquire(w);
             if ((v & E_SET) || (v & ~(E_SET | E_WAITERS)) != gen)
@@ -1199,7 +1210,7 @@ int futex_cond_wait(futex_cond *c, futex_mutex *m, const futex_deadline *d, unsi
         }
         if (notified)
             break;
-        rc = sleep_until(seq, s, at_ns, flags);
+        rc = sleep_until(seq, s, at_ns, flags, NULL);
         if (rc == 0 || rc == -EAGAIN)
             continue;
         break; /* -ETIMEDOUT, -EINTR, or waiting cannot work: leave below */
@@ -1337,6 +1348,7 @@ int futex_barrier_wait(futex_barrier *b, uint32_t *ticket, const futex_deadline 
     uint32_t *st = &b->u32_[B_STATE];
     uint64_t at_ns = deadline_at(d);
     uint32_t gen, idx;
+    uint64_t began = 0; /* the spin's, for the first sleep to teach (none when resuming) */
     uint32_t v = load_acquire(st);
     if (ticket != NULL && *ticket != 0) {
         if (!(*ticket & TICKET_VALID))
@@ -1349,7 +1361,7 @@ int futex_barrier_wait(futex_barrier *b, uint32_t *ticket, const futex_deadline 
         for (;;) {
             if (v & B_RESETTING) {
                 /* A reset waits for broken waiters to leave; so do we. */
-                rc = sleep_until(st, v, at_ns, flags);
+                rc = sleep_until(st, v, at_ns, flags, NULL);
                 if (rc != 0 && rc != -EAGAIN)
                     return rc; /* -ETIMEDOUT, -EINTR (not arrived: call again), ... */
                 v = load_acquire(st);
@@ -1373,7 +1385,7 @@ int futex_barrier_wait(futex_barrier *b, uint32_t *ticket, const futex_deadline 
                 break;
             }
         }
-        if (spin(st, v, flags, deadline_at(d)))
+        if (spin(st, v, flags, deadline_at(d), &began))
             v = load_acquire(st);
     }
     for (;;) {
@@ -1383,7 +1395,7 @@ int futex_barrier_wait(futex_barrier *b, uint32_t *ticket, const futex_deadline 
             barrier_leave(b, flags);
             return -ECANCELED; /* broken while we waited (abort, reset, a timeout) */
         }
-        rc = sleep_until(st, v, at_ns, flags);
+        rc = sleep_until(st, v, at_ns, flags, &began);
         if (rc == -EINTR && ticket != NULL) {
             *ticket = TICKET_VALID | gen | idx; /* still counted: a call again resumes */
             return -EINTR; /* a signal handler ran: the caller resumes with the ticket */

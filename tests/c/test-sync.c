@@ -5,6 +5,7 @@
 #include "test.h"
 
 #if !defined(_WIN32)
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -18,6 +19,8 @@ static futex_deadline in_ms(uint64_t ms)
     futex_deadline_init(&d, ms * 1000000u);
     return d;
 }
+
+uint32_t futex__spin_window_ns(void); /* futex.c: the adaptive spin's next window, for tests */
 
 /* ---- layout, zero state, bad input --------------------------------------- */
 
@@ -753,6 +756,61 @@ static void wait_n_waiting(futex_barrier *b, int n)
     CHECK_EQ(futex_barrier_n_waiting(b), n);
 }
 
+/* A primitive's spin learns from the sleep that follows it, as futex_wait's
+ * does: a partner that answers a little after the spin gave up (here 40 µs,
+ * far below a millisecond) lengthens the next spins. Without that lesson a
+ * pair whose answers had once come late slept on every hand-off for good. */
+typedef struct {
+    futex_sem s;
+    uint32_t rounds;
+} late_poster;
+
+static void yield_now(void)
+{
+#if defined(_WIN32)
+    SwitchToThread();
+#else
+    sched_yield();
+#endif
+}
+
+static void *post_late(void *arg)
+{
+    late_poster *p = arg;
+    for (uint32_t i = 0; i < p->rounds; i++) {
+        while (futex_load(&p->s.u32_[1]) == 0) /* the layout's waiter count: its spin gave up */
+            yield_now();
+        uint64_t t0 = now_ns();
+        while (now_ns() - t0 < 40000u) {
+        }
+        CHECK_EQ(futex_sem_post(&p->s, 1, 0), 0);
+        while (futex_sem_getvalue(&p->s) != 0) /* taken: the waiter left the count before it took */
+            yield_now();
+    }
+    return NULL;
+}
+
+TEST(sync_sleep_teaches_spin, THREADS)
+{
+    CHECK_EQ(futex_get_spin(), FUTEX_SPIN_ADAPTIVE); /* the default */
+    /* Waits nobody ends pull the estimate down to the floor's window. */
+    uint32_t w = 1;
+    for (int i = 0; i < 40; i++)
+        CHECK_EQ(futex_timed_wait(&w, 1, 2000000u, 0), -ETIMEDOUT);
+    uint32_t before = futex__spin_window_ns();
+    static late_poster p;
+    memset(&p, 0, sizeof p);
+    p.rounds = 30;
+    pthread_t t = spawn(post_late, &p);
+    for (uint32_t i = 0; i < p.rounds; i++)
+        CHECK_EQ(futex_sem_wait(&p.s, NULL, 0), 0);
+    join(t);
+    uint32_t after = futex__spin_window_ns();
+    printf("(window %u -> %u ns) ", before, after);
+    CHECK(after <= FUTEX_SPIN_BUDGET_NS);
+    CHECK(after > before + 1000u); /* near misses pushed it up */
+}
+
 TEST(barrier_setup_race, THREADS)
 {
     static futex_barrier b;
@@ -1133,9 +1191,11 @@ TEST(barrier_setup_race_processes, FORK)
 TEST_MAIN(layout_and_bad_input, mutex_single_thread, mutex_threads_exclusive, mutex_other_thread, sem_single_thread,
           sem_stress_no_lost_wakeup, event_single_thread, event_set_clear_wakes_all, cond_semantics, cond_sliced_waiters_stay_counted,
           cond_stress_no_lost_wakeup, barrier_rounds, barrier_setup_race, barrier_break_abort_reset,
-          signal_resume_barrier, signal_ends_waits, across_processes, barrier_setup_race_processes)
+          signal_resume_barrier, signal_ends_waits, across_processes, barrier_setup_race_processes,
+          sync_sleep_teaches_spin)
 #else
 TEST_MAIN(layout_and_bad_input, mutex_single_thread, mutex_threads_exclusive, mutex_other_thread, sem_single_thread,
           sem_stress_no_lost_wakeup, event_single_thread, event_set_clear_wakes_all, cond_semantics, cond_sliced_waiters_stay_counted,
-          cond_stress_no_lost_wakeup, barrier_rounds, barrier_setup_race, barrier_break_abort_reset)
+          cond_stress_no_lost_wakeup, barrier_rounds, barrier_setup_race, barrier_break_abort_reset,
+          sync_sleep_teaches_spin)
 #endif
