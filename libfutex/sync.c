@@ -965,17 +965,24 @@ int futex_sem_post(futex_sem *s, uint32_t n, unsigned flags)
     int rc = check_flags(flags);
     if (rc != 0)
         return rc;
-    uint32_t bound = sem_bound(s);
-    uint32_t v = load_relaxed(&s->u32_[S_VALUE]);
-    do {
-        if (n > bound - v)
-            return -EOVERFLOW; /* past the bound: a release too many; nothing changed */
-        /* SeqCst: with the load of the waiter count below, a Dekker pair
-         * against the waiter's "count++; load value". Either we see its count
-         * or it sees our value; with weaker orders both could miss:
-         *   poster: value = 1; n = waiters (0)   waiter: waiters = 1; v = value (0); sleep
-         * and the waiter would sleep with a unit available. */
-    } while (!cas_seq(&s->u32_[S_VALUE], &v, v + n));
+    /* A guess, not a load: as in futex_event_set, a failed CAS reads the
+     * value with its line owned, one transfer instead of two. A hand-off
+     * finds the value at 0, the guess, and 0 -> 1 is within every bound
+     * (>= 1), so that first CAS needs no read of the bound either (it shares
+     * the value's line). */
+    /* SeqCst (every CAS here): with the load of the waiter count below, a
+     * Dekker pair against the waiter's "count++; load value". Either we see
+     * its count or it sees our value; with weaker orders both could miss:
+     *   poster: value = 1; n = waiters (0)   waiter: waiters = 1; v = value (0); sleep
+     * and the waiter would sleep with a unit available. */
+    uint32_t v = 0;
+    if (n != 1 || !cas_seq(&s->u32_[S_VALUE], &v, 1)) {
+        uint32_t bound = sem_bound(s); /* after a failed CAS: v is the value, its line ours */
+        do {
+            if (n > bound - v)
+                return -EOVERFLOW; /* past the bound: a release too many; nothing changed */
+        } while (!cas_seq(&s->u32_[S_VALUE], &v, v + n));
+    }
     uint32_t waiting = load_seq(&s->u32_[S_WAITERS]);
     if (waiting > 0)
         wake(&s->u32_[S_VALUE], n < waiting ? n : waiting, flags); /* only announced sleepers cost a call */
@@ -1069,7 +1076,13 @@ int futex_event_set(futex_event *e, unsigned flags)
     if (rc != 0)
         return rc;
     uint32_t *w = &e->u32_[0];
-    uint32_t v = load_relaxed(w);
+    /* No load first: the CAS's own failure reads the word, and takes its
+     * line for writing at the same time. A load would fetch the line shared
+     * from the waiter that last cleared it, and the CAS fetch it again to
+     * own it: two cross-CPU transfers on every hand-off instead of one.
+     * Any guess is safe, as the new value is computed from what the CAS
+     * compares against; 0 is an event's first value. */
+    uint32_t v = 0;
     do {
         if (v & E_SET)
             return 0; /* set already: nobody can be asleep waiting for it */
