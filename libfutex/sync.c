@@ -841,9 +841,12 @@ int futex_mutex_trylock(futex_mutex *m, unsigned flags)
         if (rc == 1) {
             /* Held: a dead owner's lock is taken at once (nobody else may be
              * waiting to notice), a live owner's is busy. */
-            int alive = kernel_reports(m, v) || seen_alive_lately(m, v) ? 1 : owner_alive(m, v & TID_MASK);
-            if (alive == 1)
-                remember_alive(m, v);
+            int alive = 1;
+            if (!kernel_reports(m, v) && !seen_alive_lately(m, v)) {
+                alive = owner_alive(m, v & TID_MASK);
+                if (alive == 1)
+                    remember_alive(m, v); /* only an answer of the OS starts the period, never the cache */
+            }
             if (alive != 0) {
                 rc = -EBUSY; /* alive, or not yet published: we cannot wait to find out */
             } else {
