@@ -112,8 +112,12 @@ int futex__waitv(const futex_waitv_item *items, uint32_t n, uint64_t deadline_ns
 /* The front layer's spin phase (futex_set_spin): re-checks *word for a short
  * while, never past deadline_ns (FUTEX_FOREVER: none); 1 if it stopped
  * holding `expected`, -1 if the deadline passed, 0 if it still holds it (or
- * spinning is off). For sync.c, which spins before it announces a waiter. */
-int futex__spin(const uint32_t *word, uint32_t expected, uint64_t deadline_ns);
+ * spinning is off). For sync.c, which spins before it announces a waiter.
+ * *began: when an adaptive spin that gave up began, else 0; the caller hands
+ * it to futex__spin_slept with the result of the sleep that follows, so that
+ * the learned spin sees its near misses as futex_wait's does. */
+int futex__spin(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, uint64_t *began);
+void futex__spin_slept(uint64_t began, int rc);
 
 #if defined(FUTEX_TEST_HOOKS)
 /* Test builds only (the C suites' libraries): when set, the parking lot

@@ -349,11 +349,24 @@ static int spin_phase(const uint32_t *word, uint32_t expected, uint64_t deadline
 /* The spin phase alone, for sync.c: its primitives spin before announcing
  * themselves as waiters, so that a partner answering while we spin is never
  * made to pay for a wake system call. */
-int futex__spin(const uint32_t *word, uint32_t expected, uint64_t deadline_ns)
+int futex__spin(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, uint64_t *began)
 {
     int adaptive;
-    uint64_t began;
-    return spin_phase(word, expected, deadline_ns, 0, &adaptive, &began);
+    int spun = spin_phase(word, expected, deadline_ns, 0, &adaptive, began);
+    if (!adaptive || spun != 0)
+        *began = 0; /* nothing for a sleep to teach: a fixed count, or the spin ended it */
+    return spun;
+}
+
+/* After futex__spin gave up and sync.c slept: the lesson wait_until draws.
+ * Without it a primitive's spin never grew past a partner that answers a
+ * little later than the estimate -- a pair whose wakes had once been slow
+ * then slept on every hand-off, each side's spin ending just before the
+ * other's answer. */
+void futex__spin_slept(uint64_t began, int rc)
+{
+    if (began != 0 && rc != -EINTR)
+        spin_learn_from_sleep(began, rc); /* -EINTR says nothing about the partner */
 }
 
 static int wait_until(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, unsigned flags)

@@ -300,6 +300,10 @@ FUTEX_EXTERN void futex_guard_forget(const void *base, uint64_t len);
  * the spin yields the CPU (sched_yield), which lets a partner sharing our
  * CPU run; while answers come right after yields that ran other threads,
  * the whole spin yields. bench/ measures the CPU a wait nobody ends burns.
+ * The synchronization primitives (below) spin and learn the same way: the
+ * spin before a waiter announces itself, and the sleep after it, teach the
+ * one estimate -- so a pair that once answered late (a preempted partner, a
+ * halted CPU's slow wakeup) spins long enough again to stop sleeping.
  *
  * futex_set_spin(n) overrides this with a fixed count of re-checks (the last
  * 4 -- half, below 8 -- after a yield, the rest after a CPU pause hint);
@@ -556,7 +560,10 @@ FUTEX_EXTERN int futex_watcher_ready(futex_watcher *w, int *ids, uint32_t max);
  *   bytes 24..39  two pointers {prev, next}: the holder's entry in its
  *                 thread's robust list (Linux/glibc, 64-bit); meaningful only
  *                 inside the holder's process while it holds the lock
- *   bytes 40..63  reserved
+ *   bytes 40..43  uint32 1 when the holder entered the mutex in its kernel
+ *                 robust list (so the kernel marks its death), else 0;
+ *                 published with the owner fields
+ *   bytes 44..63  reserved
  *
  * Thread ids: the kernel TID on Linux, thr_self on FreeBSD, getthrid on
  * OpenBSD, pthread_threadid_np (low 30 bits) on macOS, GetCurrentThreadId on
@@ -587,7 +594,15 @@ FUTEX_EXTERN int futex_watcher_ready(futex_watcher *w, int *ids, uint32_t max);
  *     kinfo_proc start time matches; Windows: the owner thread has not
  *     exited). So a waiter blocked when the owner dies gets the lock within
  *     one slice plus a check (at most ~100 ms; measured 80 ms median on the
- *     posix backend), and futex_mutex_trylock checks at once. The non-Linux
+ *     posix backend). futex_mutex_trylock checks at once, but believes an
+ *     answer "alive" for FUTEX_MUTEX_TRYLOCK_CHECK_NS (1 ms) while the word
+ *     and the owner fields stay the same, per calling thread: a polling
+ *     trylock asks the OS at most once a millisecond and sees a death
+ *     within that. A holder that published "robust" (bytes 40..43) is not
+ *     checked by trylock at all: the kernel marks its death in the word (a
+ *     thread holding more than 2048 robust mutexes at once, glibc's
+ *     included, may overflow the kernel's walk: blocked waiters' checks
+ *     still find such a death). The non-Linux
  *     checks see the death of the owner's process, not of one thread in a
  *     live process. A holder that died between taking the word and
  *     publishing the owner fields (a few instructions) is counted dead when
@@ -599,6 +614,7 @@ FUTEX_EXTERN int futex_watcher_ready(futex_watcher *w, int *ids, uint32_t max);
 #define FUTEX_MUTEX_SIZE 64
 #define FUTEX_MUTEX_ALIGN 8
 #define FUTEX_MUTEX_CHECK_NS 100000000u /* liveness check period of a blocked waiter */
+#define FUTEX_MUTEX_TRYLOCK_CHECK_NS 1000000u /* how long trylock believes a holder it found alive */
 
 typedef union futex_mutex {
     uint32_t u32_[FUTEX_MUTEX_SIZE / 4];
@@ -626,7 +642,10 @@ FUTEX_EXTERN int futex_mutex_timedlock(futex_mutex *m, const futex_deadline *d, 
  * futex_mutex_trylock — take the mutex if nobody holds it, never sleeping.
  * A held mutex whose owner is dead is taken (-EOWNERDEAD).
  *   0, -EOWNERDEAD, -ENOTRECOVERABLE, -EINVAL, -ENOTSUP  as futex_mutex_lock
- *   -EBUSY            held by a live thread (the caller included)
+ *   -EBUSY            held by a live thread (the caller included); a
+ *                     holder this thread found alive less than
+ *                     FUTEX_MUTEX_TRYLOCK_CHECK_NS ago, unchanged since, is
+ *                     not asked about again (see Owner death)
  */
 FUTEX_EXTERN int futex_mutex_trylock(futex_mutex *m, unsigned flags);
 
@@ -780,7 +799,8 @@ FUTEX_EXTERN int futex_cond_notify_all(futex_cond *c, unsigned flags);
  * A barrier is broken by abort, by a wait that times out, or by a reset with
  * waiters (those waiters get -ECANCELED); it stays broken until reset.
  * Layout (8 bytes, 4-aligned):
- *   bytes 0..3  uint32 parties (0: not initialised -> -EINVAL)
+ *   bytes 0..3  uint32 parties (0: not set up -> -EINVAL; set once, by
+ *               futex_barrier_init, and never changed after)
  *   bytes 4..7  uint32 state: bits 0..15 waiting, bits 16..29 generation,
  *               bit 30 RESETTING (reset waits for broken waiters to leave),
  *               bit 31 BROKEN
@@ -796,8 +816,20 @@ typedef union futex_barrier {
     uint32_t u32_[FUTEX_BARRIER_SIZE / 4];
 } futex_barrier;
 
-/* Store parties (1 .. FUTEX_BARRIER_PARTIES_MAX) and reset the state, for a
- * creator; not atomic against other users. 0 or -EINVAL. */
+/*
+ * futex_barrier_init — set up all-zero memory as a barrier of `parties`
+ * (1 .. FUTEX_BARRIER_PARTIES_MAX), or attach to the one set up there: one
+ * atomic "initialise if still all zeros", so any number of threads and
+ * processes may call it at once, and waits that have begun are never reset.
+ *   0          set up now, or set up already with the same parties (its
+ *              state untouched)
+ *   -EEXIST    set up already with another party count: nothing changed
+ *   -EINVAL    NULL/misaligned b, parties 0 or past the maximum, or memory
+ *              that is neither zeros nor a barrier (parties 0, state not 0)
+ * Every other Barrier call gets -EINVAL on memory not yet set up, and
+ * touches nothing. To set up a used barrier again, zero its 8 bytes while
+ * nobody uses it.
+ */
 FUTEX_EXTERN int futex_barrier_init(futex_barrier *b, uint32_t parties);
 
 /*
@@ -810,15 +842,16 @@ FUTEX_EXTERN int futex_barrier_init(futex_barrier *b, uint32_t parties);
  *   -ECANCELED   the barrier is or became broken (abort, reset, a timeout)
  *   -ETIMEDOUT   *d passed: this call broke the barrier for everyone
  *   -EINTR       a signal handler ran (ticket given); call again with it
- *   -EINVAL      bad b/flags or parties 0; -ENOTSUP as above
+ *   -EINVAL      bad b/flags or not set up (parties 0); -ENOTSUP as above
  */
 FUTEX_EXTERN int futex_barrier_wait(futex_barrier *b, uint32_t *ticket, const futex_deadline *d, unsigned flags);
 
 /* Break the barrier: current and later waits get -ECANCELED until reset.
- * 0, -EINVAL, -ENOTSUP. */
+ * 0, -EINVAL (also: not set up), -ENOTSUP. */
 FUTEX_EXTERN int futex_barrier_abort(futex_barrier *b, unsigned flags);
 /* Return to the empty, unbroken state; waits in progress get -ECANCELED (and
- * new arrivals wait until they have left). 0, -EINVAL, -ENOTSUP. */
+ * new arrivals wait until they have left). 0, -EINVAL (also: not set up),
+ * -ENOTSUP. */
 FUTEX_EXTERN int futex_barrier_reset(futex_barrier *b, unsigned flags);
 /* The party count, the number waiting now, 1 if broken else 0; or -EINVAL. */
 FUTEX_EXTERN int futex_barrier_parties(const futex_barrier *b);

@@ -109,19 +109,27 @@ static int check_flags(unsigned flags)
 static inline uint64_t deadline_at(const futex_deadline *d) { return d == NULL ? FUTEX_FOREVER : d->at_ns; }
 
 /* One sleep on *w == v until at_ns; the spin was done by the caller before
- * it announced itself, so never spin here. Results as futex_deadline_wait. */
-static int sleep_until(const uint32_t *w, uint32_t v, uint64_t at_ns, unsigned flags)
+ * it announced itself, so never spin here. began: NULL, or the spin's start
+ * from spin(), which the first sleep after that spin teaches (and clears).
+ * Results as futex_deadline_wait. */
+static int sleep_until(const uint32_t *w, uint32_t v, uint64_t at_ns, unsigned flags, uint64_t *began)
 {
     futex_deadline dl;
     dl.at_ns = at_ns;
-    return futex_deadline_wait(&dl, w, v, (flags & FUTEX_SHARED) | FUTEX_NOSPIN);
+    int rc = futex_deadline_wait(&dl, w, v, (flags & FUTEX_SHARED) | FUTEX_NOSPIN);
+    if (began != NULL && *began != 0) {
+        futex__spin_slept(*began, rc);
+        *began = 0;
+    }
+    return rc;
 }
 
 /* Spin (unless FUTEX_NOSPIN) while *w == v, never past the deadline: 1 if
- * it changed. */
-static int spin(const uint32_t *w, uint32_t v, unsigned flags, uint64_t at_ns)
+ * it changed. *began: for the sleep that follows (sleep_until). */
+static int spin(const uint32_t *w, uint32_t v, unsigned flags, uint64_t at_ns, uint64_t *began)
 {
-    return !(flags & FUTEX_NOSPIN) && futex__spin(w, v, at_ns) > 0;
+    *began = 0;
+    return !(flags & FUTEX_NOSPIN) && futex__spin(w, v, at_ns, began) > 0;
 }
 
 /* futex_wake where the result is only informative: a failure here can only
@@ -145,6 +153,7 @@ static void wake(const uint32_t *w, uint32_t n, unsigned flags) { (void)futex_wa
 #define M_PID 2
 #define M_NS 3 /* Linux: the holder's pid namespace (low 32 bits of /proc/self/ns/pid's inode) */
 #define M_START 4 /* uint64 at byte 16 */
+#define M_ROBUST 10 /* byte 40: 1 when the holder entered the mutex in its kernel robust list */
 
 /* The start time as two uint32 halves (low at byte 16): each half is one
  * atomic access on every CPU, 32-bit ones included. A reader can see halves
@@ -430,18 +439,20 @@ static int owner_alive(const futex_mutex *m, uint32_t id)
 #endif
 }
 
-/* Publish who holds m, after taking it: the fields a liveness check reads.
- * The id goes last with release order, so a checker that sees it sees the
- * rest (pairs with owner_alive's acquire). */
-static inline void publish_owner(futex_mutex *m, uint32_t id)
+/* Publish who holds m, after taking it: the fields a liveness check reads,
+ * and whether the kernel will report our death itself (robust: we linked m
+ * into our kernel robust list). The id goes last with release order, so a
+ * checker that sees it sees the rest (pairs with owner_alive's acquire). */
+static inline void publish_owner(futex_mutex *m, uint32_t id, uint32_t robust)
 {
     if (load_relaxed(&m->u32_[M_OWNER]) == id && load_relaxed(&m->u32_[M_PID]) == my_pid &&
-        load_relaxed(&m->u32_[M_NS]) == my_ns &&
+        load_relaxed(&m->u32_[M_NS]) == my_ns && load_relaxed(&m->u32_[M_ROBUST]) == robust &&
         load_start(m) == my_start)
         return; /* our own fields from the last time (the common relock): already right, and no store */
     store_start(m, my_start);
     futex__atomic_store(&m->u32_[M_PID], my_pid, FUTEX__RELAXED);
     futex__atomic_store(&m->u32_[M_NS], my_ns, FUTEX__RELAXED);
+    futex__atomic_store(&m->u32_[M_ROBUST], robust, FUTEX__RELAXED);
     futex__atomic_store(&m->u32_[M_OWNER], id, FUTEX__RELEASE);
 }
 
@@ -605,7 +616,7 @@ static int check_mutex(const futex_mutex *m, unsigned flags)
 static inline void took(struct robust_head *h, futex_mutex *m, uint32_t me)
 {
     robust_link(h, m);
-    publish_owner(m, me);
+    publish_owner(m, me, h != NULL); /* h: robust_link linked it, so the kernel reports our death */
 }
 
 /* One attempt on the word as last seen (*v). 0: taken; -EOWNERDEAD: taken
@@ -654,6 +665,7 @@ static int lock(futex_mutex *m, uint64_t at_ns, unsigned flags)
     uint32_t keep = 0;
     uint64_t check_at = 0;    /* when to check the owner's liveness next; 0: not set */
     uint32_t unpublished = 0; /* the word as last seen with its holder unpublished; 0: not so */
+    uint64_t began = 0;       /* the spin's, for the first sleep to teach */
     int spun = 0, rc;
     uint32_t v = load_relaxed(mword(m));
     for (;;) {
@@ -670,7 +682,7 @@ static int lock(futex_mutex *m, uint64_t at_ns, unsigned flags)
             break;
         if (!spun) {
             spun = 1;
-            if (spin(mword(m), v, flags, at_ns)) {
+            if (spin(mword(m), v, flags, at_ns, &began)) {
                 v = load_relaxed(mword(m));
                 continue;
             }
@@ -691,7 +703,7 @@ static int lock(futex_mutex *m, uint64_t at_ns, unsigned flags)
          * still checks every FUTEX_MUTEX_CHECK_NS. */
         if (check_at == 0)
             check_at = futex_monotonic_ns() + FUTEX_MUTEX_CHECK_NS;
-        int w = sleep_until(mword(m), v, check_at < at_ns ? check_at : at_ns, wflags);
+        int w = sleep_until(mword(m), v, check_at < at_ns ? check_at : at_ns, wflags, &began);
         keep = WAITERS;
         if (w == -ETIMEDOUT && futex__remaining_ns(at_ns) == 0) {
             rc = -ETIMEDOUT; /* the caller's deadline, not our check */
@@ -760,6 +772,51 @@ int futex_mutex_timedlock(futex_mutex *m, const futex_deadline *d, unsigned flag
     return lock(m, deadline_at(d), flags);
 }
 
+/* A polling trylock on a mutex held by a live thread must not ask the OS
+ * (a /proc read, a sysctl) on every call: this thread remembers the last
+ * holder it found alive -- the mutex, its word and every published field --
+ * and believes it for FUTEX_MUTEX_TRYLOCK_CHECK_NS. Any change of the word
+ * or the fields (a new holder, a new waiter bit) asks again at once. A
+ * holder in its kernel robust list costs no check at all (owner_alive). */
+static _Thread_local struct {
+    const futex_mutex *m;
+    uint32_t word, owner, pid, ns, robust;
+    uint64_t start, until_ns;
+} alive_seen;
+
+/* The holder published that it linked m into its kernel robust list: its
+ * death clears its id from the word and sets OWNER_DIED (which attempt
+ * takes), so nothing is to be learned from the OS. Acquire: pairs with
+ * publish_owner's release of the id, which makes the flag the holder's.
+ * (A blocked waiter still checks every FUTEX_MUTEX_CHECK_NS: the kernel
+ * walks at most 2048 entries of a list, glibc's own mutexes included.) */
+static int kernel_reports(const futex_mutex *m, uint32_t v)
+{
+    return futex__atomic_load(&m->u32_[M_OWNER], FUTEX__ACQUIRE) == (v & TID_MASK) &&
+           load_relaxed(&m->u32_[M_ROBUST]) == 1;
+}
+
+static int seen_alive_lately(const futex_mutex *m, uint32_t v)
+{
+    /* Relaxed: a cache key; a change we miss is caught within the period. */
+    return alive_seen.m == m && alive_seen.word == v && alive_seen.owner == load_relaxed(&m->u32_[M_OWNER]) &&
+           alive_seen.pid == load_relaxed(&m->u32_[M_PID]) && alive_seen.ns == load_relaxed(&m->u32_[M_NS]) &&
+           alive_seen.robust == load_relaxed(&m->u32_[M_ROBUST]) && alive_seen.start == load_start(m) &&
+           futex__remaining_ns(alive_seen.until_ns) != 0;
+}
+
+static void remember_alive(const futex_mutex *m, uint32_t v)
+{
+    alive_seen.m = m;
+    alive_seen.word = v;
+    alive_seen.owner = load_relaxed(&m->u32_[M_OWNER]);
+    alive_seen.pid = load_relaxed(&m->u32_[M_PID]);
+    alive_seen.ns = load_relaxed(&m->u32_[M_NS]);
+    alive_seen.robust = load_relaxed(&m->u32_[M_ROBUST]);
+    alive_seen.start = load_start(m);
+    alive_seen.until_ns = futex_monotonic_ns() + FUTEX_MUTEX_TRYLOCK_CHECK_NS;
+}
+
 int futex_mutex_trylock(futex_mutex *m, unsigned flags)
 {
     int rc = check_mutex(m, flags);
@@ -784,7 +841,13 @@ int futex_mutex_trylock(futex_mutex *m, unsigned flags)
         if (rc == 1) {
             /* Held: a dead owner's lock is taken at once (nobody else may be
              * waiting to notice), a live owner's is busy. */
-            if (owner_alive(m, v & TID_MASK) != 0) {
+            int alive = 1;
+            if (!kernel_reports(m, v) && !seen_alive_lately(m, v)) {
+                alive = owner_alive(m, v & TID_MASK);
+                if (alive == 1)
+                    remember_alive(m, v); /* only an answer of the OS starts the period, never the cache */
+            }
+            if (alive != 0) {
                 rc = -EBUSY; /* alive, or not yet published: we cannot wait to find out */
             } else {
                 rc = take_from_dead(m, &v, me);
@@ -905,17 +968,24 @@ int futex_sem_post(futex_sem *s, uint32_t n, unsigned flags)
     int rc = check_flags(flags);
     if (rc != 0)
         return rc;
-    uint32_t bound = sem_bound(s);
-    uint32_t v = load_relaxed(&s->u32_[S_VALUE]);
-    do {
-        if (n > bound - v)
-            return -EOVERFLOW; /* past the bound: a release too many; nothing changed */
-        /* SeqCst: with the load of the waiter count below, a Dekker pair
-         * against the waiter's "count++; load value". Either we see its count
-         * or it sees our value; with weaker orders both could miss:
-         *   poster: value = 1; n = waiters (0)   waiter: waiters = 1; v = value (0); sleep
-         * and the waiter would sleep with a unit available. */
-    } while (!cas_seq(&s->u32_[S_VALUE], &v, v + n));
+    /* A guess, not a load: as in futex_event_set, a failed CAS reads the
+     * value with its line owned, one transfer instead of two. A hand-off
+     * finds the value at 0, the guess, and 0 -> 1 is within every bound
+     * (>= 1), so that first CAS needs no read of the bound either (it shares
+     * the value's line). */
+    /* SeqCst (every CAS here): with the load of the waiter count below, a
+     * Dekker pair against the waiter's "count++; load value". Either we see
+     * its count or it sees our value; with weaker orders both could miss:
+     *   poster: value = 1; n = waiters (0)   waiter: waiters = 1; v = value (0); sleep
+     * and the waiter would sleep with a unit available. */
+    uint32_t v = 0;
+    if (n != 1 || !cas_seq(&s->u32_[S_VALUE], &v, 1)) {
+        uint32_t bound = sem_bound(s); /* after a failed CAS: v is the value, its line ours */
+        do {
+            if (n > bound - v)
+                return -EOVERFLOW; /* past the bound: a release too many; nothing changed */
+        } while (!cas_seq(&s->u32_[S_VALUE], &v, v + n));
+    }
     uint32_t waiting = load_seq(&s->u32_[S_WAITERS]);
     if (waiting > 0)
         wake(&s->u32_[S_VALUE], n < waiting ? n : waiting, flags); /* only announced sleepers cost a call */
@@ -950,14 +1020,15 @@ int futex_sem_wait(futex_sem *s, const futex_deadline *d, unsigned flags)
         return rc;
     if (sem_take(s))
         return 0;
-    if (spin(&s->u32_[S_VALUE], 0, flags, deadline_at(d)) && sem_take(s))
+    uint64_t began;
+    if (spin(&s->u32_[S_VALUE], 0, flags, deadline_at(d), &began) && sem_take(s))
         return 0; /* a post came while we spun: no waiter announced, no wake made */
     uint64_t at_ns = deadline_at(d);
     for (;;) {
         /* SeqCst: the waiter half of the Dekker pair in futex_sem_post. */
         futex__atomic_fetch_add(&s->u32_[S_WAITERS], 1, FUTEX__SEQ_CST);
         uint32_t v = load_seq(&s->u32_[S_VALUE]);
-        rc = v != 0 ? -EAGAIN : sleep_until(&s->u32_[S_VALUE], 0, at_ns, flags);
+        rc = v != 0 ? -EAGAIN : sleep_until(&s->u32_[S_VALUE], 0, at_ns, flags, &began);
         futex__atomic_fetch_sub(&s->u32_[S_WAITERS], 1, FUTEX__SEQ_CST);
         if (sem_take(s))
             return 0; /* even after a timeout or a signal: we have the unit, so we succeeded */
@@ -1008,7 +1079,13 @@ int futex_event_set(futex_event *e, unsigned flags)
     if (rc != 0)
         return rc;
     uint32_t *w = &e->u32_[0];
-    uint32_t v = load_relaxed(w);
+    /* No load first: the CAS's own failure reads the word, and takes its
+     * line for writing at the same time. A load would fetch the line shared
+     * from the waiter that last cleared it, and the CAS fetch it again to
+     * own it: two cross-CPU transfers on every hand-off instead of one.
+     * Any guess is safe, as the new value is computed from what the CAS
+     * compares against; 0 is an event's first value. */
+    uint32_t v = 0;
     do {
         if (v & E_SET)
             return 0; /* set already: nobody can be asleep waiting for it */
@@ -1048,13 +1125,14 @@ int futex_event_wait(futex_event *e, const futex_deadline *d, unsigned flags)
     uint32_t v = load_acquire(w);
     uint32_t gen = v & ~(E_SET | E_WAITERS);
     int spun = 0;
+    uint64_t began = 0; /* the spin's, for the first sleep to teach */
     uint64_t at_ns = deadline_at(d);
     for (;;) {
         if ((v & E_SET) || (v & ~(E_SET | E_WAITERS)) != gen)
             return 0; /* set now, or set (and maybe cleared) since we began */
         if (!spun) {
             spun = 1;
-            if (spin(w, v, flags, at_ns)) {
+            if (spin(w, v, flags, at_ns, &began)) {
                 v = load_acquire(w);
                 continue;
             }
@@ -1066,7 +1144,7 @@ int futex_event_wait(futex_event *e, const futex_deadline *d, unsigned flags)
                 continue;
             v |= E_WAITERS;
         }
-        rc = sleep_until(w, v, at_ns, flags);
+        rc = sleep_until(w, v, at_ns, flags, &began);
         if (rc != 0 && rc != -EAGAIN) {
             v = load_acquire(w);
             if ((v & E_SET) || (v & ~(E_SET | E_WAITERS)) != gen)
@@ -1148,7 +1226,7 @@ int futex_cond_wait(futex_cond *c, futex_mutex *m, const futex_deadline *d, unsi
         }
         if (notified)
             break;
-        rc = sleep_until(seq, s, at_ns, flags);
+        rc = sleep_until(seq, s, at_ns, flags, NULL);
         if (rc == 0 || rc == -EAGAIN)
             continue;
         break; /* -ETIMEDOUT, -EINTR, or waiting cannot work: leave below */
@@ -1203,20 +1281,44 @@ int futex_cond_notify_all(futex_cond *c, unsigned flags) { return futex_cond_not
 #define B_BROKEN 0x80000000u
 #define TICKET_VALID 0x80000000u
 
+/* Also refuses a barrier that was never set up (parties 0), so that nothing
+ * but futex_barrier_init writes to all-zero memory: the state word stays 0
+ * until parties is set, which is what makes init's "still all zeros" check
+ * one CAS on parties. */
 static int check_barrier(const futex_barrier *b, unsigned flags)
 {
     if (!ALIGNED(b, FUTEX_BARRIER_ALIGN))
         return -EINVAL; /* NULL or misaligned: touch nothing */
-    return check_flags(flags);
+    int rc = check_flags(flags);
+    if (rc != 0)
+        return rc;
+    uint32_t parties = futex__atomic_load(&b->u32_[B_PARTIES], FUTEX__ACQUIRE); /* pairs with init's CAS */
+    if (parties == 0 || parties > FUTEX_BARRIER_PARTIES_MAX)
+        return -EINVAL; /* not set up (all zeros), or not a barrier's word */
+    return 0;
 }
 
 int futex_barrier_init(futex_barrier *b, uint32_t parties)
 {
     if (!ALIGNED(b, FUTEX_BARRIER_ALIGN) || parties == 0 || parties > FUTEX_BARRIER_PARTIES_MAX)
         return -EINVAL; /* misaligned, or a party count the state word cannot hold */
-    futex__atomic_store(&b->u32_[B_STATE], 0, FUTEX__RELAXED);
-    futex__atomic_store(&b->u32_[B_PARTIES], parties, FUTEX__RELEASE); /* parties last: it makes the barrier usable */
-    return 0;
+    /* Set up only memory that is still all zeros, in one CAS on parties: a
+     * second set-up racing the first must not reset the state the first
+     * one's waiters already count in:
+     *   A: init (state = 0, parties = 3), wait (state = 1)   B: init (state = 0) -- A's arrival lost
+     * The state word of all-zero memory stays 0 until parties is set (every
+     * other call refuses parties 0), so checking it before the CAS and
+     * finding parties still 0 in the CAS means the whole barrier was zeros.
+     * Acq_rel: a waiter that reads our parties (acquire) sees the zero state;
+     * a failed CAS reads the parties another set-up stored (acquire). */
+    if (load_acquire(&b->u32_[B_STATE]) != 0 && load_acquire(&b->u32_[B_PARTIES]) == 0)
+        return -EINVAL; /* parties 0 with a state: not a barrier (nor zeros): touch nothing */
+    uint32_t have = 0;
+    if (cas_acq_rel(&b->u32_[B_PARTIES], &have, parties))
+        return 0; /* we set it up */
+    if (have == parties)
+        return 0; /* set up already with the same count: attach, state untouched */
+    return -EEXIST; /* set up already with another party count: touch nothing */
 }
 
 static inline uint32_t next_gen(uint32_t v) { return (v + B_GEN_ONE) & B_GEN_MASK; }
@@ -1257,13 +1359,12 @@ int futex_barrier_wait(futex_barrier *b, uint32_t *ticket, const futex_deadline 
 {
     int rc = check_barrier(b, flags);
     if (rc != 0)
-        return rc;
-    uint32_t parties = futex__atomic_load(&b->u32_[B_PARTIES], FUTEX__ACQUIRE); /* pairs with init's release */
-    if (parties == 0 || parties > FUTEX_BARRIER_PARTIES_MAX)
-        return -EINVAL; /* not initialised */
+        return rc; /* including parties 0: not set up */
+    uint32_t parties = load_relaxed(&b->u32_[B_PARTIES]); /* set once; check_barrier acquired it */
     uint32_t *st = &b->u32_[B_STATE];
     uint64_t at_ns = deadline_at(d);
     uint32_t gen, idx;
+    uint64_t began = 0; /* the spin's, for the first sleep to teach (none when resuming) */
     uint32_t v = load_acquire(st);
     if (ticket != NULL && *ticket != 0) {
         if (!(*ticket & TICKET_VALID))
@@ -1276,7 +1377,7 @@ int futex_barrier_wait(futex_barrier *b, uint32_t *ticket, const futex_deadline 
         for (;;) {
             if (v & B_RESETTING) {
                 /* A reset waits for broken waiters to leave; so do we. */
-                rc = sleep_until(st, v, at_ns, flags);
+                rc = sleep_until(st, v, at_ns, flags, NULL);
                 if (rc != 0 && rc != -EAGAIN)
                     return rc; /* -ETIMEDOUT, -EINTR (not arrived: call again), ... */
                 v = load_acquire(st);
@@ -1300,7 +1401,7 @@ int futex_barrier_wait(futex_barrier *b, uint32_t *ticket, const futex_deadline 
                 break;
             }
         }
-        if (spin(st, v, flags, deadline_at(d)))
+        if (spin(st, v, flags, deadline_at(d), &began))
             v = load_acquire(st);
     }
     for (;;) {
@@ -1310,7 +1411,7 @@ int futex_barrier_wait(futex_barrier *b, uint32_t *ticket, const futex_deadline 
             barrier_leave(b, flags);
             return -ECANCELED; /* broken while we waited (abort, reset, a timeout) */
         }
-        rc = sleep_until(st, v, at_ns, flags);
+        rc = sleep_until(st, v, at_ns, flags, &began);
         if (rc == -EINTR && ticket != NULL) {
             *ticket = TICKET_VALID | gen | idx; /* still counted: a call again resumes */
             return -EINTR; /* a signal handler ran: the caller resumes with the ticket */

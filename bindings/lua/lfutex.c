@@ -1109,14 +1109,12 @@ static int region_barrier(lua_State *L)
                   3, "parties out of range [1, 65535]");
     prim *p = newprim(L, BARRIER, FUTEX_BARRIER_SIZE, FUTEX_BARRIER_ALIGN, 1);
     futex_barrier *b = (futex_barrier *)memof(p);
-    int have = futex_barrier_parties(b);
-    if (have == 0) {
-        luaL_argcheck(L, parties != 0, 3, "the barrier is not initialised: give parties");
-        /* All zeros: we create it. Initialise before sharing it. */
-        futex_barrier_init(b, (uint32_t)parties);
-    } else {
-        luaL_argcheck(L, parties == 0 || parties == have, 3, "the barrier there has another party count");
-    }
+    /* The core sets up all-zero memory or attaches, atomically; no parties
+     * only attaches. */
+    int rc = parties != 0 ? futex_barrier_init(b, (uint32_t)parties) : 0;
+    luaL_argcheck(L, rc != -EEXIST, 3, "the barrier there has another party count");
+    luaL_argcheck(L, rc != -EINVAL, 2, "the memory there holds no barrier (parties 0, state not 0)");
+    luaL_argcheck(L, futex_barrier_parties(b) != 0, 3, "the barrier is not initialised: give parties");
     return 1;
 }
 

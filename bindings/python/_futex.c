@@ -2123,20 +2123,21 @@ static PyObject *barrier_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     if (s == NULL)
         return NULL;
     s->default_timeout = Py_NewRef(timeout_obj);
+    /* The core sets up all-zero memory or attaches, atomically; parties
+     * None only attaches. */
+    int rc = parties != 0 ? futex_barrier_init(BARRIER(s), parties) : 0;
     int have = futex_barrier_parties(BARRIER(s));
     const char *err = NULL;
-    if (have == 0 && parties == 0)
-        err = "the barrier is not initialised (all zeros): pass parties";
-    else if (have == 0) {
-        /* All-zero memory: we create it. Initialise before sharing it; two
-         * processes that both find zeros and arrive at once may race. */
-        int rc = futex_barrier_init(BARRIER(s), parties);
-        if (rc < 0) {
-            Py_DECREF(s);
-            return raise_result(rc);
-        }
-    } else if (parties != 0 && (uint32_t)have != parties)
+    if (rc == -EEXIST)
         err = "the barrier in this memory has another party count";
+    else if (rc == 0 && have == 0)
+        err = "the barrier is not initialised (all zeros): pass parties";
+    else if (rc == -EINVAL)
+        err = "this memory holds no barrier (parties 0, state not 0)";
+    else if (rc < 0) {
+        Py_DECREF(s);
+        return raise_result(rc);
+    }
     if (err != NULL) {
         PyErr_Format(PyExc_ValueError, "%s (memory says %d, given %lu)", err, have, (unsigned long)parties);
         Py_DECREF(s);

@@ -45,6 +45,54 @@ TEST(owner_death_thread, THREADS)
 #endif
 }
 
+/* A polling trylock on a mutex a live thread holds: -EBUSY every time, and
+ * the holder's death still seen (futex.h: trylock believes "alive" for at
+ * most FUTEX_MUTEX_TRYLOCK_CHECK_NS; a holder in its kernel robust list,
+ * which the layout's bytes 40..43 say, is reported by the kernel). */
+#if defined(__linux__) || defined(_WIN32)
+static futex_mutex poll_m;
+static uint32_t poll_held, poll_go;
+
+static void *hold_until_go(void *p)
+{
+    (void)p;
+    CHECK_EQ(futex_mutex_lock(&poll_m, 0), 0);
+    futex_store(&poll_held, 1);
+    futex_wake(&poll_held, 1, 0);
+    while (futex_load(&poll_go) == 0)
+        futex_wait(&poll_go, 0, 0);
+    return NULL; /* exits holding it */
+}
+#endif
+
+TEST(trylock_poll_sees_death, THREADS)
+{
+#if defined(__linux__) || defined(_WIN32)
+    memset(&poll_m, 0, sizeof poll_m);
+    poll_held = poll_go = 0;
+    pthread_t t = spawn(hold_until_go, NULL);
+    while (futex_load(&poll_held) == 0)
+        futex_wait(&poll_held, 0, 0);
+    uint32_t robust = 0;
+#if defined(__linux__) && defined(__GLIBC__) && UINTPTR_MAX == UINT64_MAX
+    robust = strcmp(futex_backend(), "linux") == 0;
+#endif
+    CHECK_EQ(poll_m.u32_[10], robust); /* published with the owner fields */
+    for (int i = 0; i < 1000; i++)
+        CHECK_EQ(futex_mutex_trylock(&poll_m, 0), -EBUSY);
+    futex_store(&poll_go, 1);
+    futex_wake(&poll_go, 1, 0);
+    join(t);
+    int rc = -EBUSY;
+    uint64_t until = now_ns() + 10000000000u; /* generous: a trylock only sees it, nobody waits */
+    while (rc == -EBUSY && now_ns() < until)
+        rc = futex_mutex_trylock(&poll_m, 0);
+    CHECK_EQ(rc, -EOWNERDEAD);
+    CHECK_EQ(futex_mutex_consistent(&poll_m), 0);
+    CHECK_EQ(futex_mutex_unlock(&poll_m, 0), 0);
+#endif
+}
+
 /* A dead thread whose id the OS gave to us (Windows reuses thread ids at
  * once, Linux after pid_max): its lock is not ours. Made here by changing
  * the published start time (bytes 16..23 of the layout) to another thread's. */
@@ -535,8 +583,9 @@ TEST(mutex_lock_eintr, THREADS, FORK)
 }
 
 TEST_MAIN(owner_death_process, not_recoverable, owner_death_thread, reused_thread_id, unpublished_and_foreign_owner,
-          blocked_waiter_gets_lock, random_kill_never_two_holders, glibc_robust_coexist, mutex_lock_eintr)
+          blocked_waiter_gets_lock, random_kill_never_two_holders, glibc_robust_coexist, mutex_lock_eintr,
+          trylock_poll_sees_death)
 
 #else
-TEST_MAIN(owner_death_thread, reused_thread_id, unpublished_and_foreign_owner)
+TEST_MAIN(owner_death_thread, reused_thread_id, unpublished_and_foreign_owner, trylock_poll_sees_death)
 #endif

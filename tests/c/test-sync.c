@@ -5,6 +5,7 @@
 #include "test.h"
 
 #if !defined(_WIN32)
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -18,6 +19,8 @@ static futex_deadline in_ms(uint64_t ms)
     futex_deadline_init(&d, ms * 1000000u);
     return d;
 }
+
+uint32_t futex__spin_window_ns(void); /* futex.c: the adaptive spin's next window, for tests */
 
 /* ---- layout, zero state, bad input --------------------------------------- */
 
@@ -83,6 +86,28 @@ TEST(layout_and_bad_input, ANY)
     CHECK_EQ(futex_barrier_wait(&b, NULL, NULL, 0), 0); /* one party: released at once, index 0 */
     uint32_t bogus = 5;
     CHECK_EQ(futex_barrier_wait(&b, &bogus, NULL, 0), -EINVAL); /* not a ticket it gave */
+
+    /* Setting up is "initialise if still all zeros": the same count
+     * attaches, another is -EEXIST, and neither touches the state. */
+    static futex_barrier b2;
+    CHECK_EQ(futex_barrier_abort(&b2, 0), -EINVAL); /* not set up: nothing but init writes zeros */
+    CHECK_EQ(futex_barrier_reset(&b2, 0), -EINVAL);
+    CHECK_EQ(b2.u32_[0], 0);
+    CHECK_EQ(b2.u32_[1], 0);
+    CHECK_EQ(futex_barrier_init(&b2, 2), 0);
+    CHECK_EQ(futex_barrier_abort(&b2, 0), 0);
+    CHECK_EQ(futex_barrier_broken(&b2), 1);
+    CHECK_EQ(futex_barrier_init(&b2, 2), 0); /* attaches: still broken, not reset */
+    CHECK_EQ(futex_barrier_broken(&b2), 1);
+    uint32_t state = b2.u32_[1];
+    CHECK_EQ(futex_barrier_init(&b2, 3), -EEXIST);
+    CHECK_EQ(futex_barrier_parties(&b2), 2);
+    CHECK_EQ(b2.u32_[1], state);
+    memset(&b2, 0, sizeof b2);
+    b2.u32_[1] = 7; /* parties 0 with a state: neither zeros nor a barrier */
+    CHECK_EQ(futex_barrier_init(&b2, 2), -EINVAL);
+    CHECK_EQ(b2.u32_[0], 0);
+    CHECK_EQ(b2.u32_[1], 7);
 
     /* Shared use where the backend cannot: refused before anything changes. */
     if (!can_share()) {
@@ -665,6 +690,45 @@ TEST(barrier_rounds, THREADS)
     CHECK_EQ(futex_barrier_broken(&br.b), 0);
 }
 
+/* Setting up a barrier that others set up at the same time, and already
+ * wait on, loses nobody's arrival. First made certain: a set-up that comes
+ * after an arrival (the late one of two racing set-ups) leaves it counted;
+ * then raced: SU_THREADS threads that each set up and wait on each of
+ * SU_ROUNDS fresh barriers at once. */
+#define SU_THREADS 4
+#define SU_ROUNDS 200
+static struct {
+    futex_barrier b[SU_ROUNDS];
+    uint32_t go;
+    uint32_t sum[SU_ROUNDS];
+    uint32_t errors;
+} su;
+
+static void setup_and_wait_all(futex_barrier *b, uint32_t *sum, uint32_t *errors, uint32_t parties, unsigned flags)
+{
+    for (int r = 0; r < SU_ROUNDS; r++) {
+        if (futex_barrier_init(&b[r], parties) != 0)
+            futex_fetch_add(errors, 1);
+        /* Generous: a lost arrival leaves the others here until this passes. */
+        futex_deadline d;
+        futex_deadline_init(&d, 20000000000u);
+        int idx = futex_barrier_wait(&b[r], NULL, &d, flags);
+        if (idx < 0)
+            futex_fetch_add(errors, 1);
+        else
+            futex_fetch_add(&sum[r], (uint32_t)idx);
+    }
+}
+
+static void *su_worker(void *p)
+{
+    (void)p;
+    while (futex_load(&su.go) == 0)
+        futex_wait(&su.go, 0, 0);
+    setup_and_wait_all(su.b, su.sum, &su.errors, SU_THREADS, 0);
+    return NULL;
+}
+
 typedef struct {
     futex_barrier *b;
     uint32_t timeout_ms;
@@ -690,6 +754,90 @@ static void wait_n_waiting(futex_barrier *b, int n)
     for (int i = 0; i < 20000 && futex_barrier_n_waiting(b) != n; i++)
         sleep_ms(1);
     CHECK_EQ(futex_barrier_n_waiting(b), n);
+}
+
+/* A primitive's spin learns from the sleep that follows it, as futex_wait's
+ * does: a partner that answers a little after the spin gave up (here 40 µs,
+ * far below a millisecond) lengthens the next spins. Without that lesson a
+ * pair whose answers had once come late slept on every hand-off for good. */
+typedef struct {
+    futex_sem s;
+    uint32_t rounds;
+} late_poster;
+
+static void yield_now(void)
+{
+#if defined(_WIN32)
+    SwitchToThread();
+#else
+    sched_yield();
+#endif
+}
+
+static void *post_late(void *arg)
+{
+    late_poster *p = arg;
+    for (uint32_t i = 0; i < p->rounds; i++) {
+        while (futex_load(&p->s.u32_[1]) == 0) /* the layout's waiter count: its spin gave up */
+            yield_now();
+        uint64_t t0 = now_ns();
+        while (now_ns() - t0 < 40000u) {
+        }
+        CHECK_EQ(futex_sem_post(&p->s, 1, 0), 0);
+        while (futex_sem_getvalue(&p->s) != 0) /* taken: the waiter left the count before it took */
+            yield_now();
+    }
+    return NULL;
+}
+
+TEST(sync_sleep_teaches_spin, THREADS)
+{
+    CHECK_EQ(futex_get_spin(), FUTEX_SPIN_ADAPTIVE); /* the default */
+    /* Waits nobody ends pull the estimate down to the floor's window. */
+    uint32_t w = 1;
+    for (int i = 0; i < 40; i++)
+        CHECK_EQ(futex_timed_wait(&w, 1, 2000000u, 0), -ETIMEDOUT);
+    uint32_t before = futex__spin_window_ns();
+    static late_poster p;
+    memset(&p, 0, sizeof p);
+    p.rounds = 30;
+    pthread_t t = spawn(post_late, &p);
+    for (uint32_t i = 0; i < p.rounds; i++)
+        CHECK_EQ(futex_sem_wait(&p.s, NULL, 0), 0);
+    join(t);
+    uint32_t after = futex__spin_window_ns();
+    printf("(window %u -> %u ns) ", before, after);
+    CHECK(after <= FUTEX_SPIN_BUDGET_NS);
+    CHECK(after > before + 1000u); /* near misses pushed it up */
+}
+
+TEST(barrier_setup_race, THREADS)
+{
+    static futex_barrier b;
+    memset(&b, 0, sizeof b);
+    CHECK_EQ(futex_barrier_init(&b, 2), 0);
+    bw_arg a = {&b, 20000, -1, 0};
+    pthread_t t = spawn(bw_waiter, &a);
+    wait_n_waiting(&b, 1);
+    CHECK_EQ(futex_barrier_init(&b, 2), 0); /* the late set-up: must not forget the waiter */
+    CHECK_EQ(futex_barrier_n_waiting(&b), 1);
+    CHECK_EQ(futex_barrier_init(&b, 3), -EEXIST);
+    CHECK_EQ(futex_barrier_n_waiting(&b), 1);
+    CHECK_EQ(futex_barrier_wait(&b, NULL, NULL, 0), 1); /* the second of two: releases it */
+    join(t);
+    CHECK_EQ(a.rc, 0);
+
+    memset(&su, 0, sizeof su);
+    pthread_t w[SU_THREADS];
+    for (int i = 0; i < SU_THREADS; i++)
+        w[i] = spawn(su_worker, NULL);
+    futex_store(&su.go, 1);
+    futex_wake(&su.go, FUTEX_ALL, 0);
+    for (int i = 0; i < SU_THREADS; i++)
+        join(w[i]);
+    CHECK_EQ(su.errors, 0);
+    for (int r = 0; r < SU_ROUNDS; r++)
+        CHECK_EQ(su.sum[r], SU_THREADS * (SU_THREADS - 1) / 2); /* indexes 0..n-1, each once */
 }
 
 TEST(barrier_break_abort_reset, THREADS)
@@ -992,15 +1140,62 @@ TEST(across_processes, FORK)
     CHECK_EQ(futex_mutex_locked(&x->m), 0);
     munmap(x, sizeof *x);
 }
+
+/* The racing set-ups of barrier_setup_race, by processes over a shared
+ * mapping: each of SU_THREADS forked children sets up and waits on every
+ * fresh barrier at once. */
+TEST(barrier_setup_race_processes, FORK)
+{
+    typedef struct {
+        futex_barrier b[SU_ROUNDS];
+        uint32_t sum[SU_ROUNDS];
+        uint32_t go;
+        uint32_t errors;
+    } shared;
+    shared *x = mmap(NULL, sizeof(shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    CHECK(x != MAP_FAILED);
+    if (!can_share()) {
+        CHECK_EQ(futex_barrier_init(&x->b[0], 2), 0); /* memory only: no wait needed */
+        CHECK_EQ(futex_barrier_wait(&x->b[0], NULL, NULL, FUTEX_SHARED), -ENOTSUP);
+        munmap(x, sizeof *x);
+        return;
+    }
+    pid_t pid[SU_THREADS];
+    for (int i = 0; i < SU_THREADS; i++) {
+        pid[i] = fork();
+        CHECK(pid[i] >= 0);
+        if (pid[i] == 0) {
+            alarm(120);
+            while (futex_load(&x->go) == 0)
+                futex_wait(&x->go, 0, FUTEX_SHARED);
+            setup_and_wait_all(x->b, x->sum, &x->errors, SU_THREADS, FUTEX_SHARED);
+            _exit(0);
+        }
+    }
+    futex_store(&x->go, 1);
+    futex_wake(&x->go, FUTEX_ALL, FUTEX_SHARED);
+    for (int i = 0; i < SU_THREADS; i++) {
+        int status;
+        CHECK_EQ(waitpid(pid[i], &status, 0), pid[i]);
+        CHECK(WIFEXITED(status));
+        CHECK_EQ(WEXITSTATUS(status), 0);
+    }
+    CHECK_EQ(x->errors, 0);
+    for (int r = 0; r < SU_ROUNDS; r++)
+        CHECK_EQ(x->sum[r], SU_THREADS * (SU_THREADS - 1) / 2);
+    munmap(x, sizeof *x);
+}
 #endif
 
 #if !defined(_WIN32)
 TEST_MAIN(layout_and_bad_input, mutex_single_thread, mutex_threads_exclusive, mutex_other_thread, sem_single_thread,
           sem_stress_no_lost_wakeup, event_single_thread, event_set_clear_wakes_all, cond_semantics, cond_sliced_waiters_stay_counted,
-          cond_stress_no_lost_wakeup, barrier_rounds, barrier_break_abort_reset, signal_resume_barrier,
-          signal_ends_waits, across_processes)
+          cond_stress_no_lost_wakeup, barrier_rounds, barrier_setup_race, barrier_break_abort_reset,
+          signal_resume_barrier, signal_ends_waits, across_processes, barrier_setup_race_processes,
+          sync_sleep_teaches_spin)
 #else
 TEST_MAIN(layout_and_bad_input, mutex_single_thread, mutex_threads_exclusive, mutex_other_thread, sem_single_thread,
           sem_stress_no_lost_wakeup, event_single_thread, event_set_clear_wakes_all, cond_semantics, cond_sliced_waiters_stay_counted,
-          cond_stress_no_lost_wakeup, barrier_rounds, barrier_break_abort_reset)
+          cond_stress_no_lost_wakeup, barrier_rounds, barrier_setup_race, barrier_break_abort_reset,
+          sync_sleep_teaches_spin)
 #endif

@@ -79,7 +79,7 @@ static inline int test_run(int argc, char **argv, const test_case *tests, size_t
         static const test_case tests_[] = {FOR_EACH_TEST(__VA_ARGS__)};                                                \
         return test_run(argc, argv, tests_, sizeof tests_ / sizeof tests_[0]);                                         \
     }
-/* Up to 16 tests per file. */
+/* Up to 20 tests per file. */
 #define FE_1(x) TEST_ENTRY(x)
 #define FE_2(x, ...) TEST_ENTRY(x) FE_1(__VA_ARGS__)
 #define FE_3(x, ...) TEST_ENTRY(x) FE_2(__VA_ARGS__)
@@ -96,9 +96,13 @@ static inline int test_run(int argc, char **argv, const test_case *tests, size_t
 #define FE_14(x, ...) TEST_ENTRY(x) FE_13(__VA_ARGS__)
 #define FE_15(x, ...) TEST_ENTRY(x) FE_14(__VA_ARGS__)
 #define FE_16(x, ...) TEST_ENTRY(x) FE_15(__VA_ARGS__)
-#define FE_PICK(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, N, ...) N
+#define FE_17(x, ...) TEST_ENTRY(x) FE_16(__VA_ARGS__)
+#define FE_18(x, ...) TEST_ENTRY(x) FE_17(__VA_ARGS__)
+#define FE_19(x, ...) TEST_ENTRY(x) FE_18(__VA_ARGS__)
+#define FE_20(x, ...) TEST_ENTRY(x) FE_19(__VA_ARGS__)
+#define FE_PICK(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, _18, _19, _20, N, ...) N
 #define FOR_EACH_TEST(...)                                                                                             \
-    FE_PICK(__VA_ARGS__, FE_16, FE_15, FE_14, FE_13, FE_12, FE_11, FE_10, FE_9, FE_8, FE_7, FE_6, FE_5, FE_4, FE_3,    \
+    FE_PICK(__VA_ARGS__, FE_20, FE_19, FE_18, FE_17, FE_16, FE_15, FE_14, FE_13, FE_12, FE_11, FE_10, FE_9, FE_8, FE_7, FE_6, FE_5, FE_4, FE_3,    \
             FE_2, FE_1, )(__VA_ARGS__)
 
 /* ---- helpers ------------------------------------------------------------ */

@@ -160,8 +160,23 @@ describe("futex primitives: bad input", function()
     assert.has_error(function() r:semaphore(16):release(0) end)
     for i = 0, 4095 do assert.are.equal(0, r:cell(i - i % 4):load()) end
     local b = r:barrier(0, 3)
-    assert.has_error(function() r:barrier(0, 4) end) -- another party count
+    local ok, err = pcall(r.barrier, r, 0, 4)
+    assert.is_false(ok)
+    assert.truthy(err:find("another party count", 1, true))
     assert.are.equal(3, r:barrier(0):parties())
+    -- Setting up is the core's "initialise if still all zeros": the same
+    -- count attaches without a reset; memory that is neither zeros nor a
+    -- barrier is refused and left as it was.
+    b:abort()
+    assert.is_true(r:barrier(0, 3):broken())
+    assert.has_error(function() r:barrier(0, 4) end)
+    assert.is_true(b:broken())
+    r:cell(12):store(7) -- parties 0 (at 8), a state (at 12)
+    ok, err = pcall(r.barrier, r, 8, 2)
+    assert.is_false(ok)
+    assert.truthy(err:find("holds no barrier", 1, true))
+    assert.are.equal(0, r:cell(8):load())
+    assert.are.equal(7, r:cell(12):load())
   end)
 
   it("raises once the region is closed", function()

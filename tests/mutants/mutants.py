@@ -141,4 +141,31 @@ MUTANTS = [
          new="        if (1) {",
          tests=r"^linux\.watcher\.watcher_mutex_announce$",
          targets=["test-linux-watcher"]),
+    dict(name="barrier-setup-resets-the-state",
+         why="a second process setting up the barrier it found all zeros erases the arrivals "
+             "the first one's waiters already counted",
+         file="libfutex/sync.c",
+         old="""    uint32_t have = 0;
+    if (cas_acq_rel(&b->u32_[B_PARTIES], &have, parties))""",
+         new="""    uint32_t have = 0;
+    if (futex__atomic_load(&b->u32_[B_PARTIES], FUTEX__RELAXED) == parties)
+        futex__atomic_store(&b->u32_[B_STATE], 0, FUTEX__RELAXED);
+    if (cas_acq_rel(&b->u32_[B_PARTIES], &have, parties))""",
+         tests=r"^linux\.sync\.barrier_setup_race$",
+         targets=["test-linux-sync"]),
+    dict(name="primitive-sleep-teaches-no-spin",
+         why="a pair whose answers once came late sleeps on every hand-off for good: the spin "
+             "before a primitive's sleep never learns that it gave up too soon",
+         file="libfutex/sync.c",
+         old="        futex__spin_slept(*began, rc);",
+         new="        (void)rc;",
+         tests=r"^linux\.sync\.sync_sleep_teaches_spin$",
+         targets=["test-linux-sync"]),
+    dict(name="trylock-believes-alive-for-good",
+         why="a polling trylock never asks again about a holder it once found alive: its death is never seen",
+         file="libfutex/sync.c",
+         old="           futex__remaining_ns(alive_seen.until_ns) != 0;",
+         new="           alive_seen.until_ns != 0;",
+         tests=r"^posix\.robust\.trylock_poll_sees_death$",
+         targets=["test-posix-robust"]),
 ]

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import struct
 import threading
 import time
 
@@ -130,6 +131,19 @@ class TestBadInput:
         assert futex.Barrier(buf, shared=False).parties == 3
         with pytest.raises(ValueError):
             futex.Barrier(parties=2, timeout=-1)
+        # Setting up is the core's "initialise if still all zeros": the same
+        # count attaches without resetting, another is refused, and memory
+        # that is neither zeros nor a barrier is refused, all untouched.
+        b.abort()
+        before = bytes(buf)
+        with pytest.raises(ValueError, match="another party count"):
+            futex.Barrier(buf, 0, 4, shared=False)
+        assert futex.Barrier(buf, 0, 3, shared=False).broken  # attached: not reset
+        assert bytes(buf) == before
+        junk = bytearray(struct.pack("=II", 0, 7))  # parties 0, a state
+        with pytest.raises(ValueError, match="holds no barrier"):
+            futex.Barrier(junk, 0, 2, shared=False)
+        assert junk == struct.pack("=II", 0, 7)
         del b
 
     def test_consistent_without_owner_death(self):
