@@ -758,9 +758,12 @@ FUTEX_EXTERN int futex_event_wait(futex_event *e, const futex_deadline *d, unsig
  *   bytes 4..7  uint32 bits 0..15 waiters, bits 16..31 wakeups owed to them
  *               (never more than waiters: notify(n) wakes at most n)
  * At most 65535 waiters at once (-EAGAIN past that). Every waiter uses the
- * same mutex. A waiter killed inside futex_cond_wait stays counted: a notify
- * may then designate it, and a live waiter that arrives later takes that
- * wakeup instead (a notify reaching fewer of the earlier waiters than asked).
+ * same mutex. A notify wakes only threads that were waiting when it was
+ * made (as threading.Condition): one that starts waiting later -- even one
+ * just notified and back in its next wait -- never takes a wakeup meant for
+ * them. A waiter killed inside futex_cond_wait stays counted: a notify may
+ * then designate it, and that wakeup is lost with it, or taken by a waiter
+ * of a later notify (which then wakes one more than asked).
  */
 #define FUTEX_COND_SIZE 8
 #define FUTEX_COND_ALIGN 4

@@ -1172,15 +1172,17 @@ int futex_event_wait(futex_event *e, const futex_deadline *d, unsigned flags)
  * Leaving first opened a window -- we: time out, leave;  notifier: lock,
  * notify(all) counts one fewer, unlock;  we: lock, return, wait again --
  * in which a caller that waits in slices (to look at its signals) missed a
- * notify meant for every waiter. A wakeup still owed was meant for the
- * waiters counted, us among them: take it (return 1). Leaving without one
- * means none is owed, so no wake that reached us needs passing on. */
-static int cond_leave(futex_cond *c)
+ * notify meant for every waiter. A wakeup still owed by a notify made since
+ * we registered (the sequence moved) was meant for waiters counted with us:
+ * take it (return 1). One owed by older notifies only is not ours, unless
+ * every waiter still counted is owed one (then the count says one is). */
+static int cond_leave(futex_cond *c, uint32_t s_reg)
 {
     uint32_t *cnt = &c->u32_[C_COUNT];
+    int ours = load_seq(&c->u32_[C_SEQ]) != s_reg;
     uint32_t v = load_seq(cnt);
     for (;;) {
-        if (C_OWEDN(v) > 0) {
+        if (C_OWEDN(v) > 0 && (ours || C_OWEDN(v) == C_WAITERS(v))) {
             if (cas_seq(cnt, &v, v - C_OWED - C_WAITER))
                 return 1;
         } else if (cas_seq(cnt, &v, v - C_WAITER)) {
@@ -1206,6 +1208,13 @@ int futex_cond_wait(futex_cond *c, futex_mutex *m, const futex_deadline *d, unsi
         if (C_WAITERS(v) == 0xFFFFu)
             return -EAGAIN; /* the count would overflow into the owed field */
     } while (!cas_seq(cnt, &v, v + C_WAITER));
+    /* The sequence as we registered, read with the mutex held: only a
+     * notify that moves it past this counted us, so only such a notify's
+     * wakeups are ours to take. A waiter that takes one owed by an older
+     * notify steals it from the waiters that notify chose -- a thread
+     * notified, woken, back in its next wait before the others ran took
+     * theirs, and notify(3) then woke 2 of the 3 it counted. */
+    uint32_t s_reg = load_seq(seq);
     unlock(m, flags, 1);
     uint64_t at_ns = deadline_at(d);
     int notified = 0;
@@ -1218,7 +1227,7 @@ int futex_cond_wait(futex_cond *c, futex_mutex *m, const futex_deadline *d, unsi
          * owed count" imply "the seq bump comes after our read of s". */
         uint32_t s = load_seq(seq);
         v = load_seq(cnt);
-        while (C_OWEDN(v) > 0) {
+        while (s != s_reg && C_OWEDN(v) > 0) {
             if (cas_seq(cnt, &v, v - C_OWED - C_WAITER)) {
                 notified = 1;
                 break;
@@ -1239,7 +1248,7 @@ int futex_cond_wait(futex_cond *c, futex_mutex *m, const futex_deadline *d, unsi
         lr = futex_mutex_lock(m, flags);
     while (lr == -EINTR);
     if (!notified)
-        notified = cond_leave(c); /* after the lock: see cond_leave */
+        notified = cond_leave(c, s_reg); /* after the lock: see cond_leave */
     if (lr != 0)
         return lr; /* -EOWNERDEAD (held), -ENOTRECOVERABLE (not held), or a wait error */
     return notified ? 0 : rc;

@@ -498,6 +498,53 @@ TEST(cond_semantics, THREADS)
     CHECK_EQ(cv.c.u32_[1], 0);
 }
 
+/* A notify wakes only threads that were waiting when it was made. A waiter
+ * that comes later must not take a wakeup an earlier notify owes another:
+ * a thread notified and back in its next wait before the others ran took
+ * theirs, so notify(3) woke 2 of the 3 it chose (CPython's test_notify saw
+ * it). Here the earlier waiter is one killed inside futex_cond_wait, which
+ * stays counted (futex.h): the wakeup designating it stays owed to it. */
+static struct {
+    futex_mutex m;
+    futex_cond c;
+    uint32_t arrived;
+    int rc;
+} lw;
+
+static void *lw_waiter(void *p)
+{
+    (void)p;
+    CHECK_EQ(futex_mutex_lock(&lw.m, 0), 0);
+    futex_fetch_add(&lw.arrived, 1);
+    futex_deadline d = in_ms(20000);
+    lw.rc = futex_cond_wait(&lw.c, &lw.m, &d, 0);
+    CHECK_EQ(futex_mutex_unlock(&lw.m, 0), 0);
+    return NULL;
+}
+
+TEST(cond_late_waiter_takes_no_earlier_wakeup, THREADS)
+{
+    memset(&lw, 0, sizeof lw);
+    lw.c.u32_[1] = 1; /* one waiter counted: a thread killed inside its wait */
+    CHECK_EQ(futex_mutex_lock(&lw.m, 0), 0);
+    CHECK_EQ(futex_cond_notify(&lw.c, 1, 0), 1); /* designates it */
+    futex_deadline d = in_ms(20);
+    CHECK_EQ(futex_cond_wait(&lw.c, &lw.m, &d, 0), -ETIMEDOUT); /* not ours to take */
+    CHECK_EQ(lw.c.u32_[1], 0x10001u);                             /* still owed to it */
+    CHECK_EQ(futex_mutex_unlock(&lw.m, 0), 0);
+
+    /* A notify made while a thread waits counts it and wakes it. */
+    pthread_t t = spawn(lw_waiter, NULL);
+    while (futex_load(&lw.arrived) == 0)
+        sleep_ms(1);
+    CHECK_EQ(futex_mutex_lock(&lw.m, 0), 0); /* it is registered once we hold the mutex */
+    CHECK_EQ(futex_cond_notify(&lw.c, 1, 0), 1);
+    CHECK_EQ(futex_mutex_unlock(&lw.m, 0), 0);
+    join(t);
+    CHECK_EQ(lw.rc, 0);
+    CHECK_EQ(lw.c.u32_[1] & 0xFFFFu, 1u); /* only the dead one is left counted */
+}
+
 /* A waiter that waits in short slices, calling again after each -ETIMEDOUT
  * (as a binding does to look at its signals), stays counted for the whole
  * of its wait as seen by a notifier holding the mutex: each slice that ends
@@ -566,7 +613,7 @@ typedef struct {
     futex_cond not_empty, not_full;
     uint32_t buf[CQ_CAP], head, count, done_producers;
     uint64_t sum_in, sum_out;
-    uint32_t consumed, timeouts;
+    uint32_t consumed, timeouts, timed_waits; /* under the mutex */
 } cq_arg;
 
 static cq_arg cq;
@@ -575,8 +622,11 @@ static int cq_wait(futex_cond *c, int timed)
 {
     if (!timed)
         return futex_cond_wait(c, &cq.m, NULL, 0);
+    /* 0, 5 and 30 µs: a notify that counts a waiter now reaches it well
+     * within 30 µs, so the shorter deadlines keep timeouts racing notifies. */
+    static const uint32_t us[3] = {0, 5, 30};
     futex_deadline d;
-    futex_deadline_init(&d, 30000u); /* 30 µs */
+    futex_deadline_init(&d, us[cq.timed_waits++ % 3] * 1000u);
     int rc = futex_cond_wait(c, &cq.m, &d, 0);
     if (rc == -ETIMEDOUT)
         cq.timeouts++;
@@ -638,6 +688,7 @@ TEST(cond_stress_no_lost_wakeup, THREADS)
     CHECK_EQ(cq.sum_out, cq.sum_in);
     CHECK_EQ(cq.not_empty.u32_[1], 0);
     CHECK_EQ(cq.not_full.u32_[1], 0);
+    CHECK(cq.timeouts > 0); /* timeouts raced notifies, or the stress proved less */
     printf("(%u timeouts raced notifies) ", (unsigned)cq.timeouts);
 }
 
@@ -1189,13 +1240,15 @@ TEST(barrier_setup_race_processes, FORK)
 
 #if !defined(_WIN32)
 TEST_MAIN(layout_and_bad_input, mutex_single_thread, mutex_threads_exclusive, mutex_other_thread, sem_single_thread,
-          sem_stress_no_lost_wakeup, event_single_thread, event_set_clear_wakes_all, cond_semantics, cond_sliced_waiters_stay_counted,
+          sem_stress_no_lost_wakeup, event_single_thread, event_set_clear_wakes_all, cond_semantics, cond_late_waiter_takes_no_earlier_wakeup,
+          cond_sliced_waiters_stay_counted,
           cond_stress_no_lost_wakeup, barrier_rounds, barrier_setup_race, barrier_break_abort_reset,
           signal_resume_barrier, signal_ends_waits, across_processes, barrier_setup_race_processes,
           sync_sleep_teaches_spin)
 #else
 TEST_MAIN(layout_and_bad_input, mutex_single_thread, mutex_threads_exclusive, mutex_other_thread, sem_single_thread,
-          sem_stress_no_lost_wakeup, event_single_thread, event_set_clear_wakes_all, cond_semantics, cond_sliced_waiters_stay_counted,
+          sem_stress_no_lost_wakeup, event_single_thread, event_set_clear_wakes_all, cond_semantics, cond_late_waiter_takes_no_earlier_wakeup,
+          cond_sliced_waiters_stay_counted,
           cond_stress_no_lost_wakeup, barrier_rounds, barrier_setup_race, barrier_break_abort_reset,
           sync_sleep_teaches_spin)
 #endif

@@ -79,7 +79,7 @@ static inline int test_run(int argc, char **argv, const test_case *tests, size_t
         static const test_case tests_[] = {FOR_EACH_TEST(__VA_ARGS__)};                                                \
         return test_run(argc, argv, tests_, sizeof tests_ / sizeof tests_[0]);                                         \
     }
-/* Up to 20 tests per file. */
+/* Up to 32 tests per file. */
 #define FE_1(x) TEST_ENTRY(x)
 #define FE_2(x, ...) TEST_ENTRY(x) FE_1(__VA_ARGS__)
 #define FE_3(x, ...) TEST_ENTRY(x) FE_2(__VA_ARGS__)
@@ -100,10 +100,20 @@ static inline int test_run(int argc, char **argv, const test_case *tests, size_t
 #define FE_18(x, ...) TEST_ENTRY(x) FE_17(__VA_ARGS__)
 #define FE_19(x, ...) TEST_ENTRY(x) FE_18(__VA_ARGS__)
 #define FE_20(x, ...) TEST_ENTRY(x) FE_19(__VA_ARGS__)
-#define FE_PICK(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, _18, _19, _20, N, ...) N
-#define FOR_EACH_TEST(...)                                                                                             \
-    FE_PICK(__VA_ARGS__, FE_20, FE_19, FE_18, FE_17, FE_16, FE_15, FE_14, FE_13, FE_12, FE_11, FE_10, FE_9, FE_8, FE_7, FE_6, FE_5, FE_4, FE_3,    \
-            FE_2, FE_1, )(__VA_ARGS__)
+#define FE_21(x, ...) TEST_ENTRY(x) FE_20(__VA_ARGS__)
+#define FE_22(x, ...) TEST_ENTRY(x) FE_21(__VA_ARGS__)
+#define FE_23(x, ...) TEST_ENTRY(x) FE_22(__VA_ARGS__)
+#define FE_24(x, ...) TEST_ENTRY(x) FE_23(__VA_ARGS__)
+#define FE_25(x, ...) TEST_ENTRY(x) FE_24(__VA_ARGS__)
+#define FE_26(x, ...) TEST_ENTRY(x) FE_25(__VA_ARGS__)
+#define FE_27(x, ...) TEST_ENTRY(x) FE_26(__VA_ARGS__)
+#define FE_28(x, ...) TEST_ENTRY(x) FE_27(__VA_ARGS__)
+#define FE_29(x, ...) TEST_ENTRY(x) FE_28(__VA_ARGS__)
+#define FE_30(x, ...) TEST_ENTRY(x) FE_29(__VA_ARGS__)
+#define FE_31(x, ...) TEST_ENTRY(x) FE_30(__VA_ARGS__)
+#define FE_32(x, ...) TEST_ENTRY(x) FE_31(__VA_ARGS__)
+#define FE_PICK(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, _18, _19, _20, _21, _22, _23, _24, _25, _26, _27, _28, _29, _30, _31, _32, N, ...) N
+#define FOR_EACH_TEST(...) FE_PICK(__VA_ARGS__, FE_32, FE_31, FE_30, FE_29, FE_28, FE_27, FE_26, FE_25, FE_24, FE_23, FE_22, FE_21, FE_20, FE_19, FE_18, FE_17, FE_16, FE_15, FE_14, FE_13, FE_12, FE_11, FE_10, FE_9, FE_8, FE_7, FE_6, FE_5, FE_4, FE_3, FE_2, FE_1, )(__VA_ARGS__)
 
 /* ---- helpers ------------------------------------------------------------ */
 
