@@ -23,6 +23,9 @@ import sys
 import tempfile
 import time
 
+if "--help" in sys.argv or "-h" in sys.argv:
+    sys.exit(__doc__)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "out")
 QUICK = "--quick" in sys.argv
