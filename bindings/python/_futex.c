@@ -685,19 +685,29 @@ static int fast_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
     return 0;
 }
 
+/* The arguments of wait and wait_until: (a u32 named names[0], timeout=None,
+ * spin=True), the timeout turned into a deadline that starts now. */
+static int wait_args(const char *fname, const char *const names[3], PyObject *const *args, Py_ssize_t nargs,
+                     PyObject *kwnames, uint32_t *value, futex_deadline *d, int *spin)
+{
+    PyObject *a[3];
+    uint64_t timeout_ns;
+    if (fast_args(fname, args, nargs, kwnames, names, 3, 2, 1, a) < 0 || to_u32(a[0], value, names[0]) < 0 ||
+        to_timeout_ns(a[1] == NULL ? Py_None : a[1], &timeout_ns) < 0 || (*spin = parse_spin(a[2])) < 0)
+        return -1;
+    futex_deadline_init(d, timeout_ns);
+    return 0;
+}
+
 static PyObject *cell_wait(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     static const char *const names[] = {"expected", "timeout", "spin"};
     CellObject *c = (CellObject *)self;
-    PyObject *a[3];
     uint32_t expected;
-    uint64_t timeout_ns;
     int spin;
-    if (fast_args("wait", args, nargs, kwnames, names, 3, 2, 1, a) < 0 || to_u32(a[0], &expected, "expected") < 0 ||
-        to_timeout_ns(a[1] == NULL ? Py_None : a[1], &timeout_ns) < 0 || (spin = parse_spin(a[2])) < 0)
-        return NULL;
     futex_deadline d;
-    futex_deadline_init(&d, timeout_ns);
+    if (wait_args("wait", names, args, nargs, kwnames, &expected, &d, &spin) < 0)
+        return NULL;
     if (begin_op(c) < 0)
         return NULL;
     PyObject *res = wait_until(c, expected, &d, spin);
@@ -796,15 +806,11 @@ static PyObject *cell_wait_until(PyObject *self, PyObject *const *args, Py_ssize
 {
     static const char *const names[] = {"value", "timeout", "spin"};
     CellObject *c = (CellObject *)self;
-    PyObject *a[3];
     uint32_t want;
-    uint64_t timeout_ns;
     int spin;
-    if (fast_args("wait_until", args, nargs, kwnames, names, 3, 2, 1, a) < 0 || to_u32(a[0], &want, "value") < 0 ||
-        to_timeout_ns(a[1] == NULL ? Py_None : a[1], &timeout_ns) < 0 || (spin = parse_spin(a[2])) < 0)
-        return NULL;
     futex_deadline d;
-    futex_deadline_init(&d, timeout_ns);
+    if (wait_args("wait_until", names, args, nargs, kwnames, &want, &d, &spin) < 0)
+        return NULL;
     if (begin_op(c) < 0)
         return NULL;
     cell_until_args u = {c, want, c->flags | (spin ? 0u : FUTEX_NOSPIN)};

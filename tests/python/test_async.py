@@ -14,7 +14,6 @@ import futex._aio as aio
 from _aio_procs import post_and_set, release_words
 from _util import PATIENCE
 
-pytestmark = pytest.mark.skipif(not hasattr(futex._futex, "_Watcher"), reason="no watcher type")
 
 
 _loop_factory = asyncio.new_event_loop
