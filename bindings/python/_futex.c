@@ -513,7 +513,12 @@ static PyObject *cell_enter(PyObject *self, PyObject *Py_UNUSED(ignored))
     return Py_NewRef(self);
 }
 
-static PyObject *cell_exit(PyObject *self, PyObject *Py_UNUSED(args)) { return cell_release(self, NULL); }
+/* The __exit__ methods are METH_FASTCALL: `with` passes three arguments, and
+ * METH_VARARGS would pack them into a tuple on every exit. */
+static PyObject *cell_exit(PyObject *self, PyObject *const *Py_UNUSED(args), Py_ssize_t Py_UNUSED(nargs))
+{
+    return cell_release(self, NULL);
+}
 
 static PyObject *cell_load(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
@@ -971,7 +976,7 @@ static PyMethodDef cell_methods[] = {
      "release()\n\nDrop the buffer export; every later call raises ValueError. A wait blocked in another\n"
      "thread keeps the export until it returns. Calling it again does nothing."},
     {"__enter__", cell_enter, METH_NOARGS, NULL},
-    {"__exit__", cell_exit, METH_VARARGS, NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))cell_exit, METH_FASTCALL, NULL},
     {"__reduce__", cell_reduce, METH_NOARGS, NULL},
     /* asyncio */
     AIO_METHOD("wait_async", cell_wait_async,
@@ -1386,7 +1391,6 @@ static PyObject *sync_get_shared(PyObject *self, void *Py_UNUSED(closure))
     return PyBool_FromLong(((SyncObject *)self)->flags & FUTEX_SHARED);
 }
 
-static PyObject *sync_exit_release(PyObject *self, PyObject *args);
 
 /* timeout for Lock.acquire(blocking, timeout): -1 forever, else >= 0 and
  * <= threading.TIMEOUT_MAX, exactly as threading.Lock parses it; then the
@@ -1466,13 +1470,27 @@ static int mutex_take(PyObject *self, uint64_t timeout_ns)
     }
 }
 
-static PyObject *mutex_acquire(PyObject *self, PyObject *args, PyObject *kwds)
+/* acquire(blocking=True, timeout=-1), sem's acquire(blocking=True,
+ * timeout=None): the arguments of a call on a hand-off's path, parsed as
+ * fast_args does. */
+static int acquire_args(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, int *blocking,
+                        PyObject **timeout_obj)
 {
-    static char *kwlist[] = {"blocking", "timeout", NULL};
-    int blocking = 1;
-    PyObject *timeout_obj = NULL;
+    static const char *const names[] = {"blocking", "timeout"};
+    PyObject *a[2];
+    if (fast_args("acquire", args, nargs, kwnames, names, 2, 2, 0, a) < 0 ||
+        (*blocking = a[0] == NULL ? 1 : PyObject_IsTrue(a[0])) < 0)
+        return -1;
+    *timeout_obj = a[1];
+    return 0;
+}
+
+static PyObject *mutex_acquire(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    int blocking;
+    PyObject *timeout_obj;
     uint64_t ns;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pO:acquire", kwlist, &blocking, &timeout_obj) ||
+    if (acquire_args(args, nargs, kwnames, &blocking, &timeout_obj) < 0 ||
         lock_timeout(self, blocking, timeout_obj, &ns) < 0)
         return NULL;
     int r = mutex_take(self, ns);
@@ -1493,7 +1511,10 @@ static PyObject *mutex_release(PyObject *self, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
-static PyObject *sync_exit_release(PyObject *self, PyObject *Py_UNUSED(args)) { return mutex_release(self, NULL); }
+static PyObject *mutex_exit(PyObject *self, PyObject *const *Py_UNUSED(args), Py_ssize_t Py_UNUSED(nargs))
+{
+    return mutex_release(self, NULL);
+}
 
 static PyObject *mutex_locked(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
@@ -1529,7 +1550,7 @@ static PyObject *mutex_repr(PyObject *self)
 }
 
 static PyMethodDef mutex_methods[] = {
-    {"acquire", (PyCFunction)(void (*)(void))mutex_acquire, METH_VARARGS | METH_KEYWORDS,
+    {"acquire", (PyCFunction)(void (*)(void))mutex_acquire, METH_FASTCALL | METH_KEYWORDS,
      "acquire(blocking=True, timeout=-1) -> bool\n\n"
      "Take the mutex, as threading.Lock.acquire: True once taken, False if not taken by the timeout\n"
      "(or at once when blocking is False). Raises OwnerDiedError with the mutex HELD when its previous\n"
@@ -1542,7 +1563,7 @@ static PyMethodDef mutex_methods[] = {
     {"consistent", mutex_consistent, METH_NOARGS,
      "consistent()\n\nAfter OwnerDiedError: declare the protected state repaired, so the mutex stays usable."},
     {"__enter__", mutex_enter, METH_NOARGS, NULL},
-    {"__exit__", sync_exit_release, METH_VARARGS, NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))mutex_exit, METH_FASTCALL, NULL},
     {"__reduce__", sync_reduce, METH_NOARGS, NULL},
     /* asyncio */
     AIO_METHOD("acquire_async", mutex_acquire_async,
@@ -1681,14 +1702,15 @@ static int sem_take(PyObject *self, uint64_t timeout_ns)
     }
 }
 
-static PyObject *sem_acquire(PyObject *self, PyObject *args, PyObject *kwds)
+static PyObject *sem_acquire(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    static char *kwlist[] = {"blocking", "timeout", NULL};
-    int blocking = 1;
-    PyObject *timeout_obj = Py_None;
+    int blocking;
+    PyObject *timeout_obj;
     uint64_t ns = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pO:acquire", kwlist, &blocking, &timeout_obj))
+    if (acquire_args(args, nargs, kwnames, &blocking, &timeout_obj) < 0)
         return NULL;
+    if (timeout_obj == NULL)
+        timeout_obj = Py_None;
     if (!blocking && timeout_obj != Py_None) {
         PyErr_SetString(PyExc_ValueError, "can't specify timeout for non-blocking acquire");
         return NULL;
@@ -1711,12 +1733,12 @@ static PyObject *sem_post(PyObject *self, uint32_t n)
     return rc < 0 ? raise_sync(self, rc) : Py_NewRef(Py_None);
 }
 
-static PyObject *sem_release(PyObject *self, PyObject *args, PyObject *kwds)
+static PyObject *sem_release(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    static char *kwlist[] = {"n", NULL};
-    PyObject *n_obj = NULL;
+    static const char *const names[] = {"n"};
+    PyObject *n_obj;
     uint32_t n = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:release", kwlist, &n_obj))
+    if (fast_args("release", args, nargs, kwnames, names, 1, 1, 0, &n_obj) < 0)
         return NULL;
     if (n_obj != NULL && to_sem_count(n_obj, &n, "n") < 0)
         return NULL;
@@ -1727,7 +1749,10 @@ static PyObject *sem_release(PyObject *self, PyObject *args, PyObject *kwds)
     return sem_post(self, n);
 }
 
-static PyObject *sem_exit(PyObject *self, PyObject *Py_UNUSED(args)) { return sem_post(self, 1); }
+static PyObject *sem_exit(PyObject *self, PyObject *const *Py_UNUSED(args), Py_ssize_t Py_UNUSED(nargs))
+{
+    return sem_post(self, 1);
+}
 
 static PyObject *sem_get_value(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
@@ -1755,14 +1780,14 @@ static PyObject *sem_repr(PyObject *self)
 }
 
 static PyMethodDef sem_methods[] = {
-    {"acquire", (PyCFunction)(void (*)(void))sem_acquire, METH_VARARGS | METH_KEYWORDS,
+    {"acquire", (PyCFunction)(void (*)(void))sem_acquire, METH_FASTCALL | METH_KEYWORDS,
      "acquire(blocking=True, timeout=None) -> bool\n\n"
      "Take one unit, as threading.Semaphore.acquire: True once taken, False if not by the timeout."},
-    {"release", (PyCFunction)(void (*)(void))sem_release, METH_VARARGS | METH_KEYWORDS,
+    {"release", (PyCFunction)(void (*)(void))sem_release, METH_FASTCALL | METH_KEYWORDS,
      "release(n=1)\n\nAdd n units, waking up to n waiters. ValueError past the bound (nothing changes)."},
     {"get_value", sem_get_value, METH_NOARGS, "get_value() -> int\n\nThe value now (a snapshot)."},
     {"__enter__", sem_enter, METH_NOARGS, NULL},
-    {"__exit__", sem_exit, METH_VARARGS, NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))sem_exit, METH_FASTCALL, NULL},
     {"__reduce__", sync_reduce, METH_NOARGS, NULL},
     /* asyncio */
     AIO_METHOD("acquire_async", sem_acquire_async,
@@ -1825,12 +1850,13 @@ static PyObject *event_is_set(PyObject *self, PyObject *Py_UNUSED(ignored))
     return r < 0 ? raise_sync(self, r) : PyBool_FromLong(r);
 }
 
-static PyObject *event_wait(PyObject *self, PyObject *args, PyObject *kwds)
+static PyObject *event_wait(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    static char *kwlist[] = {"timeout", NULL};
-    PyObject *timeout_obj = Py_None;
+    static const char *const names[] = {"timeout"};
+    PyObject *timeout_obj;
     uint64_t ns;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:wait", kwlist, &timeout_obj) || to_timeout_ns(timeout_obj, &ns) < 0)
+    if (fast_args("wait", args, nargs, kwnames, names, 1, 1, 0, &timeout_obj) < 0 ||
+        to_timeout_ns(timeout_obj == NULL ? Py_None : timeout_obj, &ns) < 0)
         return NULL;
     if (futex_event_is_set(EVENT(self)) == 1) /* set: no need to release the GIL */
         Py_RETURN_TRUE;
@@ -1862,7 +1888,7 @@ static PyMethodDef event_methods[] = {
     {"set", event_set, METH_NOARGS, "set()\n\nSet the flag and wake every waiter."},
     {"clear", event_clear, METH_NOARGS, "clear()\n\nClear the flag."},
     {"is_set", event_is_set, METH_NOARGS, "is_set() -> bool"},
-    {"wait", (PyCFunction)(void (*)(void))event_wait, METH_VARARGS | METH_KEYWORDS,
+    {"wait", (PyCFunction)(void (*)(void))event_wait, METH_FASTCALL | METH_KEYWORDS,
      "wait(timeout=None) -> bool\n\nBlock until the flag is set (or was set since the call began): True;\n"
      "False once timeout seconds passed. None waits forever."},
     {"__reduce__", sync_reduce, METH_NOARGS, NULL},
@@ -2019,12 +2045,17 @@ static PyObject *cond_notify(PyObject *self, PyObject *args, PyObject *kwds)
 static PyObject *cond_notify_all(PyObject *self, PyObject *Py_UNUSED(ignored)) { return cond_notify_n(self, 0, 1); }
 
 /* acquire / release / with: the Mutex's own. */
-static PyObject *cond_acquire(PyObject *self, PyObject *args, PyObject *kwds)
+static PyObject *cond_acquire(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return mutex_acquire(((SyncObject *)self)->mutex, args, kwds);
+    return mutex_acquire(((SyncObject *)self)->mutex, args, nargs, kwnames);
 }
 
 static PyObject *cond_release(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    return mutex_release(((SyncObject *)self)->mutex, NULL);
+}
+
+static PyObject *cond_exit(PyObject *self, PyObject *const *Py_UNUSED(args), Py_ssize_t Py_UNUSED(nargs))
 {
     return mutex_release(((SyncObject *)self)->mutex, NULL);
 }
@@ -2065,11 +2096,11 @@ static PyMethodDef cond_methods[] = {
     {"notify", (PyCFunction)(void (*)(void))cond_notify, METH_VARARGS | METH_KEYWORDS,
      "notify(n=1)\n\nWake up to n waiters. RuntimeError without the mutex."},
     {"notify_all", cond_notify_all, METH_NOARGS, "notify_all()\n\nWake every waiter."},
-    {"acquire", (PyCFunction)(void (*)(void))cond_acquire, METH_VARARGS | METH_KEYWORDS,
+    {"acquire", (PyCFunction)(void (*)(void))cond_acquire, METH_FASTCALL | METH_KEYWORDS,
      "acquire(blocking=True, timeout=-1) -> bool\n\nThe mutex's acquire."},
     {"release", cond_release, METH_NOARGS, "release()\n\nThe mutex's release."},
     {"__enter__", cond_enter, METH_NOARGS, NULL},
-    {"__exit__", cond_release, METH_VARARGS, NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))cond_exit, METH_FASTCALL, NULL},
     {"__reduce__", cond_reduce, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
