@@ -734,6 +734,25 @@ static prim *checkprim(lua_State *L, int arg, const char *tname)
     return p;
 }
 
+/* checkprim for the methods' self (argument 1): the same test and error,
+ * but against the class's metatable address, upvalue 2 of every method
+ * (see newprimclass), instead of luaL_checkudata's registry lookup by name:
+ * a hand-off makes two or three of these calls a side, as cells do. */
+static prim *selfprim(lua_State *L, const char *tname)
+{
+    prim *p = (prim *)lua_touserdata(L, 1);
+    int same = 0;
+    if (p != NULL && lua_getmetatable(L, 1)) {
+        same = lua_topointer(L, -1) == lua_touserdata(L, lua_upvalueindex(2));
+        lua_pop(L, 1);
+    }
+    if (!same)
+        luaL_typeerror(L, 1, tname);
+    if (p->r->base == NULL)
+        luaL_error(L, "region is closed");
+    return p;
+}
+
 /* region:<kind>(off, ...) common part: size/align checks, the userdata. */
 static prim *newprim(lua_State *L, const char *tname, size_t size, size_t align, int nuv)
 {
@@ -844,7 +863,7 @@ static int lock_result(lua_State *L, int rc)
 
 static int mutex_acquire(lua_State *L)
 {
-    prim *p = checkprim(L, 1, MUTEX);
+    prim *p = selfprim(L, MUTEX);
     uint64_t timeout = checktimeout(L, 2);
     /* First without a deadline: the uncontended path makes no clock call. */
     int rc = futex_mutex_trylock((futex_mutex *)memof(p), p->r->flags);
@@ -855,7 +874,7 @@ static int mutex_acquire(lua_State *L)
 
 static int mutex_release(lua_State *L)
 {
-    prim *p = checkprim(L, 1, MUTEX);
+    prim *p = selfprim(L, MUTEX);
     int rc = futex_mutex_unlock((futex_mutex *)memof(p), p->r->flags);
     if (rc == -EPERM)
         return luaL_error(L, "release of a mutex not held by this thread");
@@ -867,7 +886,7 @@ static int mutex_release(lua_State *L)
 
 static int mutex_consistent(lua_State *L)
 {
-    prim *p = checkprim(L, 1, MUTEX);
+    prim *p = selfprim(L, MUTEX);
     int rc = futex_mutex_consistent((futex_mutex *)memof(p));
     if (rc == -EPERM)
         return luaL_error(L, "consistent: the mutex is not held by this thread");
@@ -879,13 +898,13 @@ static int mutex_consistent(lua_State *L)
 
 static int mutex_locked(lua_State *L)
 {
-    lua_pushboolean(L, futex_mutex_locked((futex_mutex *)memof(checkprim(L, 1, MUTEX))) == 1);
+    lua_pushboolean(L, futex_mutex_locked((futex_mutex *)memof(selfprim(L, MUTEX))) == 1);
     return 1;
 }
 
 static int mutex_is_owned(lua_State *L)
 {
-    lua_pushboolean(L, futex_mutex_is_owned((futex_mutex *)memof(checkprim(L, 1, MUTEX))) == 1);
+    lua_pushboolean(L, futex_mutex_is_owned((futex_mutex *)memof(selfprim(L, MUTEX))) == 1);
     return 1;
 }
 
@@ -935,7 +954,7 @@ static int call_sem_wait(const prim *p, const futex_deadline *d, void *arg)
 
 static int sem_acquire(lua_State *L)
 {
-    prim *p = checkprim(L, 1, SEMAPHORE);
+    prim *p = selfprim(L, SEMAPHORE);
     uint64_t timeout = checktimeout(L, 2);
     int rc = futex_sem_trywait((futex_sem *)memof(p));
     if (rc == -EAGAIN && timeout != 0)
@@ -949,7 +968,7 @@ static int sem_acquire(lua_State *L)
 
 static int sem_release(lua_State *L)
 {
-    prim *p = checkprim(L, 1, SEMAPHORE);
+    prim *p = selfprim(L, SEMAPHORE);
     lua_Integer n = luaL_optinteger(L, 2, 1);
     luaL_argcheck(L, n >= 1 && n <= (lua_Integer)FUTEX_SEM_VALUE_MAX, 2, "count must be >= 1");
     int rc = futex_sem_post((futex_sem *)memof(p), (uint32_t)n, p->r->flags);
@@ -963,13 +982,13 @@ static int sem_release(lua_State *L)
 
 static int sem_get_value(lua_State *L)
 {
-    lua_pushinteger(L, futex_sem_getvalue((futex_sem *)memof(checkprim(L, 1, SEMAPHORE))));
+    lua_pushinteger(L, futex_sem_getvalue((futex_sem *)memof(selfprim(L, SEMAPHORE))));
     return 1;
 }
 
 static int sem_bound(lua_State *L)
 {
-    int b = futex_sem_bound((futex_sem *)memof(checkprim(L, 1, SEMAPHORE)));
+    int b = futex_sem_bound((futex_sem *)memof(selfprim(L, SEMAPHORE)));
     if ((uint32_t)b == FUTEX_SEM_VALUE_MAX)
         lua_pushnil(L); /* unbounded */
     else
@@ -993,7 +1012,7 @@ static int call_event_wait(const prim *p, const futex_deadline *d, void *arg)
 
 static int event_set(lua_State *L)
 {
-    prim *p = checkprim(L, 1, EVENT);
+    prim *p = selfprim(L, EVENT);
     int rc = futex_event_set((futex_event *)memof(p), p->r->flags);
     if (rc < 0)
         return failure(L, rc);
@@ -1003,20 +1022,20 @@ static int event_set(lua_State *L)
 
 static int event_clear(lua_State *L)
 {
-    futex_event_clear((futex_event *)memof(checkprim(L, 1, EVENT)));
+    futex_event_clear((futex_event *)memof(selfprim(L, EVENT)));
     lua_pushboolean(L, 1);
     return 1;
 }
 
 static int event_is_set(lua_State *L)
 {
-    lua_pushboolean(L, futex_event_is_set((futex_event *)memof(checkprim(L, 1, EVENT))) == 1);
+    lua_pushboolean(L, futex_event_is_set((futex_event *)memof(selfprim(L, EVENT))) == 1);
     return 1;
 }
 
 static int event_wait(lua_State *L)
 {
-    prim *p = checkprim(L, 1, EVENT);
+    prim *p = selfprim(L, EVENT);
     uint64_t timeout = checktimeout(L, 2);
     int rc = 0; /* set already: no need to sleep */
     if (futex_event_is_set((futex_event *)memof(p)) != 1)
@@ -1063,7 +1082,7 @@ static int call_cond_wait(const prim *p, const futex_deadline *d, void *arg)
 
 static int cond_wait(lua_State *L)
 {
-    prim *p = checkprim(L, 1, CONDITION);
+    prim *p = selfprim(L, CONDITION);
     uint64_t timeout = checktimeout(L, 2);
     cond_wait_arg a = {mutexof(L, 1)};
     if (futex_mutex_is_owned((futex_mutex *)memof(a.m)) != 1)
@@ -1076,7 +1095,7 @@ static int cond_wait(lua_State *L)
 
 static int cond_notify_n(lua_State *L, int all)
 {
-    prim *p = checkprim(L, 1, CONDITION);
+    prim *p = selfprim(L, CONDITION);
     lua_Integer n = all ? 0 : luaL_optinteger(L, 2, 1);
     luaL_argcheck(L, n >= 0, 2, "count must be >= 0");
     if (futex_mutex_is_owned((futex_mutex *)memof(mutexof(L, 1))) != 1)
@@ -1095,7 +1114,7 @@ static int cond_notify_all(lua_State *L) { return cond_notify_n(L, 1); }
 
 static int cond_mutex(lua_State *L)
 {
-    checkprim(L, 1, CONDITION);
+    selfprim(L, CONDITION);
     lua_getiuservalue(L, 1, 2);
     return 1;
 }
@@ -1133,7 +1152,7 @@ static void barrier_give_up(const prim *p, void *ticket)
 
 static int barrier_wait(lua_State *L)
 {
-    prim *p = checkprim(L, 1, BARRIER);
+    prim *p = selfprim(L, BARRIER);
     uint64_t timeout = checktimeout(L, 2);
     uint32_t ticket = 0; /* our place across -EINTR: a re-call resumes, never arrives twice */
     int rc = block(L, call_barrier_wait, p, &ticket, timeout, 0, barrier_give_up);
@@ -1152,33 +1171,33 @@ static int barrier_wait(lua_State *L)
 
 static int barrier_reset(lua_State *L)
 {
-    prim *p = checkprim(L, 1, BARRIER);
+    prim *p = selfprim(L, BARRIER);
     futex_barrier_reset((futex_barrier *)memof(p), p->r->flags);
     return 0;
 }
 
 static int barrier_abort(lua_State *L)
 {
-    prim *p = checkprim(L, 1, BARRIER);
+    prim *p = selfprim(L, BARRIER);
     futex_barrier_abort((futex_barrier *)memof(p), p->r->flags);
     return 0;
 }
 
 static int barrier_parties(lua_State *L)
 {
-    lua_pushinteger(L, futex_barrier_parties((futex_barrier *)memof(checkprim(L, 1, BARRIER))));
+    lua_pushinteger(L, futex_barrier_parties((futex_barrier *)memof(selfprim(L, BARRIER))));
     return 1;
 }
 
 static int barrier_n_waiting(lua_State *L)
 {
-    lua_pushinteger(L, futex_barrier_n_waiting((futex_barrier *)memof(checkprim(L, 1, BARRIER))));
+    lua_pushinteger(L, futex_barrier_n_waiting((futex_barrier *)memof(selfprim(L, BARRIER))));
     return 1;
 }
 
 static int barrier_broken(lua_State *L)
 {
-    lua_pushboolean(L, futex_barrier_broken((futex_barrier *)memof(checkprim(L, 1, BARRIER))) == 1);
+    lua_pushboolean(L, futex_barrier_broken((futex_barrier *)memof(selfprim(L, BARRIER))) == 1);
     return 1;
 }
 
@@ -1190,8 +1209,9 @@ static void newprimclass(lua_State *L, const char *name, const luaL_Reg *methods
     luaL_newmetatable(L, name);
     luaL_setfuncs(L, meta, 0);
     lua_newtable(L);
-    lua_pushvalue(L, -3); /* the no-op, below the metatable */
-    luaL_setfuncs(L, methods, 1);
+    lua_pushvalue(L, -3); /* upvalue 1: the no-op, below the metatable */
+    lua_pushlightuserdata(L, (void *)(uintptr_t)lua_topointer(L, -3)); /* 2: the metatable (selfprim) */
+    luaL_setfuncs(L, methods, 2);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
 }
