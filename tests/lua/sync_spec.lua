@@ -179,6 +179,33 @@ describe("futex primitives: bad input", function()
     assert.are.equal(7, r:cell(12):load())
   end)
 
+  it("refuses a method called on another kind of object, touching nothing", function()
+    -- A primitive's method must take only its own kind as self: a
+    -- semaphore's layout read as an event's (or a cell, or a table) would
+    -- write outside what the caller gave it.
+    local e, s, m = r:event(0), r:semaphore(64, 0), r:mutex(128)
+    local c = r:cell(256)
+    local cases = {
+      { e.set, s, "futex.event expected, got futex.semaphore" },
+      { e.wait, m, "futex.event expected, got futex.mutex" },
+      { s.release, e, "futex.semaphore expected, got futex.event" },
+      { s.acquire, c, "futex.semaphore expected, got futex.cell" },
+      { m.acquire, {}, "futex.mutex expected, got table" },
+      { m.release, nil, "futex.mutex expected, got nil" },
+      { r:barrier(192, 2).wait, s, "futex.barrier expected, got futex.semaphore" },
+      { r:condition(320, m).notify, m, "futex.condition expected, got futex.mutex" },
+    }
+    for _, k in ipairs(cases) do
+      local ok, err = pcall(k[1], k[2])
+      assert.is_false(ok)
+      assert.truthy(err:find(k[3], 1, true), err)
+    end
+    assert.is_false(e:is_set())
+    assert.are.equal(0, s:get_value())
+    assert.is_false(m:locked())
+    for off = 0, 188, 4 do assert.are.equal(0, r:cell(off):load(), off) end
+  end)
+
   it("raises once the region is closed", function()
     local m = r:mutex(0)
     r:close()
