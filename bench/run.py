@@ -37,6 +37,10 @@ PP = "2000" if QUICK else "3000"  # C ping-pong round trips per process
 # placement it started with (0.4 µs vs 5 µs here): each run of an unpinned C ping-pong pools
 # several short rounds, so it samples both placements as they come.
 PP_ROUNDS = 1 if QUICK else 3
+# The other ping-pong groups (pinned, one CPU, the interpreters') pool 3 interleaved rounds a
+# run too: a round trip of 0.3-1 µs moves by a third from one process to the next with where
+# the host places the vCPUs, so a run of one process per row was decided by one placement.
+PIN_ROUNDS = 1 if QUICK else 3
 PY_PP = "1000" if QUICK else "4000"  # Python and Lua round trips per run
 
 C = os.path.join(OUT, "bench")
@@ -96,7 +100,7 @@ def groups():
     pinned = {"BENCH_PIN": "1"}
     for mode in ("threads", "procs"):
         g.append({"id": f"c-pp-pinned-{mode}", "title": f"C ping-pong, 2 {mode} pinned to CPUs 0 and 1",
-                  "unit": "µs/round trip", "runs": RUNS, "rounds": 1,
+                  "unit": "µs/round trip", "runs": RUNS, "rounds": PIN_ROUNDS,
                   "rows": [row(k, PEERS[k], [C, "pingpong", mode, k, PP], pinned)
                            for k in ("ours", "ours-nospin", "raw", "raw-spin1000")
                            + (("atomic",) if mode == "threads" else ())]
@@ -106,7 +110,7 @@ def groups():
                   "note": "pinning takes the scheduler's placement out: the FUTEX_NOSPIN vs raw goal is read here"})
     same = {"BENCH_PIN": "same"}
     g.append({"id": "c-pp-onecpu-threads", "title": "C ping-pong, 2 threads both pinned to CPU 0",
-              "unit": "µs/round trip", "runs": RUNS, "rounds": 1,
+              "unit": "µs/round trip", "runs": RUNS, "rounds": PIN_ROUNDS,
               "rows": [row(k, PEERS[k], [C, "pingpong", "threads", k, PP], same)
                        for k in ("ours", "ours-nospin", "raw", "raw-spin1000", "atomic", "condvar", "eventfd")],
               "note": "on one CPU a waiter's partner runs only once the waiter yields or sleeps"})
@@ -150,7 +154,7 @@ def groups():
             rows += [row(f"spin{s}", f"spin {s}", [C, "pingpong", mode, f"ours-spin{s}", PP], env) for s in SPINS]
             g.append({"id": f"spin-pp-{mode}-{'two' if pin_mode == '1' else 'one'}cpu",
                       "title": f"Spin count sweep: C ping-pong, 2 {mode} {where}", "unit": "µs/round trip",
-                      "rows": rows, "runs": RUNS, "rounds": 1})
+                      "rows": rows, "runs": RUNS, "rounds": PIN_ROUNDS})
     rows = [row("ours", "default (adaptive), after waits nobody ends", [C, "parkcost", "adaptive"])]
     rows += [row(f"spin{s}", f"spin {s}", [C, "parkcost", str(s)]) for s in SPINS]
     g.append({"id": "spin-park", "title": "CPU a 200 µs wait on an unchanging word burns (spin, then sleep)",
@@ -176,7 +180,7 @@ def groups():
               "unit": "µs/round trip", "rows": hand, "runs": RUNS, "rounds": PP_ROUNDS,
               "note": "a partner still spinning is never announced as a waiter, so it costs no wake call"})
     g.append({"id": "c-handoff-pinned", "title": "C handoff through the primitives, 2 processes pinned to CPUs 0 and 1",
-              "unit": "µs/round trip", "runs": RUNS, "rounds": 1,
+              "unit": "µs/round trip", "runs": RUNS, "rounds": PIN_ROUNDS,
               "rows": [dict(r, env={"BENCH_PIN": "1"}) for r in hand]})
     g.append({"id": "c-ownerdeath", "title": "Mutex owner-death detection: death to a blocked waiter holding the lock",
               "unit": "µs",
@@ -196,22 +200,25 @@ def groups():
               row("posix_ipc", "posix_ipc.Semaphore pair", PY + ["pingpong", "posix_ipc", PY_PP], PY_ENV),
               row("eventfd", "os.eventfd pair", PY + ["pingpong", "eventfd", PY_PP], PY_ENV),
               row("fastipc", "fastipc FutexWord", PY + ["pingpong", "fastipc", PY_PP], PY_ENV),
+              row("fastipc-event", "fastipc NamedEvent pair", PY + ["pingpong", "fastipc-event", PY_PP], PY_ENV),
+              row("fastipc-sem", "fastipc NamedSemaphore pair", PY + ["pingpong", "fastipc-sem", PY_PP], PY_ENV),
               row("ours-event", "two futex.Event (set / wait + clear)", PY + ["pingpong", "ours-event", PY_PP],
                   PY_ENV),
               row("ours-sem", "two futex.Semaphore (release / acquire)", PY + ["pingpong", "ours-sem", PY_PP],
                   PY_ENV),
               row("c", "C floor: libfutex, 2 processes", [C, "pingpong", "procs", "ours", PP])]
     g.append({"id": "py-pp", "title": "Python ping-pong, 2 processes", "unit": "µs/round trip", "rows": pyrows,
-              "runs": RUNS, "rounds": 1})
+              "runs": RUNS, "rounds": PIN_ROUNDS})
     g.append({"id": "py-pp-pinned", "title": "Python ping-pong, 2 processes pinned to CPUs 0 and 1",
               "unit": "µs/round trip",
               "rows": [dict(r, env=dict(r["env"], BENCH_PIN="1")) for r in pyrows
-                       if r["key"] in ("ours", "helpers", "semaphore", "event", "ours-event", "ours-sem", "pipe", "c")],
-              "runs": RUNS, "rounds": 1,
+                       if r["key"] in ("ours", "helpers", "semaphore", "event", "fastipc-event", "fastipc-sem",
+                                       "ours-event", "ours-sem", "pipe", "c")],
+              "runs": RUNS, "rounds": PIN_ROUNDS,
               "note": "unpinned, Linux mostly runs the two Python processes on one CPU, where no spin can help"})
     pin_py = dict(PY_ENV, BENCH_PIN="1")
     g.append({"id": "spin-py-pinned", "title": "Spin count sweep: Python ping-pong (plain loop), pinned to CPUs 0 and 1",
-              "unit": "µs/round trip", "runs": RUNS, "rounds": 1,
+              "unit": "µs/round trip", "runs": RUNS, "rounds": PIN_ROUNDS,
               "rows": [row("ours", "default (adaptive spin)", PY + ["pingpong", "ours", PY_PP], pin_py)]
               + [row(f"spin{n}", f"spin {n}", PY + ["pingpong", "ours", PY_PP], dict(pin_py, BENCH_SPIN=str(n)))
                  for n in PY_SPINS]})
@@ -225,7 +232,8 @@ def groups():
     g.append({"id": "py-lock", "title": "Python uncontended `with m: pass`", "unit": "ns/call",
               "rows": [row("ours", "futex.Mutex", PY + ["call", "with-mutex"], PY_ENV),
                        row("lock", "threading.Lock", PY + ["call", "with-lock"], PY_ENV),
-                       row("mplock", "multiprocessing.Lock", PY + ["call", "with-mplock"], PY_ENV)]})
+                       row("mplock", "multiprocessing.Lock", PY + ["call", "with-mplock"], PY_ENV),
+                       row("fastipc", "fastipc NamedMutex", PY + ["call", "with-fastipc"], PY_ENV)]})
     aio_n = "2000" if QUICK else "10000"
     g.append({"id": "py-aio-many", "title": f"Python asyncio: {aio_n} pending waits on {aio_n} words, released by another process",
               "unit": "ms until all resumed",
@@ -243,7 +251,7 @@ def groups():
                            PY + ["aio", "latency-event", "300"], PY_ENV)]})
     tmp = tempfile.mkdtemp(prefix="futex-bench-")
     g.append({"id": "lua-pp", "title": "Lua ping-pong, 2 lua5.4 processes", "unit": "µs/round trip",
-              "runs": RUNS, "rounds": 1,
+              "runs": RUNS, "rounds": PIN_ROUNDS,
               "rows": [row("ours", "futex.map cells, plain loop", LUA + ["futex", os.path.join(tmp, "map"), PY_PP],
                            LUA_ENV),
                        row("helpers", "futex.map cells, add_and_wake + wait_until",
@@ -256,7 +264,7 @@ def groups():
                        row("c", "C floor: libfutex, 2 processes", [C, "pingpong", "procs", "ours", PP])]})
     pin_lua = dict(LUA_ENV, BENCH_PIN="1")
     g.append({"id": "lua-pp-pinned", "title": "Lua ping-pong, 2 lua5.4 processes pinned to CPUs 0 and 1",
-              "unit": "µs/round trip", "runs": RUNS, "rounds": 1,
+              "unit": "µs/round trip", "runs": RUNS, "rounds": PIN_ROUNDS,
               "rows": [row("ours", "futex.map cells, plain loop", ["taskset", "-c", "0"] + LUA
                            + ["futex", os.path.join(tmp, "map"), PY_PP], pin_lua),
                        row("helpers", "futex.map cells, add_and_wake + wait_until", ["taskset", "-c", "0"] + LUA
@@ -562,7 +570,7 @@ def main():
     mach = machine()
     say(f"machine: {mach['nproc']} CPUs, {mach['cpu']}, Linux {mach['kernel']}, Python {mach['python']}, "
         f"load {mach['load_at_start']:.2f} at start, {mach['date_utc']}; default spin: {DEFAULT_SPIN}; "
-        f"ping-pong groups: {RUNS} runs each ({PP_ROUNDS} pooled rounds a run for unpinned C); "
+        f"ping-pong groups: {RUNS} runs each, {PIN_ROUNDS} pooled interleaved rounds a run; "
         f"others: {ROUNDS} pooled rounds")
     results = []
     t_start = time.time()

@@ -7,11 +7,12 @@ Ping-pong IMPLs: ours (futex.Cell over SharedMemory, the plain load/wait + fetch
 ours-helpers (add_and_wake + wait_until, two calls a side), ours-nospin (wait(spin=False)),
 semaphore (multiprocessing.Semaphore pair), event (multiprocessing.Event pair), pipe
 (multiprocessing.Pipe), posix_ipc (posix_ipc.Semaphore pair), eventfd (os.eventfd pair),
-fastipc (fastipc's FutexWord), ours-event / ours-sem (two futex.Event / futex.Semaphore
-over SharedMemory). Call IMPLs: load, fetch_add (futex.Cell), bit_length (int.bit_length,
-the floor: a C method call), atomics (atomics.atomicview fetch_add), atomicshm
-(atomicshm.AtomicU32 fetch_add), with-mutex / with-lock / with-mplock (`with m: pass` on a
-futex.Mutex, a threading.Lock, a multiprocessing.Lock).
+fastipc (fastipc's FutexWord), fastipc-sem / fastipc-event (two of fastipc's NamedSemaphore /
+NamedEvent), ours-event / ours-sem (two futex.Event / futex.Semaphore over SharedMemory).
+Call IMPLs: load, fetch_add (futex.Cell), bit_length (int.bit_length, the floor: a C method
+call), atomics (atomics.atomicview fetch_add), atomicshm (atomicshm.AtomicU32 fetch_add),
+with-mutex / with-lock / with-mplock / with-fastipc (`with m: pass` on a futex.Mutex, a
+threading.Lock, a multiprocessing.Lock, a fastipc NamedMutex).
 
     python3 pybench.py aio IMPL [n]             asyncio waits (see aio_many / aio_latency)
 
@@ -124,6 +125,45 @@ def fastipc_pair():
     return p0, w0, p1, w1, closer(shm, views, first=words.clear)
 
 
+def fastipc_named(kind, make):
+    """Two of fastipc's named primitives, unique to this process; cleanup unlinks them."""
+    try:
+        import fastipc
+    except ImportError:
+        skip("fastipc not installed")
+    xs = [make(getattr(fastipc, kind), f"futexbench{os.getpid()}x{d}") for d in range(2)]
+
+    def cleanup():
+        for x in xs:
+            x._shm.close()
+            x._shm.unlink()
+
+    return xs, cleanup
+
+
+def fastipc_sem_pair():
+    s, cleanup = fastipc_named("NamedSemaphore", lambda cls, name: cls(name, 0))
+    return s[0].post1, s[0].wait, s[1].post1, s[1].wait, cleanup
+
+
+def fastipc_event_pair():
+    e, cleanup = fastipc_named("NamedEvent", lambda cls, name: cls(name))
+
+    def mk(d):
+        ev = e[d]
+
+        def wait_():
+            # Its wait returns on any wake of the word: look again, as a user must.
+            while not ev.is_set():
+                ev.wait()
+            ev.clear()  # as event_pair
+
+        return ev.set, wait_
+
+    (p0, w0), (p1, w1) = mk(0), mk(1)
+    return p0, w0, p1, w1, cleanup
+
+
 def semaphore_pair():
     s = [mp.Semaphore(0), mp.Semaphore(0)]
     return s[0].release, s[0].acquire, s[1].release, s[1].acquire, lambda: None
@@ -211,6 +251,8 @@ PAIRS = {
     "posix_ipc": posix_ipc_pair,
     "eventfd": eventfd_pair,
     "fastipc": fastipc_pair,
+    "fastipc-sem": fastipc_sem_pair,
+    "fastipc-event": fastipc_event_pair,
     "ours-event": futex_event_pair,
     "ours-sem": futex_sem_pair,
 }
@@ -326,11 +368,15 @@ def calls(impl):
         view = atomicshm.AtomicView(buf)
         keep.append((view, buf))
         f, arg = view.cell_u32(0).fetch_add, 1
-    elif impl in ("with-mutex", "with-lock", "with-mplock"):
+    elif impl in ("with-mutex", "with-lock", "with-mplock", "with-fastipc"):
         if impl == "with-mutex":
             import futex
 
             m = futex.Mutex()
+        elif impl == "with-fastipc":
+            xs, cleanup = fastipc_named("NamedMutex", lambda cls, name: cls(name))
+            m = xs[0]
+            keep.append(cleanup)
         elif impl == "with-lock":
             import threading
 
