@@ -802,7 +802,7 @@ static int block(lua_State *L, blocking_call call, const prim *p, void *arg, uin
     futex_deadline d; /* FUTEX_FOREVER: one that never expires */
     futex_deadline_init(&d, timeout_ns);
     hooks h;
-    hooks_save(L, &h);
+    hooks_from(L, p->r->main, &h); /* the region knows its main thread: no registry lookup */
     for (;;) {
         futex_deadline slice = d;
         int sliced = sliceable ? futex_deadline_slice(&d, &slice) : 0;
@@ -821,7 +821,7 @@ static int block(lua_State *L, blocking_call call, const prim *p, void *arg, uin
                 on_raise(p, arg);
             return lua_error(L); /* the hook's error (lua.c: "interrupted!") */
         }
-        hooks_save(L, &h); /* the hook ran and did not raise: watch for the next one */
+        hooks_from(L, p->r->main, &h); /* the hook ran and did not raise: watch for the next one */
     }
 }
 
