@@ -1391,7 +1391,6 @@ static PyObject *sync_get_shared(PyObject *self, void *Py_UNUSED(closure))
     return PyBool_FromLong(((SyncObject *)self)->flags & FUTEX_SHARED);
 }
 
-
 /* timeout for Lock.acquire(blocking, timeout): -1 forever, else >= 0 and
  * <= threading.TIMEOUT_MAX, exactly as threading.Lock parses it; then the
  * same conversion as Cell.wait. */
