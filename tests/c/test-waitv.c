@@ -111,8 +111,8 @@ TEST(waitv_timeouts_never_early, ANY)
     CHECK_EQ(futex_waitv(items, 4, &d, 0, NULL), -ETIMEDOUT);
     uint64_t limits[] = {1000000u, 20000000u, 120000000u};
     for (unsigned k = 0; k < 6; k++) {
+        t0 = now_ns(); /* before the deadline starts: the wait is measured from no later */
         futex_deadline_init(&d, limits[k % 3]);
-        t0 = now_ns();
         CHECK_EQ(futex_waitv(items, k < 3 ? 4 : 1, &d, 0, NULL), -ETIMEDOUT);
         CHECK(now_ns() - t0 >= limits[k % 3]);
         CHECK_EQ(futex_deadline_remaining_ns(&d), 0);
@@ -122,8 +122,8 @@ TEST(waitv_timeouts_never_early, ANY)
     uint32_t many[MAXW] = {0};
     futex_waitv_item mitems[MAXW];
     fill(mitems, many, MAXW, (futex_capabilities() & FUTEX_CAP_SHARED) ? FUTEX_SHARED : FUTEX_PRIVATE);
-    futex_deadline_init(&d, 30000000u);
     t0 = now_ns();
+    futex_deadline_init(&d, 30000000u);
     CHECK_EQ(futex_waitv(mitems, MAXW, &d, 0, NULL), -ETIMEDOUT);
     CHECK(now_ns() - t0 >= 30000000u);
 }
