@@ -319,16 +319,37 @@ static void leave(CellObject *c)
  * and a fault guard (futex_guard_begin), so a buffer whose file another
  * process shrank raises OSError(EFAULT) instead of killing the process with
  * a SIGBUS. Once broken, the cell stays broken. */
-static int begin_op(CellObject *c)
+static int guard_begin(CellObject *c)
 {
-    if (enter(c) < 0)
-        return -1;
     if (c->view.obj == NULL)
         return 0; /* the cell's own word: always mapped */
     if (futex__atomic_load(&c->broken, FUTEX__RELAXED) || futex_guard_begin(c->word) < 0) {
         futex__atomic_store(&c->broken, 1, FUTEX__RELAXED);
-        leave(c);
         raise_result(-EFAULT);
+        return -1;
+    }
+    return 0;
+}
+
+/* 0, or -1 with the fault's error raised (the operation ran on zeros: its
+ * result is meaningless). */
+static int guard_end(CellObject *c)
+{
+    int rc = c->view.obj != NULL ? futex_guard_end() : 0;
+    if (rc < 0) {
+        futex__atomic_store(&c->broken, 1, FUTEX__RELAXED);
+        raise_result(rc);
+        return -1;
+    }
+    return 0;
+}
+
+static int begin_op(CellObject *c)
+{
+    if (enter(c) < 0)
+        return -1;
+    if (guard_begin(c) < 0) {
+        leave(c);
         return -1;
     }
     return 0;
@@ -336,16 +357,35 @@ static int begin_op(CellObject *c)
 
 static int end_op(CellObject *c)
 {
-    int rc = c->view.obj != NULL ? futex_guard_end() : 0;
-    if (rc < 0)
-        futex__atomic_store(&c->broken, 1, FUTEX__RELAXED);
+    int rc = guard_end(c);
     leave(c);
-    if (rc < 0) {
-        raise_result(rc); /* the operation ran on zeros: its result is meaningless */
+    return rc;
+}
+
+/* begin_op / end_op for an operation that holds the GIL from start to end
+ * (load, store, the read-modify-writes, wake): release() needs the GIL too,
+ * so it cannot come in between, and the in-use count -- two atomic
+ * read-modify-writes, a third of a load's cost -- is left as it is; a
+ * released cell is refused and the fault guard runs all the same. A
+ * free-threaded build has no such GIL: there, the counted form. */
+#if defined(Py_GIL_DISABLED)
+#define begin_held begin_op
+#define end_held end_op
+#else
+static int begin_held(CellObject *c)
+{
+    /* Relaxed: only release() sets RELEASED, under the GIL we now hold,
+     * whose taking ordered us after it. A wait in another thread may move
+     * the count meanwhile; that is not read here. */
+    if (futex__atomic_load(&c->state, FUTEX__RELAXED) & RELEASED) {
+        PyErr_SetString(PyExc_ValueError, "operation on a released futex.Cell");
         return -1;
     }
-    return 0;
+    return guard_begin(c);
 }
+
+static int end_held(CellObject *c) { return guard_end(c); }
+#endif
 
 static PyObject *cell_make(PyTypeObject *type, PyObject *buffer, PyObject *offset_obj, PyObject *shared_obj)
 {
@@ -523,10 +563,10 @@ static PyObject *cell_exit(PyObject *self, PyObject *const *Py_UNUSED(args), Py_
 static PyObject *cell_load(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
     CellObject *c = (CellObject *)self;
-    if (begin_op(c) < 0)
+    if (begin_held(c) < 0)
         return NULL;
     uint32_t v = futex_load(c->word);
-    if (end_op(c) < 0)
+    if (end_held(c) < 0)
         return NULL;
     return PyLong_FromUnsignedLong(v);
 }
@@ -535,10 +575,10 @@ static PyObject *cell_store(PyObject *self, PyObject *arg)
 {
     CellObject *c = (CellObject *)self;
     uint32_t v;
-    if (to_u32(arg, &v, "value") < 0 || begin_op(c) < 0)
+    if (to_u32(arg, &v, "value") < 0 || begin_held(c) < 0)
         return NULL;
     futex_store(c->word, v);
-    if (end_op(c) < 0)
+    if (end_held(c) < 0)
         return NULL;
     Py_RETURN_NONE;
 }
@@ -551,10 +591,10 @@ static PyObject *cell_compare_exchange(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OO:compare_exchange", &expected_obj, &desired_obj))
         return NULL;
     if (to_u32(expected_obj, &expected, "expected") < 0 || to_u32(desired_obj, &desired, "desired") < 0 ||
-        begin_op(c) < 0)
+        begin_held(c) < 0)
         return NULL;
     uint32_t old = futex_compare_exchange(c->word, expected, desired);
-    if (end_op(c) < 0)
+    if (end_held(c) < 0)
         return NULL;
     return PyLong_FromUnsignedLong(old);
 }
@@ -565,10 +605,10 @@ static PyObject *cell_compare_exchange(PyObject *self, PyObject *args)
     {                                                                                                                  \
         CellObject *c = (CellObject *)self;                                                                            \
         uint32_t v;                                                                                                    \
-        if (to_u32(arg, &v, "value") < 0 || begin_op(c) < 0)                                                           \
+        if (to_u32(arg, &v, "value") < 0 || begin_held(c) < 0)                                                         \
             return NULL;                                                                                               \
         uint32_t old = futex_##name(c->word, v);                                                                       \
-        if (end_op(c) < 0)                                                                                             \
+        if (end_held(c) < 0)                                                                                             \
             return NULL;                                                                                               \
         return PyLong_FromUnsignedLong(old);                                                                           \
     }
@@ -763,10 +803,10 @@ static PyObject *cell_wake(PyObject *self, PyObject *const *args, Py_ssize_t nar
     uint32_t n;
     if (fast_args("wake", args, nargs, kwnames, names, 1, 1, 0, &n_obj) < 0 || to_wake_count(n_obj, &n) < 0)
         return NULL;
-    if (begin_op(c) < 0)
+    if (begin_held(c) < 0)
         return NULL;
     int rc = futex_wake(c->word, n, c->flags);
-    if (end_op(c) < 0)
+    if (end_held(c) < 0)
         return NULL;
     return wake_result(rc);
 }
@@ -774,10 +814,10 @@ static PyObject *cell_wake(PyObject *self, PyObject *const *args, Py_ssize_t nar
 static PyObject *cell_wake_all(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
     CellObject *c = (CellObject *)self;
-    if (begin_op(c) < 0)
+    if (begin_held(c) < 0)
         return NULL;
     int rc = futex_wake(c->word, FUTEX_ALL, c->flags);
-    if (end_op(c) < 0)
+    if (end_held(c) < 0)
         return NULL;
     return wake_result(rc);
 }
@@ -844,10 +884,10 @@ static PyObject *cell_change_and_wake(PyObject *self, PyObject *const *args, Py_
     uint32_t v, n, old = 0;
     if (fast_args(add ? "add_and_wake" : "store_and_wake", args, nargs, kwnames, add ? add_names : store_names, 2, 2,
                   1, a) < 0 ||
-        to_u32(a[0], &v, add ? "delta" : "value") < 0 || to_wake_count(a[1], &n) < 0 || begin_op(c) < 0)
+        to_u32(a[0], &v, add ? "delta" : "value") < 0 || to_wake_count(a[1], &n) < 0 || begin_held(c) < 0)
         return NULL;
     int rc = add ? futex_add_wake(c->word, v, n, c->flags, &old) : futex_store_wake(c->word, v, n, c->flags);
-    if (end_op(c) < 0)
+    if (end_held(c) < 0)
         return NULL;
     if (rc < 0 && rc != FUTEX_UNCOUNTED)
         return raise_result(rc);
@@ -869,10 +909,10 @@ static PyObject *cell_repr(PyObject *self)
     CellObject *c = (CellObject *)self;
     if (futex__atomic_load(&c->state, FUTEX__ACQUIRE) & RELEASED)
         return PyUnicode_FromFormat("<futex.Cell released>");
-    if (begin_op(c) < 0)
+    if (begin_held(c) < 0)
         return NULL;
     unsigned long v = futex_load(c->word);
-    if (end_op(c) < 0)
+    if (end_held(c) < 0)
         return NULL;
     return PyUnicode_FromFormat("<futex.Cell offset=%zd value=%lu shared=%s>", c->offset, v,
                                 (c->flags & FUTEX_SHARED) ? "True" : "False");

@@ -283,6 +283,7 @@ def test_use_after_release():
     for call in [c.load, lambda: c.store(1), lambda: c.exchange(1), lambda: c.compare_exchange(0, 1),
                  lambda: c.fetch_add(1), lambda: c.fetch_sub(1), lambda: c.fetch_and(1), lambda: c.fetch_or(1),
                  lambda: c.fetch_xor(1), lambda: c.wait(0, 0), lambda: c.wait(0), c.wake, c.wake_all,
+                 lambda: c.wait_until(1, 0), lambda: c.store_and_wake(1), lambda: c.add_and_wake(1),
                  lambda: futex.Deadline(0).wait(c, 0), c.__enter__]:
         with pytest.raises(ValueError):
             call()
