@@ -14,8 +14,6 @@ import futex._aio as aio
 from _aio_procs import post_and_set, release_words
 from _util import PATIENCE
 
-
-
 _loop_factory = asyncio.new_event_loop
 
 
@@ -25,7 +23,7 @@ def loop_kind(request):
     dependency, scripts/requirements.txt)."""
     global _loop_factory
     if request.param == "uvloop":
-        uvloop = pytest.importorskip("uvloop")
+        import uvloop  # installed with the tests: missing, the suite fails rather than skips
         _loop_factory = uvloop.new_event_loop
     else:
         _loop_factory = asyncio.new_event_loop
@@ -48,6 +46,14 @@ def pending(loop=None):
     """Registrations the running loop's watcher holds (0 if it has none)."""
     lw = aio._watchers.get(loop or asyncio.get_running_loop())
     return 0 if lw is None else lw.w.pending()
+
+
+async def registered(n=1):
+    """Returns once the running loop's watcher holds at least n registrations:
+    the waits under test are pending, not just scheduled. Bounded like every
+    test body, by run()'s wait_for."""
+    while pending() < n:
+        await asyncio.sleep(0.001)
 
 
 def later(delay, fn, *args):
@@ -122,8 +128,7 @@ def test_wake_without_change_returns_true():
     async def main():
         c = futex.Cell()
         task = asyncio.ensure_future(c.wait_async(0, timeout=PATIENCE))
-        while pending() == 0:
-            await asyncio.sleep(0.001)
+        await registered()
         for _ in range(int(PATIENCE / 0.01)):
             c.wake_all()
             await asyncio.sleep(0.01)
@@ -163,8 +168,7 @@ def test_release_while_pending_is_deferred():
         buf = bytearray(4)
         c = futex.Cell(buf, 0)
         task = asyncio.ensure_future(c.wait_async(0, timeout=0.1))
-        while pending() == 0:
-            await asyncio.sleep(0.001)
+        await registered()
         c.release()
         with pytest.raises(BufferError):
             buf.extend(b"x")  # still exported: the wait holds it
@@ -185,8 +189,7 @@ def test_many_waits_add_at_most_one_thread():
         cells = [futex.Cell(shm, 4 * i) for i in range(n)]
         before_os, before_py = os_threads(), threading.active_count()
         tasks = [asyncio.ensure_future(c.wait_async(0, timeout=PATIENCE)) for c in cells]
-        while pending() < n:
-            await asyncio.sleep(0.005)
+        await registered(n)
         assert os_threads() <= before_os + 1
         assert threading.active_count() <= before_py + 1
         later(0.01, lambda: [store_wake(c, 1) for c in cells])
@@ -203,8 +206,7 @@ def test_cancel_leaves_nothing_registered():
     async def main():
         c = futex.Cell()
         tasks = [asyncio.ensure_future(c.wait_async(0)) for _ in range(20)]
-        while pending() < 20:
-            await asyncio.sleep(0.001)
+        await registered(20)
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -226,8 +228,7 @@ def test_cancel_many_then_release_at_once():
         buf = bytearray(4 * n)
         cells = [futex.Cell(buf, 4 * i) for i in range(n)]
         tasks = [asyncio.ensure_future(c.wait_async(0, timeout=PATIENCE)) for c in cells]
-        while pending() < n:
-            await asyncio.sleep(0.001)
+        await registered(n)
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -246,8 +247,7 @@ def test_timeouts_share_one_timer_in_deadline_order():
     async def main():
         slow_cell, fast_cell = futex.Cell(), futex.Cell()
         slow = asyncio.ensure_future(slow_cell.wait_async(0, timeout=PATIENCE))
-        while pending() < 1:
-            await asyncio.sleep(0.001)
+        await registered(1)
         t0 = time.monotonic()
         assert await fast_cell.wait_async(0, timeout=0.05) is False
         took = time.monotonic() - t0
@@ -266,8 +266,7 @@ def test_cancelled_acquire_loses_no_unit():
     async def main():
         s = futex.Semaphore(value=0)
         a = asyncio.ensure_future(s.acquire_async())
-        while pending() == 0:
-            await asyncio.sleep(0.001)
+        await registered()
         s.release()  # the wake goes to the watcher, on a's behalf
         a.cancel()   # before a runs again
         with pytest.raises(asyncio.CancelledError):
@@ -297,8 +296,7 @@ def test_cancelled_acquire_passes_the_wake_on():
 
     async def main():
         a = asyncio.ensure_future(s.acquire_async())
-        while pending() == 0:
-            await asyncio.sleep(0.001)
+        await registered()
         th = threading.Thread(target=second_loop, daemon=True)
         th.start()
         while not other or pending(other[0]) == 0:
@@ -374,8 +372,7 @@ def test_event_set_and_cleared_while_waiting_counts():
     async def main():
         e = futex.Event()
         task = asyncio.ensure_future(e.wait_async(timeout=PATIENCE))
-        while pending() == 0:
-            await asyncio.sleep(0.001)
+        await registered()
         e.set()
         e.clear()
         assert await task is True
@@ -503,8 +500,7 @@ def test_words_released_by_another_process(method):
             p = ctx.Process(target=release_words, args=(cells, go, 0.05))
             p.start()
             tasks = [asyncio.ensure_future(c.wait_async(0, timeout=PATIENCE)) for c in cells]
-            while pending() < n:
-                await asyncio.sleep(0.001)
+            await registered(n)
             store_wake(go, 1)
             assert await asyncio.gather(*tasks) == [True] * n
             assert [c.load() for c in cells] == [1] * n
@@ -554,8 +550,7 @@ def test_forked_child_leaves_the_parents_watcher_alone():
     async def main():
         s = futex.Semaphore(mem, 0)
         task = asyncio.ensure_future(s.acquire_async(timeout=PATIENCE))
-        while pending() == 0:
-            await asyncio.sleep(0.001)
+        await registered()
         announced = int.from_bytes(mem[4:8], "little")
         assert announced == 1
         inherited = aio._watchers[asyncio.get_running_loop()]
