@@ -141,6 +141,22 @@ static int remembered(const lastcell *last, const cell *c)
     return 0;
 }
 
+/* luaL_checkudata(L, 1, tname) for a method whose upvalue 2 is its class's
+ * metatable address: the same test and error, without the registry lookup
+ * by name. */
+static void *selfof(lua_State *L, const char *tname)
+{
+    void *u = lua_touserdata(L, 1);
+    int same = 0;
+    if (u != NULL && lua_getmetatable(L, 1)) {
+        same = lua_topointer(L, -1) == lua_touserdata(L, lua_upvalueindex(2));
+        lua_pop(L, 1);
+    }
+    if (!same)
+        luaL_typeerror(L, 1, tname);
+    return u;
+}
+
 /* checkcell for the cell methods (upvalues: see open_cells). The same test
  * as luaL_checkudata, and the same error, but luaL_checkudata looks the
  * metatable up by name in the registry (a string hash and a table search):
@@ -157,13 +173,7 @@ static cell *selfcell(lua_State *L)
     cell *c = (cell *)lua_touserdata(L, 1);
     lastcell *last = (lastcell *)lua_touserdata(L, lua_upvalueindex(3));
     if (c == NULL || !remembered(last, c)) {
-        int same = 0;
-        if (c != NULL && lua_getmetatable(L, 1)) {
-            same = lua_topointer(L, -1) == lua_touserdata(L, lua_upvalueindex(2));
-            lua_pop(L, 1);
-        }
-        if (!same)
-            luaL_typeerror(L, 1, CELL);
+        selfof(L, CELL);
         if (!c->finalized) {
             last->c[last->next] = c;
             last->next = (last->next + 1) % LAST_CELLS;
@@ -734,20 +744,12 @@ static prim *checkprim(lua_State *L, int arg, const char *tname)
     return p;
 }
 
-/* checkprim for the methods' self (argument 1): the same test and error,
- * but against the class's metatable address, upvalue 2 of every method
- * (see newprimclass), instead of luaL_checkudata's registry lookup by name:
- * a hand-off makes two or three of these calls a side, as cells do. */
+/* checkprim for the methods' self (argument 1), by selfof: upvalue 2 of
+ * every method is its class's metatable (see newprimclass). A hand-off
+ * makes two or three of these calls a side, as cells do. */
 static prim *selfprim(lua_State *L, const char *tname)
 {
-    prim *p = (prim *)lua_touserdata(L, 1);
-    int same = 0;
-    if (p != NULL && lua_getmetatable(L, 1)) {
-        same = lua_topointer(L, -1) == lua_touserdata(L, lua_upvalueindex(2));
-        lua_pop(L, 1);
-    }
-    if (!same)
-        luaL_typeerror(L, 1, tname);
+    prim *p = (prim *)selfof(L, tname);
     if (p->r->base == NULL)
         luaL_error(L, "region is closed");
     return p;
