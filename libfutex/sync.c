@@ -992,6 +992,16 @@ int futex_sem_post(futex_sem *s, uint32_t n, unsigned flags)
     return 0;
 }
 
+/* A waiter leaving without a unit: a post's wake may have picked it while it
+ * was timing out; if units remain and others sleep, pass the wake on, or
+ * they would sleep beside a unit:
+ *   post: value=1, wake(1) -> us;  we: time out, leave;  B sleeps on. */
+static void sem_pass_on(futex_sem *s, unsigned flags)
+{
+    if (load_seq(&s->u32_[S_VALUE]) > 0 && load_seq(&s->u32_[S_WAITERS]) > 0)
+        wake(&s->u32_[S_VALUE], 1, flags);
+}
+
 /* Take one unit if there is one: 1 taken, 0 not. */
 static int sem_take(futex_sem *s)
 {
@@ -1034,12 +1044,7 @@ int futex_sem_wait(futex_sem *s, const futex_deadline *d, unsigned flags)
             return 0; /* even after a timeout or a signal: we have the unit, so we succeeded */
         if (rc == 0 || rc == -EAGAIN)
             continue; /* woken, but another taker won: wait again */
-        /* Leaving without a unit. A post's wake may have picked us while we
-         * were timing out; if units remain and others sleep, pass it on, or
-         * they would sleep beside a unit:
-         *   post: value=1, wake(1) -> us;  we: time out, leave;  B sleeps on. */
-        if (load_seq(&s->u32_[S_VALUE]) > 0 && load_seq(&s->u32_[S_WAITERS]) > 0)
-            wake(&s->u32_[S_VALUE], 1, flags);
+        sem_pass_on(s, flags); /* leaving without a unit */
         return rc; /* -ETIMEDOUT, -EINTR, or why waiting cannot work (-EDEADLK on single, -EFAULT) */
     }
 }
@@ -1576,10 +1581,8 @@ int futex_sem_withdraw(futex_sem *s, unsigned flags, unsigned how)
         return rc != 0 ? rc : -EINVAL;
     /* SeqCst: as futex_sem_wait's withdrawal, the other half of the post's pair. */
     futex__atomic_fetch_sub(&s->u32_[S_WAITERS], 1, FUTEX__SEQ_CST);
-    /* Leaving without a unit, as futex_sem_wait does: a post's wake may
-     * have gone to us; units left and sleepers announced -> pass it on. */
-    if ((how & FUTEX_WITHDRAW_PASS_ON) && load_seq(&s->u32_[S_VALUE]) > 0 && load_seq(&s->u32_[S_WAITERS]) > 0)
-        wake(&s->u32_[S_VALUE], 1, flags);
+    if (how & FUTEX_WITHDRAW_PASS_ON)
+        sem_pass_on(s, flags); /* leaving without a unit, as futex_sem_wait does */
     return 0;
 }
 

@@ -2621,40 +2621,11 @@ static PyObject *watcher_took(PyObject *self, PyObject *target)
     Py_RETURN_NONE;
 }
 
-/* ready() -> list of the ids that fired since the last call (drains the fd). */
-static PyObject *watcher_ready(PyObject *self, PyObject *Py_UNUSED(ignored))
-{
-    WatcherObject *o = watcher_checked(self);
-    if (o == NULL)
-        return NULL;
-    PyObject *out = PyList_New(0);
-    int ids[256];
-    int n;
-    while (out != NULL && (n = futex_watcher_ready(o->w, ids, 256)) > 0) {
-        for (int i = 0; i < n; i++) {
-            PyObject *k = PyLong_FromLong(ids[i]);
-            if (k == NULL || PyList_Append(out, k) < 0) {
-                Py_XDECREF(k);
-                Py_CLEAR(out);
-                break;
-            }
-            Py_DECREF(k);
-        }
-        if (n < 256)
-            break;
-    }
-    if (out != NULL && n < 0) {
-        Py_DECREF(out);
-        return raise_result(n);
-    }
-    return out;
-}
-
 /* resolve(futures, late): the fd reader of futex/_aio.py, in one C loop (a
  * batch may hold thousands of ids): each fired id's future in `futures`
  * gets set_result(True), or, if its timer resolved it already, the id goes
  * into the set `late`. Ids without a future (removed meanwhile) are
- * skipped. Drains the fd as ready() does. */
+ * skipped. Drains the fd (futex_watcher_ready). */
 static PyObject *watcher_resolve(PyObject *self, PyObject *args)
 {
     PyObject *futures, *late;
@@ -2710,7 +2681,6 @@ static PyMethodDef watcher_methods[] = {
     {"remove", watcher_remove, METH_VARARGS,
      "remove(id, pass_on=False)\n\nUnregister id; pass_on hands a consumed wake to the next waiter."},
     {"took", watcher_took, METH_O, "took(mutex)\n\nAfter taking a mutex as a woken waiter: keep its WAITERS bit."},
-    {"ready", watcher_ready, METH_NOARGS, "ready() -> list[int]\n\nThe ids that fired (oldest first)."},
     {"resolve", watcher_resolve, METH_VARARGS,
      "resolve(futures, late)\n\nset_result(True) on each fired id's future (ids whose future is done go into late)."},
     {"pending", watcher_len, METH_NOARGS, "pending() -> int\n\nHow many registrations are held."},

@@ -87,7 +87,6 @@ class _LoopWatcher:
         """The future that registration i's fire resolves (True), or the
         shared timer (False, once deadline has passed); None if deadline has
         passed already. Every arm is followed by disarm."""
-        fut = None
         if deadline is not None:
             remaining = deadline.remaining
             if remaining == 0.0:
