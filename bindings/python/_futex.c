@@ -608,7 +608,7 @@ static PyObject *cell_compare_exchange(PyObject *self, PyObject *args)
         if (to_u32(arg, &v, "value") < 0 || begin_held(c) < 0)                                                         \
             return NULL;                                                                                               \
         uint32_t old = futex_##name(c->word, v);                                                                       \
-        if (end_held(c) < 0)                                                                                             \
+        if (end_held(c) < 0)                                                                                           \
             return NULL;                                                                                               \
         return PyLong_FromUnsignedLong(old);                                                                           \
     }
