@@ -242,7 +242,7 @@ def groups():
                        row("executor", "loop.run_in_executor(None, cell.wait, ...), the default executor",
                            PY + ["aio", "many-executor", aio_n], PY_ENV)]})
     g.append({"id": "py-aio-memory", "title": "Python asyncio: heap per pending Cell.wait_async", "unit": "bytes/wait",
-              "rows": [row("async", "task + future + registration (tracemalloc)",
+              "rows": [row("async", "its future + registration (tracemalloc; no task around it)",
                            PY + ["aio", "memory-async", aio_n], PY_ENV)]})
     g.append({"id": "py-aio-latency", "title": "Python asyncio: wake-to-resume latency", "unit": "µs",
               "rows": [row("async", "Cell.wait_async woken by store + wake from another process",

@@ -934,8 +934,9 @@ static PyObject *cell_get_released(PyObject *self, void *Py_UNUSED(closure))
 }
 
 /* ---- asyncio waits --------------------------------------------------------
- * wait_async / acquire_async return the coroutine of the same name in
- * futex/_aio.py, which waits through one futex._Watcher per event loop. */
+ * wait_async / acquire_async return what the function of the same name in
+ * futex/_aio.py returns (a future for a Cell, a coroutine for the
+ * primitives), which waits through one futex._Watcher per event loop. */
 static PyObject *aio_call(const char *name, PyObject *self, PyObject *args, PyObject *kwds)
 {
     PyObject *mod = PyImport_ImportModule("futex._aio");
@@ -1020,7 +1021,8 @@ static PyMethodDef cell_methods[] = {
     {"__reduce__", cell_reduce, METH_NOARGS, NULL},
     /* asyncio */
     AIO_METHOD("wait_async", cell_wait_async,
-               "wait_async(expected, timeout=None) -> awaitable bool\n\nwait() for asyncio: the same results, the loop free meanwhile."),
+               "wait_async(expected, timeout=None) -> awaitable bool\n\nwait() for asyncio: the same results, the loop free meanwhile.\n"
+               "Registers at the call and returns a future; cancelling it unregisters."),
     {NULL, NULL, 0, NULL},
 };
 
@@ -2570,6 +2572,28 @@ static PyObject *watcher_add_waiter(PyObject *self, PyObject *args)
     return Py_BuildValue("(Nk)", key, (unsigned long)item.expected);
 }
 
+/* Unregisters id (held in targets under key): its word is never read again,
+ * and its target's hold is dropped (how: as watcher_drop_target). */
+static int watcher_unregister(WatcherObject *o, PyObject *key, int id, unsigned how)
+{
+    PyObject *target = PyDict_GetItemWithError(o->targets, key);
+    if (target == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_KeyError, "no registration %d", id);
+        return -1;
+    }
+    Py_INCREF(target);
+    int rc = futex_watcher_remove(o->w, id);
+    if (rc == 0 && PyDict_DelItem(o->targets, key) == 0)
+        watcher_drop_target(o, target, how);
+    Py_DECREF(target);
+    if (rc < 0) {
+        raise_result(rc);
+        return -1;
+    }
+    return PyErr_Occurred() ? -1 : 0;
+}
+
 /* remove(id, pass_on=False): unregisters id (its word is never read again)
  * and withdraws its announcement. pass_on: the registration may have fired
  * but its waiter leaves without taking (cancelled, timed out): a wake of a
@@ -2584,22 +2608,9 @@ static PyObject *watcher_remove(PyObject *self, PyObject *args)
     PyObject *key = PyLong_FromLong(id);
     if (key == NULL)
         return NULL;
-    PyObject *target = PyDict_GetItemWithError(o->targets, key);
-    if (target == NULL) {
-        Py_DECREF(key);
-        if (!PyErr_Occurred())
-            PyErr_Format(PyExc_KeyError, "no registration %d", id);
-        return NULL;
-    }
-    Py_INCREF(target);
-    int rc = futex_watcher_remove(o->w, id);
-    if (rc == 0 && PyDict_DelItem(o->targets, key) == 0)
-        watcher_drop_target(o, target, pass_on ? FUTEX_WITHDRAW_PASS_ON : 0);
-    Py_DECREF(target);
+    int rc = watcher_unregister(o, key, id, pass_on ? FUTEX_WITHDRAW_PASS_ON : 0);
     Py_DECREF(key);
     if (rc < 0)
-        return raise_result(rc);
-    if (PyErr_Occurred())
         return NULL;
     Py_RETURN_NONE;
 }
@@ -2621,16 +2632,20 @@ static PyObject *watcher_took(PyObject *self, PyObject *target)
     Py_RETURN_NONE;
 }
 
-/* resolve(futures, late): the fd reader of futex/_aio.py, in one C loop (a
- * batch may hold thousands of ids): each fired id's future in `futures`
- * gets set_result(True), or, if its timer resolved it already, the id goes
- * into the set `late`. Ids without a future (removed meanwhile) are
- * skipped. Drains the fd (futex_watcher_ready). */
+/* resolve(futures, late, own): the fd reader of futex/_aio.py, in one C
+ * loop (a batch may hold thousands of ids). A fired id's future in
+ * `futures` gets set_result(True), or, if its timer resolved it already,
+ * the id goes into the set `late`; ids without a future (removed meanwhile)
+ * are skipped. A future of type `own` (a Cell wait, which has no coroutine
+ * of its own to clean up after it) also leaves `futures` and is
+ * unregistered here, before its result is set. Drains the fd
+ * (futex_watcher_ready). */
 static PyObject *watcher_resolve(PyObject *self, PyObject *args)
 {
-    PyObject *futures, *late;
+    PyObject *futures, *late, *own;
     WatcherObject *o = watcher_checked(self);
-    if (o == NULL || !PyArg_ParseTuple(args, "O!O!:resolve", &PyDict_Type, &futures, &PySet_Type, &late))
+    if (o == NULL ||
+        !PyArg_ParseTuple(args, "O!O!O!:resolve", &PyDict_Type, &futures, &PySet_Type, &late, &PyType_Type, &own))
         return NULL;
     PyObject *done_name = PyUnicode_InternFromString("done");
     PyObject *set_name = PyUnicode_InternFromString("set_result");
@@ -2642,13 +2657,17 @@ static PyObject *watcher_resolve(PyObject *self, PyObject *args)
             PyObject *fut = key == NULL ? NULL : PyDict_GetItemWithError(futures, key); /* borrowed */
             if (fut != NULL) {
                 Py_INCREF(fut);
-                PyObject *done = PyObject_CallMethodObjArgs(fut, done_name, NULL);
+                int owned = PyObject_TypeCheck(fut, (PyTypeObject *)own);
+                if (owned)
+                    failed = PyDict_DelItem(futures, key) < 0 || watcher_unregister(o, key, ids[i], 0) < 0;
+                PyObject *done = failed ? NULL : PyObject_CallMethodObjArgs(fut, done_name, NULL);
                 int is_done = done == NULL ? -1 : PyObject_IsTrue(done);
                 Py_XDECREF(done);
                 PyObject *r = NULL;
                 if (is_done == 0)
                     r = PyObject_CallMethodObjArgs(fut, set_name, Py_True, NULL);
-                failed = is_done < 0 || (is_done == 0 && r == NULL) || (is_done == 1 && PySet_Add(late, key) < 0);
+                failed = is_done < 0 || (is_done == 0 && r == NULL) ||
+                         (is_done == 1 && !owned && PySet_Add(late, key) < 0);
                 Py_XDECREF(r);
                 Py_DECREF(fut);
             } else {
@@ -2682,7 +2701,8 @@ static PyMethodDef watcher_methods[] = {
      "remove(id, pass_on=False)\n\nUnregister id; pass_on hands a consumed wake to the next waiter."},
     {"took", watcher_took, METH_O, "took(mutex)\n\nAfter taking a mutex as a woken waiter: keep its WAITERS bit."},
     {"resolve", watcher_resolve, METH_VARARGS,
-     "resolve(futures, late)\n\nset_result(True) on each fired id's future (ids whose future is done go into late)."},
+     "resolve(futures, late, own)\n\nset_result(True) on each fired id's future (ids whose future is done go into late;\n"
+     "futures of type own are also unregistered)."},
     {"pending", watcher_len, METH_NOARGS, "pending() -> int\n\nHow many registrations are held."},
     {"close", watcher_close, METH_NOARGS, "close()\n\nStop the helper thread and drop every registration."},
     {NULL, NULL, 0, NULL},

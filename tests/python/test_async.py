@@ -74,10 +74,9 @@ def test_already_differs_returns_without_suspending():
     async def main():
         c = futex.Cell()
         c.store(7)
-        coro = c.wait_async(3)
-        # A coroutine that never suspends finishes on its first send().
+        # An awaitable that never suspends finishes on its first send().
         with pytest.raises(StopIteration) as stop:
-            coro.send(None)
+            c.wait_async(3).__await__().send(None)
         assert stop.value.value is True
         assert c.wait(3) is True  # wait() agrees
         assert pending() == 0
@@ -199,13 +198,75 @@ def test_many_waits_add_at_most_one_thread():
     run(main)
 
 
+# ---- a future, taken as a coroutine too --------------------------------------
+
+
+def test_registers_at_the_call_and_needs_no_task():
+    """In a running loop wait_async registers before it returns (as
+    Atomics.waitAsync) and gives a future: ensure_future and gather take it
+    as it is, with no task around it."""
+    async def main():
+        c = futex.Cell()
+        w = c.wait_async(0, timeout=PATIENCE)
+        assert pending() == 1  # registered, though nothing awaited it yet
+        assert asyncio.isfuture(w) and asyncio.ensure_future(w) is w
+        store_wake(c, 1)
+        assert await asyncio.gather(w) == [True]
+        assert pending() == 0
+
+    run(main)
+
+
+def test_taken_where_a_coroutine_is_asked_for():
+    """create_task(), a TaskGroup and asyncio.run() take it as they took a
+    coroutine; called outside a running loop it is a coroutine, which
+    registers once it runs."""
+    async def main():
+        cells = [futex.Cell() for _ in range(3)]
+        later(0.02, lambda: [store_wake(c, 1) for c in cells])
+        t = asyncio.create_task(cells[0].wait_async(0, timeout=PATIENCE))
+        async with asyncio.TaskGroup() as tg:
+            u = tg.create_task(cells[1].wait_async(0, timeout=PATIENCE))
+            v = tg.create_task(cells[2].wait_async(0, timeout=0))
+        assert (await t, u.result(), v.result()) == (True, True, False)
+        assert pending() == 0
+
+    run(main)
+    c = futex.Cell()
+    coro = c.wait_async(0, timeout=PATIENCE)  # no loop runs here
+    assert asyncio.iscoroutine(coro) and not asyncio.isfuture(coro)
+    later(0.02, store_wake, c, 1)
+    with asyncio.Runner(loop_factory=_loop_factory) as r:
+        assert r.run(coro) is True
+
+
+def test_fire_the_loop_has_not_read_beats_the_timeout():
+    """The word changed and the helper fired before the deadline, but the
+    loop was busy past it and serves the shared timer before the fd (asyncio
+    and uvloop serve the fd first; the timer is called here as a loop that
+    runs its timers first would): the wait still says True."""
+    async def main():
+        c = futex.Cell()
+        w = c.wait_async(0, timeout=0.05)
+        store_wake(c, 1)
+        time.sleep(0.2)  # the loop is busy: both the fd and the timer are due
+        loop = asyncio.get_running_loop()
+        aio._watchers[loop]._on_timer(loop)
+        assert w.result() is True
+        assert pending() == 0
+
+    run(main)
+
+
 # ---- cancellation --------------------------------------------------------------
 
 
 def test_cancel_leaves_nothing_registered():
+    """Cancelling the waits themselves, or tasks that await them."""
     async def main():
         c = futex.Cell()
-        tasks = [asyncio.ensure_future(c.wait_async(0)) for _ in range(20)]
+        waits = [c.wait_async(0) for _ in range(10)]
+        tasks = waits + [asyncio.create_task(c.wait_async(0)) for _ in range(10)]
         await registered(20)
         for t in tasks:
             t.cancel()

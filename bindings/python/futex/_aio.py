@@ -43,8 +43,14 @@ class _LoopWatcher:
 
     def _on_ready(self):
         # Each fired id's future gets True; one its timer resolved already
-        # goes into late, where its wait looks.
-        self.w.resolve(self.futures, self.late)
+        # goes into late, where its wait looks. A Cell wait's future is
+        # unregistered there too: nothing else runs after it.
+        self.w.resolve(self.futures, self.late, _CellWait)
+
+    def drop(self, i):
+        """Unregisters a Cell wait that ends other than by its fire."""
+        del self.futures[i]
+        self.w.remove(i)
 
     def _expire_at(self, loop, remaining, fut, deadline):
         at = loop.time() + remaining
@@ -67,12 +73,16 @@ class _LoopWatcher:
         then its entry goes back, due again when the Deadline says."""
         heap, now = self.deadlines, loop.time()
         self.timer = self.timer_at = None
+        # A fire the loop has not read yet is a result that came in time.
+        self._on_ready()
         while heap and heap[0][0] <= now:
             _, _, fut, deadline = heapq.heappop(heap)
             if fut.done():
                 continue
             remaining = deadline.remaining
             if remaining == 0.0:
+                if type(fut) is _CellWait:
+                    self.drop(fut._id)
                 fut.set_result(False)
             else:
                 heapq.heappush(heap, (now + remaining, next(self.seq), fut, deadline))
@@ -110,8 +120,7 @@ class _LoopWatcher:
 
     async def wait(self, i, deadline):
         """Waits until registration i fires (True) or deadline passes (False),
-        and unregisters it. (cell_wait_async has the same lines inline: one
-        coroutine less per pending wait.)"""
+        and unregisters it."""
         fut, fired = self.arm(i, deadline), False
         try:
             if fut is not None:
@@ -121,8 +130,7 @@ class _LoopWatcher:
             self.disarm(i, fired)
 
 
-def _watcher():
-    loop = asyncio.get_running_loop()
+def _watcher(loop):
     lw = _watchers.get(loop)
     if lw is None:
         lw = _watchers[loop] = _LoopWatcher(loop)
@@ -133,24 +141,82 @@ def _deadline(timeout):
     return None if timeout is None else Deadline(timeout)
 
 
-async def cell_wait_async(cell, expected, timeout=None):
-    """await cell.wait_async(expected, timeout=None) -> bool: as cell.wait():
-    True once the word no longer holds expected or is woken (at once, without
-    suspending, when it already differs), False when timeout seconds passed."""
+class _CellWait(asyncio.Future):
+    """The future of one pending Cell.wait_async. Its fire resolves it (and
+    unregisters it, in the watcher's resolve), its timeout too (the shared
+    timer); cancel() unregisters it. Being a future, a wait costs no task:
+    await, gather() and wait_for() take it as it is. It also speaks the
+    coroutine protocol (send, throw, close: those of `await fut`), so that
+    create_task(), a TaskGroup and asyncio.run(), which ask for a coroutine,
+    take it too."""
+
+    __slots__ = ("_lw", "_id", "_it")
+
+    def cancel(self, msg=None):
+        if not self.done():
+            self._lw.drop(self._id)
+        return super().cancel(msg)
+
+    def _awaiting(self):
+        if self._it is None:
+            self._it = self.__await__()
+        return self._it
+
+    def send(self, value):
+        return self._awaiting().send(value)
+
+    def throw(self, *exc):
+        # The exception (a task's cancellation) leaves the await: the wait
+        # is abandoned, as a coroutine's finally would abandon it.
+        self.cancel()
+        return self._awaiting().throw(*exc)
+
+    def close(self):
+        self.cancel()
+        self._it = None
+
+
+def _resolved(loop, result):
+    fut = _CellWait(loop=loop)
+    fut._lw = fut._id = fut._it = None
+    fut.set_result(result)
+    return fut
+
+
+async def _in_loop(cell, expected, timeout):
+    return await cell_wait_async(cell, expected, timeout)
+
+
+def cell_wait_async(cell, expected, timeout=None):
+    """cell.wait_async(expected, timeout=None) -> awaitable bool: as
+    cell.wait(): True once the word no longer holds expected or is woken
+    (at once, without suspending, when it already differs), False when
+    timeout seconds passed. In a running loop it registers at the call, as
+    Atomics.waitAsync does, and returns a future of that loop; cancelling
+    it (or a task awaiting it) unregisters it. Called outside a loop, it
+    returns a coroutine that does the same once it runs in one."""
     d = _deadline(timeout)  # validates timeout as wait() does
-    if cell.wait(expected, timeout=0):
-        return True  # already differs (this also validates expected)
-    if d is not None and d.expired:
-        return False
-    lw = _watcher()
-    i = lw.w.add(cell, expected)
-    fut, fired = lw.arm(i, d), False
     try:
-        if fut is not None:
-            fired = await fut or i in lw.late
-        return fired
-    finally:
-        lw.disarm(i, fired)
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        # Called before a loop runs (asyncio.run(cell.wait_async(0))): a
+        # coroutine that waits once it runs in one.
+        return _in_loop(cell, expected, timeout)
+    if cell.wait(expected, timeout=0):
+        return _resolved(loop, True)  # already differs (this also validates expected)
+    remaining = None if d is None else d.remaining
+    if remaining == 0.0:
+        return _resolved(loop, False)
+    lw = _watcher(loop)
+    i = lw.w.add(cell, expected)
+    fut = _CellWait(loop=loop)
+    fut._lw, fut._id, fut._it = lw, i, None
+    # The loop's thread is ours until we return: resolve cannot run before
+    # the future is in futures, however soon the helper fires i.
+    lw.futures[i] = fut
+    if remaining is not None:
+        lw._expire_at(loop, remaining, fut, d)
+    return fut
 
 
 async def _acquire(prim, try_take, timeout):
@@ -166,7 +232,7 @@ async def _acquire(prim, try_take, timeout):
         if d is not None and d.expired:
             return False
         if lw is None:
-            lw = _watcher()
+            lw = _watcher(asyncio.get_running_loop())
         i, _ = lw.w.add_waiter(prim)
         if i is None:
             continue  # freed meanwhile: try again
@@ -207,7 +273,7 @@ async def event_wait_async(event, timeout=None):
         if d is not None and d.expired:
             return False
         if lw is None:
-            lw = _watcher()
+            lw = _watcher(asyncio.get_running_loop())
         i, word = lw.w.add_waiter(event, since)
         if i is None:
             return True  # set, or set (and cleared again) since we began
