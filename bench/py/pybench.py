@@ -11,8 +11,9 @@ fastipc (fastipc's FutexWord), fastipc-sem / fastipc-event (two of fastipc's Nam
 NamedEvent), ours-event / ours-sem (two futex.Event / futex.Semaphore over SharedMemory).
 Call IMPLs: load, fetch_add (futex.Cell), bit_length (int.bit_length, the floor: a C method
 call), atomics (atomics.atomicview fetch_add), atomicshm (atomicshm.AtomicU32 fetch_add),
-with-mutex / with-lock / with-mplock / with-fastipc (`with m: pass` on a futex.Mutex, a
-threading.Lock, a multiprocessing.Lock, a fastipc NamedMutex).
+with-mutex / with-lock / with-mplock / with-fastipc / with-noop (`with m: pass` on a
+futex.Mutex, a threading.Lock, a multiprocessing.Lock, a fastipc NamedMutex, a context
+manager that does nothing: the with statement's own floor).
 
     python3 pybench.py aio IMPL [n]             asyncio waits (see aio_many / aio_latency)
 
@@ -368,8 +369,19 @@ def calls(impl):
         view = atomicshm.AtomicView(buf)
         keep.append((view, buf))
         f, arg = view.cell_u32(0).fetch_add, 1
-    elif impl in ("with-mutex", "with-lock", "with-mplock", "with-fastipc"):
-        if impl == "with-mutex":
+    elif impl in ("with-mutex", "with-lock", "with-mplock", "with-fastipc", "with-noop"):
+        if impl == "with-noop":
+
+            class Noop:
+                """A context manager whose methods are C builtins that do
+                next to nothing: tuple() returns the empty tuple and
+                slice(None, None, None) makes a small object."""
+
+                __enter__ = tuple
+                __exit__ = slice
+
+            m = Noop()
+        elif impl == "with-mutex":
             import futex
 
             m = futex.Mutex()
