@@ -87,6 +87,16 @@ uint64_t futex__remaining_ns(uint64_t deadline_ns);
  */
 int futex__os_waitv(const futex_waitv_item *items, uint32_t n, uint64_t deadline_ns);
 
+/* futex__os_wait and futex__os_waitv as the core calls them (futex.c):
+ * a sleep on a private word is counted, so that futex_wake skips the OS
+ * while nobody sleeps. Every sleep that a futex_wake must reach goes
+ * through these. */
+int futex__os_waitv_until(const futex_waitv_item *items, uint32_t n, uint64_t deadline_ns);
+
+/* waitv.c: whether any of the library's own multi-waiters is announced
+ * (a relaxed load: the caller has fenced). */
+int futex__waitv_pending(void);
+
 /* waitv.c: wakes up to max_waiters of the library's own multi-waiters on
  * word and returns how many; futex_wake calls it before the OS wake. */
 uint32_t futex__waitv_wake(const uint32_t *word, uint32_t max_waiters);

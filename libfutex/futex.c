@@ -314,6 +314,86 @@ static int check_args(const uint32_t *word, unsigned flags)
  * every handler. One wakeup a day per sleeping thread costs nothing. */
 #define UNTIMED_SLICE_NS (86400ull * 1000000000u)
 
+/* ---- sleepers on private words -------------------------------------------
+ * futex_wake on a FUTEX_PRIVATE word skips the OS when no thread of this
+ * process can be asleep on it, as libstdc++'s atomic notify does: a wake
+ * that finds nobody costs a fence and three loads instead of a system call,
+ * and a partner that is still spinning (a hand-off's usual case) is not
+ * made to wait for our system call either. Every OS sleep of the core on a
+ * private word (futex__os_wait_until, futex__os_waitv_until) counts itself
+ * for its whole length, in a counter picked by the word's address, or in
+ * one counter for every word when it sleeps on several at once.
+ *
+ * Dekker's pattern, as waitv.c's wv_pending:
+ *   sleeper: count += 1 (SeqCst); fence; the OS reads the word, sleeps only if it holds `expected`
+ *   waker:   stores the word, then futex_wake: fence; reads the counts
+ * Either the waker reads the count and enters the OS, whose own protocol
+ * then loses no wake, or the sleeper's fence comes after the waker's and
+ * the OS reads the new value. Shared words are never skipped: a sleeper in
+ * another process is not counted here. A forked child inherits counts of
+ * threads it does not have: that only costs it system calls. */
+#define SLEEPER_BITS 6
+
+typedef struct {
+    uint32_t n;
+    char pad[64 - sizeof(uint32_t)]; /* one cache line each: a waker reads one, sleepers write theirs */
+} sleeper_count;
+
+static sleeper_count sleepers[1u << SLEEPER_BITS];
+static sleeper_count sleepers_multi; /* multi-word sleeps with a private word */
+
+static uint32_t *sleeper_count_of(const uint32_t *word)
+{
+    /* Fibonacci hashing, as waitv.c and posix.c: spreads 4-aligned addresses evenly. */
+    uint64_t h = (uint64_t)((uintptr_t)word >> 2) * UINT64_C(0x9E3779B97F4A7C15);
+    return &sleepers[h >> (64 - SLEEPER_BITS)].n;
+}
+
+#if defined(__SANITIZE_THREAD__)
+#define SLEEPERS_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SLEEPERS_UNDER_TSAN 1
+#endif
+#endif
+
+static void sleep_begin(uint32_t *count)
+{
+    /* SeqCst, then the store-load fence: the OS's read of the word (not an
+     * atomic of ours) must not be satisfied before the count is visible.
+     * (TSan, which has no fences, sees no OS read either: the RMW is all it
+     * can check.) */
+    futex__atomic_fetch_add(count, 1, FUTEX__SEQ_CST);
+#if !defined(SLEEPERS_UNDER_TSAN)
+    futex__atomic_fence(FUTEX__SEQ_CST);
+#endif
+}
+
+static void sleep_end(uint32_t *count)
+{
+    /* Relaxed: the count only gates wakers, and a waker that still sees us
+     * after we left makes one system call too many, never one too few. */
+    futex__atomic_fetch_sub(count, 1, FUTEX__RELAXED);
+}
+
+/* Whether a private word may have a sleeper to wake: its own count, the
+ * multi-word sleepers', or the library's own multi-waiters (waitv.c). */
+static int may_sleep_on(const uint32_t *word)
+{
+    uint32_t *own = sleeper_count_of(word);
+#if defined(SLEEPERS_UNDER_TSAN)
+    /* TSan does not model fences: SeqCst RMWs give it the same order. */
+    return futex__atomic_fetch_add(own, 0, FUTEX__SEQ_CST) != 0 ||
+           futex__atomic_fetch_add(&sleepers_multi.n, 0, FUTEX__SEQ_CST) != 0 || futex__waitv_pending();
+#else
+    /* The caller's store to the word must come before these loads: the
+     * waker's half of the pattern above. */
+    futex__atomic_fence(FUTEX__SEQ_CST);
+    return futex__atomic_load(own, FUTEX__RELAXED) != 0 || futex__atomic_load(&sleepers_multi.n, FUTEX__RELAXED) != 0 ||
+           futex__waitv_pending();
+#endif
+}
+
 int futex__os_wait_until(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, unsigned flags)
 {
     unsigned os_flags = flags & FUTEX_SHARED;
@@ -322,7 +402,26 @@ int futex__os_wait_until(const uint32_t *word, uint32_t expected, uint64_t deadl
         os_deadline = deadline_after(UNTIMED_SLICE_NS);
         os_flags |= FUTEX__UNTIMED;
     }
-    return futex__os_wait(word, expected, os_deadline, os_flags);
+    if (os_flags & FUTEX_SHARED)
+        return futex__os_wait(word, expected, os_deadline, os_flags);
+    uint32_t *count = sleeper_count_of(word);
+    sleep_begin(count);
+    int rc = futex__os_wait(word, expected, os_deadline, os_flags);
+    sleep_end(count);
+    return rc;
+}
+
+int futex__os_waitv_until(const futex_waitv_item *items, uint32_t n, uint64_t deadline_ns)
+{
+    int private_word = 0;
+    for (uint32_t i = 0; i < n && !private_word; i++)
+        private_word = !(items[i].flags & FUTEX_SHARED);
+    if (!private_word)
+        return futex__os_waitv(items, n, deadline_ns);
+    sleep_begin(&sleepers_multi.n);
+    int rc = futex__os_waitv(items, n, deadline_ns);
+    sleep_end(&sleepers_multi.n);
+    return rc;
 }
 
 /* The one wait loop behind every public wait. Arguments are checked and the
@@ -568,6 +667,8 @@ int futex_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags)
         return rc;
     if (max_waiters == 0)
         return 0;
+    if (!(flags & FUTEX_SHARED) && !may_sleep_on(word))
+        return 0; /* no thread of ours sleeps on it (see the sleepers above): an exact count */
     /* futex_waitv's own multi-waiters (waitv.c) count against max_waiters,
      * as Linux counts FUTEX_WAITV waiters: one load when there are none. */
     uint32_t multi = futex__waitv_wake(word, max_waiters);

@@ -115,11 +115,16 @@ FUTEX_EXTERN int futex_timed_wait(const uint32_t *word, uint32_t expected, uint6
  * Returns the number woken (0 if none were waiting) where futex_capabilities
  * has FUTEX_CAP_WAKE_COUNT, else FUTEX_UNCOUNTED after a successful wake.
  * max_waiters == 0 returns 0 without entering the OS; FUTEX_ALL wakes all.
- * Where the OS can only wake one or all (darwin, windows), max_waiters > 1
- * wakes all. -EINVAL, -ENOTSUP, -EFAULT, -EPERM, -ENOSYS and any other
- * OS -errno as futex_wait.
+ * So does a FUTEX_PRIVATE word that no thread of this process sleeps on (on
+ * every backend: the library counts its sleepers, as libstdc++'s
+ * atomic::notify does), so a wake that finds nobody costs a few ns, not a
+ * system call; a FUTEX_SHARED word always goes to the OS, which alone knows
+ * the other processes' sleepers. Where the OS can only wake one or all
+ * (darwin, windows), max_waiters > 1 wakes all. -EINVAL, -ENOTSUP, -EFAULT,
+ * -EPERM, -ENOSYS and any other OS -errno as futex_wait.
  *
- * Store the new value before waking: a waiter that has not yet blocked sees
+ * Store the new value before waking (any atomic store; the wake orders it
+ * before its own check for sleepers): a waiter that has not yet blocked sees
  * the new value instead of sleeping, so no wakeup is lost.
  */
 FUTEX_EXTERN int futex_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags);

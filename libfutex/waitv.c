@@ -218,6 +218,15 @@ uint32_t futex__waitv_wake(const uint32_t *word, uint32_t max_waiters)
     return woken;
 }
 
+int futex__waitv_pending(void)
+{
+#if defined(WV_UNDER_TSAN)
+    return futex__atomic_fetch_add(&wv_pending, 0, FUTEX__SEQ_CST) != 0; /* as futex__waitv_wake */
+#else
+    return futex__atomic_load(&wv_pending, FUTEX__RELAXED) != 0;
+#endif
+}
+
 /* The first index whose word differs from its expected value, or n. SeqCst
  * loads: in the waiter they must not be satisfied before its announcement
  * and links are visible (the other half of the fence in futex__waitv_wake). */
@@ -313,7 +322,7 @@ int futex__waitv(const futex_waitv_item *items, uint32_t n, uint64_t deadline_ns
                  uint32_t *changed)
 {
     for (;;) {
-        int rc = futex__os_waitv(items, n, deadline_ns);
+        int rc = futex__os_waitv_until(items, n, deadline_ns);
         if (rc == -ENOSYS)
             break; /* no multi-word wait in the OS: ours below */
         if (rc >= 0) {

@@ -305,7 +305,7 @@ static void *wt_main(void *arg)
         uint32_t which = 0;
         int rc;
         if (w->kernel_only) {
-            rc = futex__os_waitv(s->items, n, FUTEX_FOREVER);
+            rc = futex__os_waitv_until(s->items, n, FUTEX_FOREVER);
             if (rc >= 0)
                 which = (uint32_t)rc;
         } else {

@@ -176,4 +176,20 @@ MUTANTS = [
          new="        while (C_OWEDN(v) > 0) {",
          tests=r"^linux\.sync\.cond_late_waiter_takes_no_earlier_wakeup$",
          targets=["test-linux-sync"]),
+    dict(name="private-sleep-uncounted",
+         why="a sleep on a private word is not counted: a wake that finds the count at 0 skips the OS "
+             "and the sleeper sleeps on",
+         file="libfutex/futex.c",
+         old="    uint32_t *count = sleeper_count_of(word);\n    sleep_begin(count);\n",
+         new="    uint32_t *count = sleeper_count_of(word);\n    futex__atomic_fetch_add(count, 1, FUTEX__RELAXED);\n"
+             "    sleep_end(count);\n",
+         tests=r"^(linux|posix)\.threads\.private_wakes_reach_every_sleeper$",
+         targets=["test-linux-threads", "test-posix-threads"]),
+    dict(name="multi-word-sleep-uncounted",
+         why="a futex_waitv sleep in the kernel on private words is not counted: a private wake skips the OS",
+         file="libfutex/futex.c",
+         old="    sleep_begin(&sleepers_multi.n);\n    int rc = futex__os_waitv(items, n, deadline_ns);\n",
+         new="    int rc = futex__os_waitv(items, n, deadline_ns);\n    futex__atomic_fetch_add(&sleepers_multi.n, 1, FUTEX__RELAXED);\n",
+         tests=r"^linux\.threads\.private_wakes_reach_every_sleeper$",
+         targets=["test-linux-threads"]),
 ]
