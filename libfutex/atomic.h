@@ -52,6 +52,16 @@
 #ifndef FUTEX_ATOMIC_H
 #define FUTEX_ATOMIC_H
 
+/* Built for ThreadSanitizer, which does not model fences: the core's
+ * store-load patterns use SeqCst read-modify-writes there instead. */
+#if defined(__SANITIZE_THREAD__)
+#define FUTEX__UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define FUTEX__UNDER_TSAN 1
+#endif
+#endif
+
 #include <stdint.h>
 
 #if defined(FUTEX_ATOMIC_MSVC) || (defined(_MSC_VER) && !defined(__clang__))

@@ -403,14 +403,6 @@ static uint32_t *sleeper_count_of(const uint32_t *word)
     return &sleepers[h >> (64 - SLEEPER_BITS)].n;
 }
 
-#if defined(__SANITIZE_THREAD__)
-#define SLEEPERS_UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define SLEEPERS_UNDER_TSAN 1
-#endif
-#endif
-
 static void sleep_begin(uint32_t *count)
 {
     /* SeqCst, then the store-load fence: the OS's read of the word (not an
@@ -418,7 +410,7 @@ static void sleep_begin(uint32_t *count)
      * (TSan, which has no fences, sees no OS read either: the RMW is all it
      * can check.) */
     futex__atomic_fetch_add(count, 1, FUTEX__SEQ_CST);
-#if !defined(SLEEPERS_UNDER_TSAN)
+#if !defined(FUTEX__UNDER_TSAN)
     futex__atomic_fence(FUTEX__SEQ_CST);
 #endif
 }
@@ -435,7 +427,7 @@ static void sleep_end(uint32_t *count)
 static int may_sleep_on(const uint32_t *word)
 {
     uint32_t *own = sleeper_count_of(word);
-#if defined(SLEEPERS_UNDER_TSAN)
+#if defined(FUTEX__UNDER_TSAN)
     /* TSan does not model fences: SeqCst RMWs give it the same order. */
     return futex__atomic_fetch_add(own, 0, FUTEX__SEQ_CST) != 0 ||
            futex__atomic_fetch_add(&sleepers_multi.n, 0, FUTEX__SEQ_CST) != 0 || futex__waitv_pending();

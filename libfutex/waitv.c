@@ -166,14 +166,6 @@ static void wv_unlink(futex__waitv_node *n)
     wv_unlock(&b->lock);
 }
 
-#if defined(__SANITIZE_THREAD__)
-#define WV_UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define WV_UNDER_TSAN 1
-#endif
-#endif
-
 uint32_t futex__waitv_wake(const uint32_t *word, uint32_t max_waiters)
 {
     /* The caller's store to the word must be ordered before this load, else
@@ -181,7 +173,7 @@ uint32_t futex__waitv_wake(const uint32_t *word, uint32_t max_waiters)
      *   T2 (waiter): announces, links, reads the old value, sleeps
      *   T1: stores the new value and returns: T2 is never woken.
      * A SeqCst fence is the store-load barrier (see posix.c's wake). */
-#if defined(WV_UNDER_TSAN)
+#if defined(FUTEX__UNDER_TSAN)
     /* TSan does not model fences; the RMW gives the same store-load order
      * (at a cost the fence avoids), so TSan checks the real protocol. */
     if (futex__atomic_fetch_add(&wv_pending, 0, FUTEX__SEQ_CST) == 0)
@@ -220,7 +212,7 @@ uint32_t futex__waitv_wake(const uint32_t *word, uint32_t max_waiters)
 
 int futex__waitv_pending(void)
 {
-#if defined(WV_UNDER_TSAN)
+#if defined(FUTEX__UNDER_TSAN)
     return futex__atomic_fetch_add(&wv_pending, 0, FUTEX__SEQ_CST) != 0; /* as futex__waitv_wake */
 #else
     return futex__atomic_load(&wv_pending, FUTEX__RELAXED) != 0;

@@ -257,17 +257,9 @@ int futex__os_wait(const uint32_t *word, uint32_t expected, uint64_t deadline_ns
     return rc;
 }
 
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-
 static uint32_t pending_after_fence(bucket *b)
 {
-#if defined(UNDER_TSAN)
+#if defined(FUTEX__UNDER_TSAN)
     /* TSan does not model fences; the RMW gives the same store-load order
      * (at the cost the fence avoids), so TSan checks the real protocol. */
     return futex__atomic_fetch_add(&b->pending, 0, FUTEX__SEQ_CST);
