@@ -23,5 +23,6 @@ if(NOT FUTEX_WINE)
   find_program(FUTEX_WINE NAMES wine64 wine)
 endif()
 if(FUTEX_WINE)
-  set(CMAKE_CROSSCOMPILING_EMULATOR ${FUTEX_WINE})
+  # tests/wine-run.sh starts wine again when it fails before the program runs.
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${CMAKE_CURRENT_LIST_DIR}/../tests/wine-run.sh ${FUTEX_WINE})
 endif()
