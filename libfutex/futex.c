@@ -19,6 +19,7 @@
 #else
 #include <sched.h> /* sched_yield, for the spin phase */
 #if !defined(__wasm__)
+#include <pthread.h>  /* pthread_atfork: a forked child's sleeper counts */
 #include <signal.h> /* the fault guards: wasm has neither signals nor mmap */
 #include <sys/mman.h>
 #endif
@@ -384,8 +385,8 @@ static int check_args(const uint32_t *word, unsigned flags)
  * Either the waker reads the count and enters the OS, whose own protocol
  * then loses no wake, or the sleeper's fence comes after the waker's and
  * the OS reads the new value. Shared words are never skipped: a sleeper in
- * another process is not counted here. A forked child inherits counts of
- * threads it does not have: that only costs it system calls. */
+ * another process is not counted here. A forked child starts from zero (see
+ * sleepers_fork_child). */
 #define SLEEPER_BITS 6
 
 typedef struct {
@@ -403,8 +404,41 @@ static uint32_t *sleeper_count_of(const uint32_t *word)
     return &sleepers[h >> (64 - SLEEPER_BITS)].n;
 }
 
+#if !defined(_WIN32) && !defined(__wasm__)
+/* A forked child has one thread, the one that forked, which is not asleep:
+ * the counts it inherits are other threads' sleeps, and would send every
+ * private wake of the child to the OS for good (a process with a thread
+ * asleep in a multi-word wait, as the watcher's, forks workers). It starts
+ * from zero instead. (A fork from a signal handler that interrupted a sleep
+ * leaves a count that wraps below zero: nonzero, so wakes enter the OS,
+ * which is slower and never loses one.) */
+static void sleepers_fork_child(void)
+{
+    for (unsigned i = 0; i < (1u << SLEEPER_BITS); i++)
+        futex__atomic_store(&sleepers[i].n, 0, FUTEX__RELAXED);
+    futex__atomic_store(&sleepers_multi.n, 0, FUTEX__RELAXED);
+}
+static uint32_t sleepers_handled; /* 1 once a thread took on registering the handler */
+
+/* Not pthread_once: glibc's wakes its other callers through futex(2) and
+ * aborts the host on an errno it did not expect (a seccomp filter's). A
+ * thread that finds another registering goes on to sleep at once; a fork
+ * in that moment only leaves the child counts to skip fewer wakes by. */
+static void sleepers_register_fork_handler(void)
+{
+    /* Relaxed: the flag orders nothing but itself; the exchange picks one thread. */
+    if (futex__atomic_load(&sleepers_handled, FUTEX__RELAXED) == 0 &&
+        futex__atomic_exchange(&sleepers_handled, 1, FUTEX__RELAXED) == 0)
+        (void)pthread_atfork(NULL, NULL, sleepers_fork_child); /* ENOMEM: a child makes more system calls */
+}
+#endif
+
 static void sleep_begin(uint32_t *count)
 {
+#if !defined(_WIN32) && !defined(__wasm__)
+    /* Before a count first leaves zero, the handler that clears them is registered. */
+    sleepers_register_fork_handler();
+#endif
     /* SeqCst, then the store-load fence: the OS's read of the word (not an
      * atomic of ours) must not be satisfied before the count is visible.
      * (TSan, which has no fences, sees no OS read either: the RMW is all it

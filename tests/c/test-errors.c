@@ -11,10 +11,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-/* In a forked child: make every futex(2) call fail with `err`, then call
- * the library. Exit 0 if both calls handed the errno back; any other exit
- * code says which did not; SIGABRT is the bug this guards against. */
-static void child_under_filter(int err)
+/* In a forked child: every futex(2) call fails with `err` from here on. */
+static void deny_futex(int err)
 {
     struct sock_filter filter[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
@@ -25,6 +23,14 @@ static void child_under_filter(int err)
     struct sock_fprog prog = {(unsigned short)(sizeof filter / sizeof filter[0]), filter};
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
         _exit(90);
+}
+
+/* In a forked child: make every futex(2) call fail with `err`, then call
+ * the library. Exit 0 if both calls handed the errno back; any other exit
+ * code says which did not; SIGABRT is the bug this guards against. */
+static void child_under_filter(int err)
+{
+    deny_futex(err);
     uint32_t w = 0;
     /* A private word nobody sleeps on: the wake knows it without the OS. */
     if (futex_wake(&w, 1, FUTEX_PRIVATE) != 0)
@@ -73,4 +79,67 @@ TEST(unexpected_errno_is_returned, ANY)
 #endif
 }
 
-TEST_MAIN(unexpected_errno_is_returned)
+#if defined(__linux__)
+static uint32_t asleep_word, asleep_many[2];
+
+static void *sleep_on_one(void *arg)
+{
+    futex_store((uint32_t *)arg, (uint32_t)self_tid());
+    CHECK_EQ(futex_wait(&asleep_word, 0, FUTEX_NOSPIN | FUTEX_PRIVATE), 0);
+    return NULL;
+}
+
+static void *sleep_on_many(void *arg)
+{
+    futex_waitv_item items[2] = {{&asleep_many[0], 0, FUTEX_PRIVATE}, {&asleep_many[1], 0, FUTEX_PRIVATE}};
+    futex_store((uint32_t *)arg, (uint32_t)self_tid());
+    CHECK(futex_waitv(items, 2, NULL, FUTEX_NOSPIN, NULL) >= 0);
+    return NULL;
+}
+#endif
+
+TEST(forked_child_skips_parent_sleepers, THREADS)
+{
+    /* A child forked while its parent's threads sleep on private words (one
+     * word, and a multi-word wait) has none of those threads: its private
+     * wake, on those very words, knows there is nobody to wake without the
+     * OS. Seen through a filter that fails every futex(2) call in the
+     * child: a wake that went to the OS would return its errno. */
+#if defined(__linux__)
+    if (strcmp(futex_backend(), "linux") != 0)
+        return; /* as above: only this backend's OS path is futex(2) itself */
+    uint32_t tid[2] = {0, 0};
+    pthread_t one, many;
+    CHECK_EQ(pthread_create(&one, NULL, sleep_on_one, &tid[0]), 0);
+    CHECK_EQ(pthread_create(&many, NULL, sleep_on_many, &tid[1]), 0);
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < 20000 && futex_load(&tid[k]) == 0; i++)
+            sleep_ms(1);
+        CHECK(futex_load(&tid[k]) != 0);
+        for (int i = 0; i < 20000 && !is_sleeping((long)futex_load(&tid[k])); i++)
+            sleep_ms(1);
+    }
+    sleep_ms(20);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        deny_futex(EACCES);
+        _exit(futex_wake(&asleep_word, 1, FUTEX_PRIVATE) != 0       ? 1
+              : futex_wake(&asleep_many[1], 1, FUTEX_PRIVATE) != 0 ? 2
+                                                                    : 0);
+    }
+    int status = 0;
+    CHECK_EQ(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status));
+    CHECK_EQ(WEXITSTATUS(status), 0);
+    /* The parent's counts are its own: its wakes still reach its sleepers. */
+    futex_store(&asleep_word, 1);
+    CHECK_EQ(futex_wake(&asleep_word, 1, FUTEX_PRIVATE), 1);
+    futex_store(&asleep_many[1], 1);
+    CHECK_EQ(futex_wake(&asleep_many[1], 1, FUTEX_PRIVATE), 1);
+    join(one);
+    join(many);
+#endif
+}
+
+TEST_MAIN(unexpected_errno_is_returned, forked_child_skips_parent_sleepers)

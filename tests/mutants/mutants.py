@@ -192,4 +192,11 @@ MUTANTS = [
          new="    int rc = futex__os_waitv(items, n, deadline_ns);\n    futex__atomic_fetch_add(&sleepers_multi.n, 1, FUTEX__RELAXED);\n",
          tests=r"^linux\.threads\.private_wakes_reach_every_sleeper$",
          targets=["test-linux-threads"]),
+    dict(name="forked-child-keeps-sleeper-counts",
+         why="a child forked while its parent's threads sleep makes a system call on every private wake, for good",
+         file="libfutex/futex.c",
+         old="        (void)pthread_atfork(NULL, NULL, sleepers_fork_child);",
+         new="        (void)sleepers_fork_child;",
+         tests=r"^linux(-nowaitv)?\.errors\.forked_child_skips_parent_sleepers$",
+         targets=["test-linux-errors", "test-linux-nowaitv-errors"]),
 ]

@@ -40,14 +40,17 @@ def _seccomp_futex_fails_with(err):
 @pytest.mark.parametrize("err", [errno.EACCES, errno.ENOMEM])
 def test_filtered_futex_raises_oserror(err):
     # Shared: a private word's wake asks the OS only while some thread of the process
-    # sleeps (the C suite checks that it then asks nothing; here other tests' watcher
-    # threads may be asleep when we fork).
-    c = futex.Cell(shared=True)
+    # sleeps, and the child has none (other tests' watcher threads may be asleep in the
+    # parent as it forks: the child starts without their counts).
+    c, mine = futex.Cell(shared=True), futex.Cell(shared=False)
     pid = os.fork()
-    if pid == 0:  # the child touches nothing but the cell and _exit
+    if pid == 0:  # the child touches nothing but the cells and _exit
         code = 0
         try:
             _seccomp_futex_fails_with(err)
+            # A private word nobody in this process sleeps on: its wake knows that without the OS.
+            if mine.wake(1) != 0:
+                code = 13
             # A timeout far past the spin: a spin descheduled past a 1 ms deadline would time out
             # before the filtered OS wait could refuse.
             for call in (lambda: c.wake(1), lambda: c.wait(0, 5.0), lambda: c.wait(0)):
