@@ -226,11 +226,15 @@ TEST(wake_other_address, THREADS)
  * skips the OS when the library sees nobody asleep on the word: a sleeper
  * the skip overlooked would sleep to its deadline, which is long. Also
  * over several words at once (futex_waitv: the kernel's multi-wait on
- * Linux, the library's own elsewhere), woken through one of them. */
+ * Linux, the library's own elsewhere), woken through one of them.
+ * Two threads that hand the word back and forth can go on for thousands of
+ * volleys each finding the other's store as it enters the OS, never once
+ * asleep: so every 50th volley waits until the partner sleeps (where /proc
+ * tells) before it stores, and a wake that skipped it is lost for sure. */
 #define VOLLEYS 3000
 
 typedef struct volley {
-    uint32_t turn, other;
+    uint32_t turn, other, tid;
     int multi;
 } volley;
 
@@ -257,6 +261,7 @@ static void await_turn(volley *v, uint32_t want)
 static void *volley_back(void *arg)
 {
     volley *v = arg;
+    futex_store(&v->tid, (uint32_t)self_tid());
     for (uint32_t i = 0; i < VOLLEYS; i++) {
         await_turn(v, 2 * i + 1);
         futex_store(&v->turn, 2 * i + 2);
@@ -268,9 +273,13 @@ static void *volley_back(void *arg)
 TEST(private_wakes_reach_every_sleeper, THREADS)
 {
     for (int multi = 0; multi <= 1; multi++) {
-        volley v = {0, 0, multi};
+        volley v = {0, 0, 0, multi};
         pthread_t t = spawn(volley_back, &v);
+        for (int k = 0; k < 20000 && futex_load(&v.tid) == 0 && self_tid() != 0; k++)
+            sleep_ms(1);
         for (uint32_t i = 0; i < VOLLEYS; i++) {
+            for (int k = 0; i % 50 == 0 && k < 2000 && !is_sleeping((long)futex_load(&v.tid)); k++)
+                sleep_ms(1);
             futex_store(&v.turn, 2 * i + 1);
             futex_wake(&v.turn, 1, FUTEX_PRIVATE);
             await_turn(&v, 2 * i + 2);

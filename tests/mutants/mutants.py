@@ -1,7 +1,12 @@
 """The named mutations `make mutants` applies, one at a time, to a scratch
-copy of the tree. Each breaks one promise of the core or a backend; `tests`
+copy of the tree. Each breaks one promise of the core, a backend or a binding; `tests`
 is the ctest regex of the tests that must catch it, `targets` the test
-executables to rebuild. `old` must occur exactly once in `file`."""
+executables to rebuild. `old` must occur exactly once in `file`, as must the
+first of `also`, a second (old, new) pair of the same mutation.
+
+A binding's mutation has a `kind`: "python" (`tests`: pytest node ids under
+tests/python) or "lua" (`tests`: a spec under tests/lua and a busted --filter
+pattern); run.py builds that binding from the scratch copy itself."""
 
 MUTANTS = [
     dict(name="front-layer-believes-every-os-timeout",
@@ -199,4 +204,41 @@ MUTANTS = [
          new="        (void)sleepers_fork_child;",
          tests=r"^linux(-nowaitv)?\.errors\.forked_child_skips_parent_sleepers$",
          targets=["test-linux-errors", "test-linux-nowaitv-errors"]),
+    # The bindings (kind python: pytest node ids; kind lua: a busted spec and --filter pattern).
+    dict(name="python-interrupted-wait-gives-up",
+         kind="python",
+         why="a signal whose handler does not raise ends Cell.wait early, as InterruptedError",
+         file="bindings/python/_futex.c",
+         old="        if (rc != -EINTR)\n            return rc;\n        if (PyErr_CheckSignals() < 0)",
+         new="        return rc;\n        if (PyErr_CheckSignals() < 0)",
+         tests=["test_signals.py::test_quiet_handler_lets_the_wait_time_out"]),
+    dict(name="python-wait-holds-the-gil",
+         kind="python",
+         why="a blocked Cell.wait stops every other Python thread, including the one that would wake it",
+         file="bindings/python/_futex.c",
+         old="        Py_BEGIN_ALLOW_THREADS\n        if (sliceable)",
+         new="        {\n        if (sliceable)",
+         also=("        Py_END_ALLOW_THREADS\n        if (rc != -EINTR)", "        }\n        if (rc != -EINTR)"),
+         tests=["test_wait.py::test_a_wait_releases_the_gil"]),
+    dict(name="python-offset-past-the-end",
+         kind="python",
+         why="a Cell at the buffer's last 1-3 bytes reads and writes past its end",
+         file="bindings/python/_futex.c",
+         old="else if (view.len < 4 || offset > view.len - 4)",
+         new="else if (view.len < 4 || offset > view.len)",
+         tests=["test_ops.py::test_bad_offsets"]),
+    dict(name="lua-wait-hides-the-hook",
+         kind="lua",
+         why="a wait loops past the hook lua5.4's SIGINT handler arms: Ctrl-C does not end it",
+         file="bindings/lua/lfutex.c",
+         old="        if (hooks_changed(L, &h))\n            break;\n        flags |= FUTEX_NOSPIN; /* spun once already */",
+         new="        flags |= FUTEX_NOSPIN; /* spun once already */",
+         tests=("signal_spec.lua", "ends a forever%-wait loop in lua5%.4")),
+    dict(name="lua-offset-past-the-end",
+         kind="lua",
+         why="a cell at the region's last 1-3 bytes reads and writes past its end",
+         file="bindings/lua/lfutex.c",
+         old="luaL_argcheck(L, off >= 0 && (size_t)off <= r->size - 4, 2, \"offset outside the region\");",
+         new="luaL_argcheck(L, off >= 0 && (size_t)off <= r->size, 2, \"offset outside the region\");",
+         tests=("badinput_spec.lua", "offsets: misaligned")),
 ]

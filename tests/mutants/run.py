@@ -6,8 +6,11 @@ read: every edit happens in a temporary directory, removed at the end even
 on Ctrl-C. Exits 1 if any mutation survived (or the unmutated tests fail).
 
     python3 tests/mutants/run.py [NAME ...]     (default: every mutation)
+
+MUTANTS_SHOW=1 prints the end of the output of the tests that caught each.
 """
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -42,6 +45,62 @@ def ctest(build, regex):
     return run(["ctest", "-j2", "--timeout", "60", "--output-on-failure", "-R", regex], build)
 
 
+# ---- the bindings: built straight from the scratch sources, as setup.py and
+# bindings/lua/CMakeLists.txt build them (the core compiled in, hidden), and
+# run under pytest (the tree's build/venv, only read) and busted.
+CORE_FLAGS = ["-shared", "-fPIC", "-O1", "-std=c11", "-pthread", "-D_GNU_SOURCE", "-DFUTEX_EXTERN=",
+              "-fvisibility=hidden"]
+
+
+def venv_python():
+    rc, out = run(["bash", os.path.join(ROOT, "scripts", "venv.sh")], ROOT)
+    if rc != 0:
+        sys.exit(out + "\nmutants: scripts/venv.sh could not make build/venv")
+    return out.strip().splitlines()[-1]
+
+
+def build_binding(kind, src, out, py):
+    if kind == "python":
+        rc, inc = run([py, "-P", "-c", "import sysconfig; print(sysconfig.get_paths()['include'])"], out)
+        pkg = os.path.join(out, "futex")
+        shutil.rmtree(pkg, ignore_errors=True)
+        shutil.copytree(os.path.join(src, "bindings", "python", "futex"), pkg)
+        return run(["cc", *CORE_FLAGS, "-DPy_LIMITED_API=0x030B0000", "-I" + os.path.join(src, "libfutex"),
+                    "-I" + inc.strip(), os.path.join(src, "bindings", "python", "_futex.c"),
+                    os.path.join(src, "libfutex", "libfutex.c"), "-o", os.path.join(pkg, "_futex.abi3.so")], out)
+    rc, inc = run(["pkg-config", "--cflags", "lua5.4"], out)
+    inc = inc.split() if rc == 0 else ["-I/usr/include/lua5.4"]
+    return run(["cc", *CORE_FLAGS, "-I" + os.path.join(src, "libfutex"), *inc,
+                os.path.join(src, "bindings", "lua", "lfutex.c"), os.path.join(src, "libfutex", "libfutex.c"),
+                "-o", os.path.join(out, "futex.so")], out)
+
+
+def run_binding(m, src, out, py):
+    """(returncode, output) of the binding tests of mutation m: pytest node
+    ids, or a busted spec file and --filter pattern. A test that hangs is
+    caught: 300 s for them all."""
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", FUTEX_TEST_PYTHON=py, FUTEX_TEST_BACKEND="linux")
+    if m["kind"] == "python":
+        env["PYTHONPATH"] = out
+        cmd = [py, "-P", "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+               *[os.path.join(src, "tests", "python", t) for t in m["tests"]]]
+    else:
+        env["LUA_PATH_5_4"] = os.path.join(src, "tests", "lua", "?.lua") + ";;"
+        env["LUA_CPATH_5_4"] = os.path.join(out, "?.so") + ";;"
+        spec, pattern = m["tests"]
+        cmd = ["lua5.4", shutil.which("busted") or "busted", "--filter=" + pattern,
+               os.path.join(src, "tests", "lua", spec)]
+    try:
+        p = subprocess.run(cmd, cwd=out, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=300)
+    except subprocess.TimeoutExpired:
+        return 1, "timed out"
+    # busted passes when its filter matches nothing: no case ran is no check.
+    if p.returncode == 0 and m["kind"] == "lua" and re.search(r"^0 successes", p.stdout, re.M):
+        return 2, p.stdout + "\nno busted case matched " + pattern
+    return p.returncode, p.stdout
+
+
 def main(names):
     chosen = [m for m in MUTANTS if not names or m["name"] in names]
     if names and len(chosen) != len(names):
@@ -54,40 +113,68 @@ def main(names):
         rc, out = run(["cmake", "-S", src, "-B", build, "-DFUTEX_BUILD_LUA=OFF", "-DCMAKE_BUILD_TYPE=Debug"], src)
         if rc != 0:
             sys.exit(out + "\nmutants: cmake configure failed")
-        targets = sorted({t for m in chosen for t in m["targets"]})
-        rc, out = run(["cmake", "--build", build, "-j2", "--target", *targets], src)
-        if rc != 0:
-            sys.exit(out + "\nmutants: the unmutated tree does not build")
+        core = [m for m in chosen if m.get("kind", "c") == "c"]
+        bound = [m for m in chosen if m.get("kind", "c") != "c"]
+        py = venv_python() if any(m["kind"] == "python" for m in bound) else None
+        outs = {}
+        for kind in sorted({m["kind"] for m in bound}):
+            outs[kind] = os.path.join(scratch, kind)
+            os.makedirs(outs[kind])
+            rc, out = build_binding(kind, src, outs[kind], py)
+            if rc != 0:
+                sys.exit(out + f"\nmutants: the unmutated {kind} binding does not build")
         # The tests must pass before any mutation, or "caught" means nothing.
-        regex = "|".join(f"({m['tests']})" for m in chosen)
-        rc, out = ctest(build, regex)
-        if rc != 0:
-            sys.exit(out + "\nmutants: the unmutated tests fail")
+        for m in bound:
+            rc, out = run_binding(m, src, outs[m["kind"]], py)
+            if rc != 0:
+                sys.exit(out + f"\nmutants: the unmutated tests of {m['name']} fail")
+        targets = sorted({t for m in core for t in m["targets"]})
+        if core:
+            rc, out = run(["cmake", "--build", build, "-j2", "--target", *targets], src)
+            if rc != 0:
+                sys.exit(out + "\nmutants: the unmutated tree does not build")
+            regex = "|".join(f"({m['tests']})" for m in core)
+            rc, out = ctest(build, regex)
+            if rc != 0:
+                sys.exit(out + "\nmutants: the unmutated tests fail")
         survivors = []
         for m in chosen:
             path = os.path.join(src, m["file"])
             with open(path) as f:
                 pristine = f.read()
-            if pristine.count(m["old"]) != 1:
-                print(f"INVALID  {m['name']}: its text occurs {pristine.count(m['old'])} times in {m['file']}")
+            edits = [(m["old"], m["new"])] + ([m["also"]] if "also" in m else [])
+            bad = [old for old, _ in edits if pristine.count(old) != 1]
+            if bad:
+                print(f"INVALID  {m['name']}: {bad[0]!r} occurs {pristine.count(bad[0])} times in {m['file']}")
                 survivors.append(m["name"])
                 continue
+            mutated = pristine
+            for old, new in edits:
+                mutated = mutated.replace(old, new)
             t0 = time.monotonic()
             try:
                 with open(path, "w") as f:
-                    f.write(pristine.replace(m["old"], m["new"]))
-                rc, out = run(["cmake", "--build", build, "-j2", "--target", *m["targets"]], src)
+                    f.write(mutated)
+                if m.get("kind", "c") == "c":
+                    rc, out = run(["cmake", "--build", build, "-j2", "--target", *m["targets"]], src)
+                else:
+                    rc, out = build_binding(m["kind"], src, outs[m["kind"]], py)
                 if rc != 0:
                     print(f"INVALID  {m['name']}: the mutated tree does not build\n{out[-2000:]}")
                     survivors.append(m["name"])
                     continue
-                rc, out = ctest(build, m["tests"])
+                if m.get("kind", "c") == "c":
+                    rc, out = ctest(build, m["tests"])
+                else:
+                    rc, out = run_binding(m, src, outs[m["kind"]], py)
             finally:
                 with open(path, "w") as f:
                     f.write(pristine)
             took = time.monotonic() - t0
             if rc != 0:
                 print(f"caught   {m['name']} ({took:.0f} s)")
+                if os.environ.get("MUTANTS_SHOW"):  # how it was caught: the end of the tests' output
+                    print("    " + out[-1500:].replace("\n", "\n    "))
             else:
                 print(f"SURVIVED {m['name']} ({took:.0f} s): {m['why']}; tests {m['tests']} still pass")
                 survivors.append(m["name"])
