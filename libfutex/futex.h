@@ -833,7 +833,8 @@ typedef union futex_barrier {
  *              state untouched)
  *   -EEXIST    set up already with another party count: nothing changed
  *   -EINVAL    NULL/misaligned b, parties 0 or past the maximum, or memory
- *              that is neither zeros nor a barrier (parties 0, state not 0)
+ *              that is neither zeros nor a barrier (parties 0 with a state
+ *              not 0, or a party count past the maximum)
  * Every other Barrier call gets -EINVAL on memory not yet set up, and
  * touches nothing. To set up a used barrier again, zero its 8 bytes while
  * nobody uses it.
@@ -861,7 +862,8 @@ FUTEX_EXTERN int futex_barrier_abort(futex_barrier *b, unsigned flags);
  * new arrivals wait until they have left). 0, -EINVAL (also: not set up),
  * -ENOTSUP. */
 FUTEX_EXTERN int futex_barrier_reset(futex_barrier *b, unsigned flags);
-/* The party count, the number waiting now, 1 if broken else 0; or -EINVAL. */
+/* The party count (0: not set up), the number waiting now, 1 if broken else
+ * 0; or -EINVAL (a bad b; for the count also bytes that are no barrier's). */
 FUTEX_EXTERN int futex_barrier_parties(const futex_barrier *b);
 FUTEX_EXTERN int futex_barrier_n_waiting(const futex_barrier *b);
 FUTEX_EXTERN int futex_barrier_broken(const futex_barrier *b);

@@ -982,8 +982,8 @@ int futex_sem_post(futex_sem *s, uint32_t n, unsigned flags)
     if (n != 1 || !cas_seq(&s->u32_[S_VALUE], &v, 1)) {
         uint32_t bound = sem_bound(s); /* after a failed CAS: v is the value, its line ours */
         do {
-            if (n > bound - v)
-                return -EOVERFLOW; /* past the bound: a release too many; nothing changed */
+            if (v > bound || n > bound - v)
+                return -EOVERFLOW; /* past the bound (or memory already past it): nothing changed */
         } while (!cas_seq(&s->u32_[S_VALUE], &v, v + n));
     }
     uint32_t waiting = load_seq(&s->u32_[S_WAITERS]);
@@ -1269,7 +1269,8 @@ int futex_cond_notify(futex_cond *c, uint32_t n, unsigned flags)
     uint32_t *cnt = &c->u32_[C_COUNT];
     uint32_t v = load_seq(cnt), k;
     do {
-        uint32_t free_ = C_WAITERS(v) - C_OWEDN(v); /* waiters not yet owed a wakeup */
+        /* Waiters not yet owed a wakeup; none when memory not made by these calls owes more than it has. */
+        uint32_t free_ = C_OWEDN(v) < C_WAITERS(v) ? C_WAITERS(v) - C_OWEDN(v) : 0;
         k = n < free_ ? n : free_;
         if (k == 0)
             return 0; /* nobody to wake: no system call */
@@ -1332,6 +1333,8 @@ int futex_barrier_init(futex_barrier *b, uint32_t parties)
         return 0; /* we set it up */
     if (have == parties)
         return 0; /* set up already with the same count: attach, state untouched */
+    if (have > FUTEX_BARRIER_PARTIES_MAX)
+        return -EINVAL; /* a count no set-up stores: not a barrier's bytes; touch nothing */
     return -EEXIST; /* set up already with another party count: touch nothing */
 }
 
@@ -1484,7 +1487,8 @@ int futex_barrier_parties(const futex_barrier *b)
 {
     if (!ALIGNED(b, FUTEX_BARRIER_ALIGN))
         return -EINVAL; /* NULL or misaligned: touch nothing */
-    return (int)load_relaxed(&b->u32_[B_PARTIES]);
+    uint32_t parties = load_relaxed(&b->u32_[B_PARTIES]);
+    return parties > FUTEX_BARRIER_PARTIES_MAX ? -EINVAL : (int)parties; /* past it: not a barrier's bytes */
 }
 
 int futex_barrier_n_waiting(const futex_barrier *b)

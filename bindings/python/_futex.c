@@ -2210,8 +2210,8 @@ static PyObject *barrier_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         err = "the barrier in this memory has another party count";
     else if (rc == 0 && have == 0)
         err = "the barrier is not initialised (all zeros): pass parties";
-    else if (rc == -EINVAL)
-        err = "this memory holds no barrier (parties 0, state not 0)";
+    else if (rc == -EINVAL || have < 0)
+        err = "this memory holds no barrier (parties 0 with a state, or a party count past 65535)";
     else if (rc < 0) {
         Py_DECREF(s);
         return raise_result(rc);

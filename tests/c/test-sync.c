@@ -1249,17 +1249,180 @@ TEST(barrier_setup_race_processes, FORK)
 }
 #endif
 
+/* ---- arbitrary bytes ------------------------------------------------------
+ * Shared memory is written by whoever maps it: a neighbour's stray write, a
+ * primitive attached at the wrong offset, a file of other data. Over any
+ * bytes at all, every call returns one of its documented results, never
+ * sleeps past an expired deadline, and never touches memory outside the
+ * primitive (each one sits in a heap block of exactly its size: ASan's
+ * variant sees a byte past it). */
+static uint64_t garbage_rng = 0x9E3779B97F4A7C15u;
+
+static void fill_garbage(void *p, size_t n)
+{
+    unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        garbage_rng ^= garbage_rng << 13, garbage_rng ^= garbage_rng >> 7, garbage_rng ^= garbage_rng << 17;
+        /* Often all-zero or all-one bytes: the edges of every field. */
+        unsigned pick = (unsigned)(garbage_rng >> 60);
+        b[i] = pick < 3 ? 0 : pick < 5 ? 0xFF : (unsigned char)(garbage_rng >> 24);
+    }
+}
+
+static void *exact_block(size_t size, size_t align)
+{
+    void *p = NULL;
+#if defined(_WIN32)
+    p = _aligned_malloc(size, align);
+#else
+    CHECK_EQ(posix_memalign(&p, align < sizeof(void *) ? sizeof(void *) : align, size), 0);
+#endif
+    CHECK(p != NULL);
+    return p;
+}
+
+static void free_block(void *p)
+{
+#if defined(_WIN32)
+    _aligned_free(p);
+#else
+    free(p);
+#endif
+}
+
+#define ONE_OF2(rc, a, b) CHECK((rc) == (a) || (rc) == (b))
+#define ONE_OF3(rc, a, b, c) CHECK((rc) == (a) || (rc) == (b) || (rc) == (c))
+#define ONE_OF4(rc, a, b, c, e) CHECK((rc) == (a) || (rc) == (b) || (rc) == (c) || (rc) == (e))
+
+static void garbage_mutex(const futex_deadline *past)
+{
+    futex_mutex *m = exact_block(sizeof *m, FUTEX_MUTEX_ALIGN);
+    fill_garbage(m, sizeof *m);
+    ONE_OF2(futex_mutex_locked(m), 0, 1);
+    ONE_OF2(futex_mutex_is_owned(m), 0, 1); /* random bytes are not this thread's id and start time */
+    int rc = futex_mutex_trylock(m, 0);
+    ONE_OF4(rc, 0, -EOWNERDEAD, -ENOTRECOVERABLE, -EBUSY);
+    int held = rc == 0 || rc == -EOWNERDEAD;
+    CHECK_EQ(futex_mutex_is_owned(m), held);
+    int rc2 = futex_mutex_timedlock(m, past, 0);
+    if (held)
+        CHECK_EQ(rc2, -EDEADLK);
+    else
+        ONE_OF4(rc2, 0, -EOWNERDEAD, -ENOTRECOVERABLE, -ETIMEDOUT);
+    if (!held && (rc2 == 0 || rc2 == -EOWNERDEAD)) {
+        held = 1;
+        rc = rc2;
+    }
+    if (held) {
+        if (rc == -EOWNERDEAD)
+            CHECK_EQ(futex_mutex_consistent(m), 0);
+        else
+            CHECK_EQ(futex_mutex_consistent(m), -EINVAL);
+        CHECK_EQ(futex_mutex_unlock(m, 0), 0); /* and out of the kernel's robust list before the free */
+        CHECK_EQ(futex_mutex_is_owned(m), 0);
+    } else {
+        CHECK_EQ(futex_mutex_unlock(m, 0), -EPERM);
+        CHECK_EQ(futex_mutex_consistent(m), -EPERM);
+    }
+    free_block(m);
+}
+
+static void garbage_sem(const futex_deadline *past)
+{
+    futex_sem *s = exact_block(sizeof *s, FUTEX_SEM_ALIGN);
+    fill_garbage(s, sizeof *s);
+    int v = futex_sem_getvalue(s), bound = futex_sem_bound(s);
+    CHECK(v >= 0 && (uint32_t)v <= FUTEX_SEM_VALUE_MAX);
+    CHECK(bound >= 1 && (uint32_t)bound <= FUTEX_SEM_VALUE_MAX);
+    uint32_t raw = s->u32_[0];
+    futex_sem before = *s;
+    int rc = futex_sem_post(s, 1, 0);
+    if (raw >= (uint32_t)bound) {
+        CHECK_EQ(rc, -EOVERFLOW); /* at or past its bound already: nothing changed */
+        CHECK(memcmp(&before, s, sizeof before) == 0);
+    } else {
+        CHECK_EQ(rc, 0);
+        CHECK_EQ(s->u32_[0], raw + 1);
+    }
+    ONE_OF2(futex_sem_trywait(s), 0, -EAGAIN);
+    ONE_OF2(futex_sem_wait(s, past, 0), 0, -ETIMEDOUT);
+    free_block(s);
+}
+
+static void garbage_event(const futex_deadline *past)
+{
+    futex_event *e = exact_block(sizeof *e, FUTEX_EVENT_ALIGN);
+    fill_garbage(e, sizeof *e);
+    ONE_OF2(futex_event_is_set(e), 0, 1);
+    ONE_OF2(futex_event_wait(e, past, 0), 0, -ETIMEDOUT);
+    CHECK_EQ(futex_event_clear(e), 0);
+    CHECK_EQ(futex_event_is_set(e), 0);
+    CHECK_EQ(futex_event_wait(e, past, 0), -ETIMEDOUT);
+    CHECK_EQ(futex_event_set(e, 0), 0);
+    CHECK_EQ(futex_event_is_set(e), 1);
+    CHECK_EQ(futex_event_wait(e, past, 0), 0);
+    free_block(e);
+}
+
+static void garbage_cond(const futex_deadline *past)
+{
+    futex_cond *c = exact_block(sizeof *c, FUTEX_COND_ALIGN);
+    futex_mutex m;
+    memset(&m, 0, sizeof m);
+    fill_garbage(c, sizeof *c);
+    CHECK_EQ(futex_mutex_lock(&m, 0), 0);
+    ONE_OF3(futex_cond_wait(c, &m, past, 0), 0, -ETIMEDOUT, -EAGAIN);
+    CHECK_EQ(futex_mutex_is_owned(&m), 1); /* back with the mutex held, whatever the bytes said */
+    CHECK(futex_cond_notify(c, 1, 0) >= 0);
+    CHECK(futex_cond_notify_all(c, 0) >= 0);
+    CHECK_EQ(futex_mutex_unlock(&m, 0), 0);
+    free_block(c);
+}
+
+static void garbage_barrier(const futex_deadline *past)
+{
+    futex_barrier *b = exact_block(sizeof *b, FUTEX_BARRIER_ALIGN);
+    fill_garbage(b, sizeof *b);
+    uint32_t raw = b->u32_[0];
+    int parties = futex_barrier_parties(b); /* never a count that reads as an errno */
+    CHECK_EQ(parties, raw > FUTEX_BARRIER_PARTIES_MAX ? -EINVAL : (int)raw);
+    CHECK(futex_barrier_n_waiting(b) >= 0);
+    ONE_OF2(futex_barrier_broken(b), 0, 1);
+    ONE_OF3(futex_barrier_init(b, 3), 0, -EEXIST, -EINVAL);
+    uint32_t ticket = 0;
+    int rc = futex_barrier_wait(b, &ticket, past, 0);
+    CHECK(rc >= 0 || rc == -ECANCELED || rc == -ETIMEDOUT || rc == -EINVAL);
+    ONE_OF2(futex_barrier_abort(b, 0), 0, -EINVAL);
+    ONE_OF2(futex_barrier_reset(b, 0), 0, -EINVAL);
+    free_block(b);
+}
+
+TEST(primitives_over_arbitrary_bytes, ANY)
+{
+    futex_deadline past = in_ms(0);
+    uint64_t t0 = now_ns();
+    for (int round = 0; round < 2000; round++) {
+        garbage_mutex(&past);
+        garbage_sem(&past);
+        garbage_event(&past);
+        garbage_cond(&past);
+        garbage_barrier(&past);
+    }
+    /* Every deadline had passed: nothing may have slept (generous bound). */
+    CHECK(now_ns() - t0 < UINT64_C(20000000000));
+}
+
 #if !defined(_WIN32)
 TEST_MAIN(layout_and_bad_input, mutex_single_thread, mutex_threads_exclusive, mutex_other_thread, sem_single_thread,
           sem_stress_no_lost_wakeup, event_single_thread, event_set_clear_wakes_all, cond_semantics, cond_late_waiter_takes_no_earlier_wakeup,
           cond_sliced_waiters_stay_counted,
           cond_stress_no_lost_wakeup, barrier_rounds, barrier_setup_race, barrier_break_abort_reset,
           signal_resume_barrier, signal_ends_waits, across_processes, barrier_setup_race_processes,
-          sync_sleep_teaches_spin)
+          sync_sleep_teaches_spin, primitives_over_arbitrary_bytes)
 #else
 TEST_MAIN(layout_and_bad_input, mutex_single_thread, mutex_threads_exclusive, mutex_other_thread, sem_single_thread,
           sem_stress_no_lost_wakeup, event_single_thread, event_set_clear_wakes_all, cond_semantics, cond_late_waiter_takes_no_earlier_wakeup,
           cond_sliced_waiters_stay_counted,
           cond_stress_no_lost_wakeup, barrier_rounds, barrier_setup_race, barrier_break_abort_reset,
-          sync_sleep_teaches_spin)
+          sync_sleep_teaches_spin, primitives_over_arbitrary_bytes)
 #endif

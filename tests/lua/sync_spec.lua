@@ -177,6 +177,15 @@ describe("futex primitives: bad input", function()
     assert.truthy(err:find("holds no barrier", 1, true))
     assert.are.equal(0, r:cell(8):load())
     assert.are.equal(7, r:cell(12):load())
+    -- A party count no set-up stores (as an int, it would read as an errno).
+    r:cell(8):store(0xFFFFFFEA)
+    r:cell(12):store(0)
+    for _, parties in ipairs({ 2, false }) do
+      ok, err = pcall(r.barrier, r, 8, parties or nil)
+      assert.is_false(ok)
+      assert.truthy(err:find("holds no barrier", 1, true))
+    end
+    assert.are.equal(0xFFFFFFEA, r:cell(8):load())
   end)
 
   it("refuses a method called on another kind of object, touching nothing", function()

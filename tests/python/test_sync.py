@@ -144,6 +144,12 @@ class TestBadInput:
         with pytest.raises(ValueError, match="holds no barrier"):
             futex.Barrier(junk, 0, 2, shared=False)
         assert junk == struct.pack("=II", 0, 7)
+        # A party count no set-up stores (read as an int, it would be an errno).
+        junk = bytearray(struct.pack("=II", 0xFFFFFFEA, 0))
+        for parties in (2, None):
+            with pytest.raises(ValueError, match="holds no barrier"):
+                futex.Barrier(junk, 0, parties, shared=False)
+        assert junk == struct.pack("=II", 0xFFFFFFEA, 0)
         del b
 
     def test_consistent_without_owner_death(self):
