@@ -1172,23 +1172,28 @@ static int barrier_wait(lua_State *L)
     return failure(L, rc);
 }
 
+/* reset, abort and parties fail only on memory that no longer holds a
+ * barrier (a stray write over its party count): nil, message, errno. */
 static int barrier_reset(lua_State *L)
 {
     prim *p = selfprim(L, BARRIER);
-    futex_barrier_reset((futex_barrier *)memof(p), p->r->flags);
-    return 0;
+    int rc = futex_barrier_reset((futex_barrier *)memof(p), p->r->flags);
+    return rc < 0 ? failure(L, rc) : 0;
 }
 
 static int barrier_abort(lua_State *L)
 {
     prim *p = selfprim(L, BARRIER);
-    futex_barrier_abort((futex_barrier *)memof(p), p->r->flags);
-    return 0;
+    int rc = futex_barrier_abort((futex_barrier *)memof(p), p->r->flags);
+    return rc < 0 ? failure(L, rc) : 0;
 }
 
 static int barrier_parties(lua_State *L)
 {
-    lua_pushinteger(L, futex_barrier_parties((futex_barrier *)memof(selfprim(L, BARRIER))));
+    int n = futex_barrier_parties((futex_barrier *)memof(selfprim(L, BARRIER)));
+    if (n < 0)
+        return failure(L, n);
+    lua_pushinteger(L, n);
     return 1;
 }
 

@@ -186,6 +186,16 @@ describe("futex primitives: bad input", function()
       assert.truthy(err:find("holds no barrier", 1, true))
     end
     assert.are.equal(0xFFFFFFEA, r:cell(8):load())
+    -- The same count written over a barrier in use: its calls say so, none reads it as a count.
+    local used = r:barrier(16, 2)
+    r:cell(16):store(0xFFFFFFEA)
+    for _, call in ipairs({ used.parties, used.abort, used.reset, function(x) return x:wait(0) end }) do
+      local res, msg, code = call(used)
+      assert.is_nil(res)
+      assert.are.equal("string", type(msg))
+      assert.are.equal(22, code)
+    end
+    assert.are.equal(0xFFFFFFEA, r:cell(16):load())
   end)
 
   it("refuses a method called on another kind of object, touching nothing", function()

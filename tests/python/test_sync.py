@@ -150,6 +150,14 @@ class TestBadInput:
             with pytest.raises(ValueError, match="holds no barrier"):
                 futex.Barrier(junk, 0, parties, shared=False)
         assert junk == struct.pack("=II", 0xFFFFFFEA, 0)
+        # The same count written over a barrier in use: its calls refuse, none reads it as a count.
+        used_buf = bytearray(8)
+        used = futex.Barrier(used_buf, 0, 2, shared=False)
+        used_buf[0:4] = struct.pack("=I", 0xFFFFFFEA)
+        for call in (lambda: used.parties, used.abort, used.reset, lambda: used.wait(0)):
+            with pytest.raises(ValueError):
+                call()
+        assert used_buf == struct.pack("=II", 0xFFFFFFEA, 0)
         del b
 
     def test_consistent_without_owner_death(self):
