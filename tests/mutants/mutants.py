@@ -6,7 +6,8 @@ first of `also`, a second (old, new) pair of the same mutation.
 
 A binding's mutation has a `kind`: "python" (`tests`: pytest node ids under
 tests/python) or "lua" (`tests`: a spec under tests/lua and a busted --filter
-pattern); run.py builds that binding from the scratch copy itself."""
+pattern); run.py builds that binding from the scratch copy as a user does
+(pip through setup.py; the CMake target futex_lua)."""
 
 MUTANTS = [
     dict(name="front-layer-believes-every-os-timeout",

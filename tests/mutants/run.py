@@ -45,11 +45,10 @@ def ctest(build, regex):
     return run(["ctest", "-j2", "--timeout", "60", "--output-on-failure", "-R", regex], build)
 
 
-# ---- the bindings: built straight from the scratch sources, as setup.py and
-# bindings/lua/CMakeLists.txt build them (the core compiled in, hidden), and
-# run under pytest (the tree's build/venv, only read) and busted.
-CORE_FLAGS = ["-shared", "-fPIC", "-O1", "-std=c11", "-pthread", "-D_GNU_SOURCE", "-DFUTEX_EXTERN=",
-              "-fvisibility=hidden"]
+# ---- the bindings: built from the scratch copy as users build them -- the
+# Python package by pip through setup.py, the Lua module by the project's
+# CMake target -- and run under pytest (the tree's build/venv, only read)
+# and busted.
 
 
 def venv_python():
@@ -59,20 +58,25 @@ def venv_python():
     return out.strip().splitlines()[-1]
 
 
-def build_binding(kind, src, out, py):
+def build_binding(kind, src, build, out, py):
+    """Builds the binding of `kind` from src; out is the directory the tests
+    import it from (Python: the package; Lua: the module's directory)."""
     if kind == "python":
-        rc, inc = run([py, "-P", "-c", "import sysconfig; print(sysconfig.get_paths()['include'])"], out)
-        pkg = os.path.join(out, "futex")
-        shutil.rmtree(pkg, ignore_errors=True)
-        shutil.copytree(os.path.join(src, "bindings", "python", "futex"), pkg)
-        return run(["cc", *CORE_FLAGS, "-DPy_LIMITED_API=0x030B0000", "-I" + os.path.join(src, "libfutex"),
-                    "-I" + inc.strip(), os.path.join(src, "bindings", "python", "_futex.c"),
-                    os.path.join(src, "libfutex", "libfutex.c"), "-o", os.path.join(pkg, "_futex.abi3.so")], out)
-    rc, inc = run(["pkg-config", "--cflags", "lua5.4"], out)
-    inc = inc.split() if rc == 0 else ["-I/usr/include/lua5.4"]
-    return run(["cc", *CORE_FLAGS, "-I" + os.path.join(src, "libfutex"), *inc,
-                os.path.join(src, "bindings", "lua", "lfutex.c"), os.path.join(src, "libfutex", "libfutex.c"),
-                "-o", os.path.join(out, "futex.so")], out)
+        shutil.rmtree(os.path.join(out, "futex"), ignore_errors=True)
+        env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
+        # From out, with -P: in src, its build/ folder would import as pip's `build`.
+        p = subprocess.run([py, "-P", "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--upgrade",
+                            "--target", out, src], cwd=out, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        return p.returncode, p.stdout
+    rc, text = run(["cmake", "--build", build, "-j2", "--target", "futex_lua"], src)
+    if rc == 0:
+        found = [os.path.join(d, "futex.so") for d, _, files in os.walk(os.path.join(build, "bindings"))
+                 if "futex.so" in files]
+        if len(found) != 1:
+            return 1, f"{text}\nfutex_lua built {found}, not one futex.so"
+        shutil.copy2(found[0], os.path.join(out, "futex.so"))
+    return rc, text
 
 
 def run_binding(m, src, out, py):
@@ -110,17 +114,18 @@ def main(names):
     try:
         src, build = os.path.join(scratch, "src"), os.path.join(scratch, "build")
         copy_tree(src)
-        rc, out = run(["cmake", "-S", src, "-B", build, "-DFUTEX_BUILD_LUA=OFF", "-DCMAKE_BUILD_TYPE=Debug"], src)
-        if rc != 0:
-            sys.exit(out + "\nmutants: cmake configure failed")
         core = [m for m in chosen if m.get("kind", "c") == "c"]
         bound = [m for m in chosen if m.get("kind", "c") != "c"]
+        lua = "ON" if any(m["kind"] == "lua" for m in bound) else "OFF"
+        rc, out = run(["cmake", "-S", src, "-B", build, f"-DFUTEX_BUILD_LUA={lua}", "-DCMAKE_BUILD_TYPE=Debug"], src)
+        if rc != 0:
+            sys.exit(out + "\nmutants: cmake configure failed")
         py = venv_python() if any(m["kind"] == "python" for m in bound) else None
         outs = {}
         for kind in sorted({m["kind"] for m in bound}):
             outs[kind] = os.path.join(scratch, kind)
             os.makedirs(outs[kind])
-            rc, out = build_binding(kind, src, outs[kind], py)
+            rc, out = build_binding(kind, src, build, outs[kind], py)
             if rc != 0:
                 sys.exit(out + f"\nmutants: the unmutated {kind} binding does not build")
         # The tests must pass before any mutation, or "caught" means nothing.
@@ -158,7 +163,7 @@ def main(names):
                 if m.get("kind", "c") == "c":
                     rc, out = run(["cmake", "--build", build, "-j2", "--target", *m["targets"]], src)
                 else:
-                    rc, out = build_binding(m["kind"], src, outs[m["kind"]], py)
+                    rc, out = build_binding(m["kind"], src, build, outs[m["kind"]], py)
                 if rc != 0:
                     print(f"INVALID  {m['name']}: the mutated tree does not build\n{out[-2000:]}")
                     survivors.append(m["name"])
