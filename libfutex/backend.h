@@ -93,9 +93,10 @@ int futex__os_waitv(const futex_waitv_item *items, uint32_t n, uint64_t deadline
  * through these. */
 int futex__os_waitv_until(const futex_waitv_item *items, uint32_t n, uint64_t deadline_ns);
 
-/* waitv.c: whether any of the library's own multi-waiters is announced
- * (a relaxed load: the caller has fenced). */
-int futex__waitv_pending(void);
+/* waitv.c: whether any thread is announced in the library's own
+ * multi-wait (the caller has made the SeqCst fence; under TSan it is an
+ * RMW instead). */
+int futex__waitv_announced(void);
 
 /* waitv.c: wakes up to max_waiters of the library's own multi-waiters on
  * word and returns how many; futex_wake calls it before the OS wake. */

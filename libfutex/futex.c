@@ -464,13 +464,13 @@ static int may_sleep_on(const uint32_t *word)
 #if defined(FUTEX__UNDER_TSAN)
     /* TSan does not model fences: SeqCst RMWs give it the same order. */
     return futex__atomic_fetch_add(own, 0, FUTEX__SEQ_CST) != 0 ||
-           futex__atomic_fetch_add(&sleepers_multi.n, 0, FUTEX__SEQ_CST) != 0 || futex__waitv_pending();
+           futex__atomic_fetch_add(&sleepers_multi.n, 0, FUTEX__SEQ_CST) != 0 || futex__waitv_announced();
 #else
     /* The caller's store to the word must come before these loads: the
      * waker's half of the pattern above. */
     futex__atomic_fence(FUTEX__SEQ_CST);
     return futex__atomic_load(own, FUTEX__RELAXED) != 0 || futex__atomic_load(&sleepers_multi.n, FUTEX__RELAXED) != 0 ||
-           futex__waitv_pending();
+           futex__waitv_announced();
 #endif
 }
 

@@ -166,6 +166,17 @@ static void wv_unlink(futex__waitv_node *n)
     wv_unlock(&b->lock);
 }
 
+int futex__waitv_announced(void)
+{
+#if defined(FUTEX__UNDER_TSAN)
+    /* TSan does not model fences; the RMW gives the same store-load order
+     * (at a cost the fence avoids), so TSan checks the real protocol. */
+    return futex__atomic_fetch_add(&wv_pending, 0, FUTEX__SEQ_CST) != 0;
+#else
+    return futex__atomic_load(&wv_pending, FUTEX__RELAXED) != 0; /* relaxed: the caller fenced */
+#endif
+}
+
 uint32_t futex__waitv_wake(const uint32_t *word, uint32_t max_waiters)
 {
     /* The caller's store to the word must be ordered before this load, else
@@ -173,16 +184,11 @@ uint32_t futex__waitv_wake(const uint32_t *word, uint32_t max_waiters)
      *   T2 (waiter): announces, links, reads the old value, sleeps
      *   T1: stores the new value and returns: T2 is never woken.
      * A SeqCst fence is the store-load barrier (see posix.c's wake). */
-#if defined(FUTEX__UNDER_TSAN)
-    /* TSan does not model fences; the RMW gives the same store-load order
-     * (at a cost the fence avoids), so TSan checks the real protocol. */
-    if (futex__atomic_fetch_add(&wv_pending, 0, FUTEX__SEQ_CST) == 0)
-        return 0;
-#else
-    futex__atomic_fence(FUTEX__SEQ_CST);
-    if (futex__atomic_load(&wv_pending, FUTEX__RELAXED) == 0)
-        return 0;
+#if !defined(FUTEX__UNDER_TSAN)
+    futex__atomic_fence(FUTEX__SEQ_CST); /* under TSan, futex__waitv_announced's RMW orders it */
 #endif
+    if (!futex__waitv_announced())
+        return 0;
 
     uintptr_t address = (uintptr_t)word;
     wv_bucket *b = wv_bucket_of(address);
@@ -210,14 +216,6 @@ uint32_t futex__waitv_wake(const uint32_t *word, uint32_t max_waiters)
     return woken;
 }
 
-int futex__waitv_pending(void)
-{
-#if defined(FUTEX__UNDER_TSAN)
-    return futex__atomic_fetch_add(&wv_pending, 0, FUTEX__SEQ_CST) != 0; /* as futex__waitv_wake */
-#else
-    return futex__atomic_load(&wv_pending, FUTEX__RELAXED) != 0;
-#endif
-}
 
 /* The first index whose word differs from its expected value, or n. SeqCst
  * loads: in the waiter they must not be satisfied before its announcement
