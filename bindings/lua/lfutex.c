@@ -1134,9 +1134,10 @@ static int region_barrier(lua_State *L)
      * only attaches. */
     int rc = parties != 0 ? futex_barrier_init(b, (uint32_t)parties) : 0;
     luaL_argcheck(L, rc != -EEXIST, 3, "the barrier there has another party count");
-    luaL_argcheck(L, rc != -EINVAL && futex_barrier_parties(b) >= 0, 2,
+    int have = futex_barrier_parties(b);
+    luaL_argcheck(L, rc != -EINVAL && have >= 0, 2,
                   "the memory there holds no barrier (parties 0 with a state, or a party count past 65535)");
-    luaL_argcheck(L, futex_barrier_parties(b) != 0, 3, "the barrier is not initialised: give parties");
+    luaL_argcheck(L, have != 0, 3, "the barrier is not initialised: give parties");
     return 1;
 }
 
