@@ -62,6 +62,7 @@ PEERS = {
     "ours": LIB,
     "ours-nospin": "libfutex FUTEX_NOSPIN",
     "raw": "raw futex(2), no spin",
+    "raw-day": "raw futex(2), no spin, deadline a day ahead",
     "raw-spin1000": "raw futex(2) + 1000-pause spin",
     "atomic": "libstdc++ atomic::wait/notify_one",
     "condvar": "pthread mutex + condvar pair",
@@ -76,11 +77,39 @@ def row(key, label, cmd, env=None):
     return {"key": key, "label": label, "cmd": cmd, "env": env or {}}
 
 
+def turns(rows, cmd):
+    """Rows that take turns in one pair of threads or processes: `cmd` runs them all and prints
+    one RESULT line per row, in order; it is the first row's command, and the others have none.
+    Rows of separate processes each get their own placement (one CPU or two, near or far
+    vCPUs: 2-10x on a round trip), so two code paths are compared in turns, under one."""
+    rows = [dict(r) for r in rows]
+    rows[0]["cmd"], rows[0]["turns"] = cmd, [r["key"] for r in rows]
+    for r in rows[1:]:
+        r["cmd"] = None
+    return rows
+
+
 def c_rows(case_args, keys, posix=True):
     rows = [row(k, PEERS[k], [C] + case_args(k)) for k in keys]
     if posix:
         rows.append(row("posix", PEERS["posix"], [CPOSIX] + case_args("ours")))
     return rows
+
+
+def nospin_raw_turns(rows, mode):
+    """FUTEX_NOSPIN, the raw system call and the raw call on a deadline a day ahead take turns
+    in one pair: the goal between the first two compares the library's sleep path with the
+    bare one, not two placements, and the third shows what the day-ahead deadline costs."""
+    i = [r["key"] for r in rows].index("ours-nospin")
+    assert rows[i + 1]["key"] == "raw"
+    day = row("raw-day", PEERS["raw-day"], None, rows[i]["env"])
+    rows[i:i + 2] = turns(rows[i:i + 2] + [day], [C, "pingpong", mode, "ours-nospin,raw,raw-day", PP])
+    return rows
+
+
+NOSPIN_NOTE = ("FUTEX_NOSPIN and the raw futex(2) rows take turns in one pair, 100 round trips each, "
+               "so that they meet the same placement")
+SWEEP_NOTE = "the default and every fixed count take turns in one pair, 100 round trips each"
 
 
 def groups():
@@ -90,30 +119,31 @@ def groups():
     thr.insert(-1, row("zig", PEERS["zig"], [ZIG], {"BENCH_ROUNDS": PP}))
     thr.append(row("posix-nospin", "libfutex, posix backend, FUTEX_NOSPIN",
                    [CPOSIX, "pingpong", "threads", "ours-nospin", PP]))
-    g.append({"id": "c-pp-threads", "title": "C ping-pong, 2 threads", "unit": "µs/round trip", "rows": thr,
-              "runs": RUNS, "rounds": PP_ROUNDS})
+    g.append({"id": "c-pp-threads", "title": "C ping-pong, 2 threads", "unit": "µs/round trip",
+              "rows": nospin_raw_turns(thr, "threads"), "runs": RUNS, "rounds": PP_ROUNDS, "note": NOSPIN_NOTE})
     prc = c_rows(lambda k: ["pingpong", "procs", k, PP], [p for p in pp_peers if p != "atomic"], posix=False)
     g.append({"id": "c-pp-procs", "title": "C ping-pong, 2 processes (fork + MAP_SHARED)", "unit": "µs/round trip",
-              "rows": prc, "runs": RUNS, "rounds": PP_ROUNDS,
+              "rows": nospin_raw_turns(prc, "procs"), "runs": RUNS, "rounds": PP_ROUNDS,
               "note": "libstdc++ atomic::wait and Zig's futex use FUTEX_PRIVATE: their wakes cannot reach "
-                      "another process, so they have no cross-process row"})
+                      "another process, so they have no cross-process row; " + NOSPIN_NOTE})
     pinned = {"BENCH_PIN": "1"}
     for mode in ("threads", "procs"):
         g.append({"id": f"c-pp-pinned-{mode}", "title": f"C ping-pong, 2 {mode} pinned to CPUs 0 and 1",
                   "unit": "µs/round trip", "runs": RUNS, "rounds": PIN_ROUNDS,
-                  "rows": [row(k, PEERS[k], [C, "pingpong", mode, k, PP], pinned)
-                           for k in ("ours", "ours-nospin", "raw", "raw-spin1000")
-                           + (("atomic",) if mode == "threads" else ())]
+                  "rows": nospin_raw_turns([row(k, PEERS[k], [C, "pingpong", mode, k, PP], pinned)
+                                            for k in ("ours", "ours-nospin", "raw", "raw-spin1000")
+                                            + (("atomic",) if mode == "threads" else ())], mode)
                           + ([row("posix", PEERS["posix"], [CPOSIX, "pingpong", mode, "ours", PP], pinned),
                               row("posix-nospin", "libfutex, posix backend, FUTEX_NOSPIN",
                                   [CPOSIX, "pingpong", mode, "ours-nospin", PP], pinned)] if mode == "threads" else []),
-                  "note": "pinning takes the scheduler's placement out: the FUTEX_NOSPIN vs raw goal is read here"})
+                  "note": "pinning takes the scheduler's placement out; " + NOSPIN_NOTE})
     same = {"BENCH_PIN": "same"}
     g.append({"id": "c-pp-onecpu-threads", "title": "C ping-pong, 2 threads both pinned to CPU 0",
               "unit": "µs/round trip", "runs": RUNS, "rounds": PIN_ROUNDS,
-              "rows": [row(k, PEERS[k], [C, "pingpong", "threads", k, PP], same)
-                       for k in ("ours", "ours-nospin", "raw", "raw-spin1000", "atomic", "condvar", "eventfd")],
-              "note": "on one CPU a waiter's partner runs only once the waiter yields or sleeps"})
+              "rows": nospin_raw_turns([row(k, PEERS[k], [C, "pingpong", "threads", k, PP], same)
+                                        for k in ("ours", "ours-nospin", "raw", "raw-spin1000", "atomic", "condvar",
+                                                  "eventfd")], "threads"),
+              "note": "on one CPU a waiter's partner runs only once the waiter yields or sleeps; " + NOSPIN_NOTE})
     crowd = ["ours", "ours-nospin", "raw", "atomic", "condvar"]
     for n in (8, 64):
         g.append({"id": f"c-wakeone-{n}", "title": f"C wake-one throughput, {n} parked threads",
@@ -150,11 +180,13 @@ def groups():
     for mode in ("threads", "procs"):
         for pin_mode, where in (("1", "on CPUs 0 and 1"), ("same", "both on CPU 0")):
             env = {"BENCH_PIN": pin_mode}
-            rows = [row("ours", f"{LIB}, default (adaptive spin)", [C, "pingpong", mode, "ours", PP], env)]
-            rows += [row(f"spin{s}", f"spin {s}", [C, "pingpong", mode, f"ours-spin{s}", PP], env) for s in SPINS]
+            rows = [row("ours", f"{LIB}, default (adaptive spin)", None, env)]
+            rows += [row(f"spin{s}", f"spin {s}", None, env) for s in SPINS]
+            impls = ",".join(["ours"] + [f"ours-spin{s}" for s in SPINS])
             g.append({"id": f"spin-pp-{mode}-{'two' if pin_mode == '1' else 'one'}cpu",
                       "title": f"Spin count sweep: C ping-pong, 2 {mode} {where}", "unit": "µs/round trip",
-                      "rows": rows, "runs": RUNS, "rounds": PIN_ROUNDS})
+                      "rows": turns(rows, [C, "pingpong", mode, impls, PP]), "runs": RUNS, "rounds": PIN_ROUNDS,
+                      "note": SWEEP_NOTE})
     rows = [row("ours", "default (adaptive), after waits nobody ends", [C, "parkcost", "adaptive"])]
     rows += [row(f"spin{s}", f"spin {s}", [C, "parkcost", str(s)]) for s in SPINS]
     g.append({"id": "spin-park", "title": "CPU a 200 µs wait on an unchanging word burns (spin, then sleep)",
@@ -219,9 +251,11 @@ def groups():
     pin_py = dict(PY_ENV, BENCH_PIN="1")
     g.append({"id": "spin-py-pinned", "title": "Spin count sweep: Python ping-pong (plain loop), pinned to CPUs 0 and 1",
               "unit": "µs/round trip", "runs": RUNS, "rounds": PIN_ROUNDS,
-              "rows": [row("ours", "default (adaptive spin)", PY + ["pingpong", "ours", PY_PP], pin_py)]
-              + [row(f"spin{n}", f"spin {n}", PY + ["pingpong", "ours", PY_PP], dict(pin_py, BENCH_SPIN=str(n)))
-                 for n in PY_SPINS]})
+              "rows": turns([row("ours", "default (adaptive spin)", None,
+                                 dict(pin_py, BENCH_SPINS=",".join(["adaptive"] + [str(n) for n in PY_SPINS])))]
+                            + [row(f"spin{n}", f"spin {n}", None, pin_py) for n in PY_SPINS],
+                            PY + ["pingpong", "ours", PY_PP]),
+              "note": SWEEP_NOTE})
     g.append({"id": "py-call", "title": "Python uncontended call", "unit": "ns/call",
               "rows": [row("ours", "Cell.fetch_add(1)", PY + ["call", "fetch_add"], PY_ENV),
                        row("load", "Cell.load()", PY + ["call", "load"], PY_ENV),
@@ -283,18 +317,23 @@ def groups():
 
 
 def run_one(r):
+    """The samples of each RESULT line the row's command printed (one per row it takes turns
+    with), or None and why not."""
     env = dict(os.environ)
     env.update(r["env"])
     try:
         p = subprocess.run(r["cmd"], capture_output=True, text=True, timeout=180, env=env)
     except subprocess.TimeoutExpired:
         return None, "timed out"
+    got = []
     for line in (p.stdout + "\n" + p.stderr).splitlines():
         if line.startswith("RESULT"):
-            return [float(x) for x in line.split()[2:]], None
+            got.append([float(x) for x in line.split()[2:]])
         if line.startswith("SKIP"):
             return None, line[5:]
-    return None, f"exit {p.returncode}: {(p.stderr or p.stdout).strip()[-200:]}"
+    if len(got) == len(r.get("turns", [r["key"]])):
+        return got, None
+    return None, f"exit {p.returncode}, {len(got)} results: {(p.stderr or p.stdout).strip()[-200:]}"
 
 
 def pct(sorted_v, q):
@@ -325,13 +364,15 @@ def measure(g):
         samples = {r["key"]: [] for r in g["rows"]}
         for _ in range(rounds):
             for r in g["rows"]:
-                if r["key"] in errors:
-                    continue
+                keys = r.get("turns", [r["key"]])
+                if r["cmd"] is None or r["key"] in errors:
+                    continue  # a row that takes its turns in another row's command
                 got, err = run_one(r)
-                if got is None:
-                    errors[r["key"]] = err
-                else:
-                    samples[r["key"]].extend(got)
+                for i, k in enumerate(keys):
+                    if got is None:
+                        errors[k] = err
+                    else:
+                        samples[k].extend(got[i])
         for k, v in samples.items():
             v.sort()
             per_run[k].append(pct(v, 0.5))
@@ -432,9 +473,14 @@ def goals(results):
                 out.append((f"C ping-pong threads {where}: libfutex / libstdc++ atomic::wait",
                             ratio(pg, "ours", "atomic"), 1.0, "<="))
         out.append((f"C ping-pong {mode}: FUTEX_NOSPIN / raw futex(2)", ratio(gid, "ours-nospin", "raw"), 1.05, "<="))
+        out.append((f"C ping-pong {mode}: FUTEX_NOSPIN / raw futex(2) on a deadline a day ahead",
+                    ratio(gid, "ours-nospin", "raw-day"), None, "info"))
         pg = "c-pp-pinned-" + ("threads" if mode == "threads" else "procs")
         out.append((f"C ping-pong {mode}, pinned: FUTEX_NOSPIN / raw futex(2)", ratio(pg, "ours-nospin", "raw"),
                     1.05, "<="))
+    for key, what in (("raw", "raw futex(2)"), ("raw-day", "raw futex(2) on a deadline a day ahead")):
+        out.append((f"C ping-pong threads on 1 CPU: FUTEX_NOSPIN / {what}",
+                    ratio("c-pp-onecpu-threads", "ours-nospin", key), None, "info"))
     out.append(("posix parking lot / linux backend, pp-threads pinned", ratio("c-pp-pinned-threads", "posix", "ours"),
                 1.5, "<="))
     out.append(("posix / linux backend, FUTEX_NOSPIN, pp-threads pinned",

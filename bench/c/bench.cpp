@@ -2,7 +2,10 @@
  * The C benchmarks: libfutex and its peers on one workload each, in one
  * binary so that every peer is built with the same compiler and flags.
  *
- *   bench pingpong  threads|procs IMPL [rounds]   µs per round trip, one sample per round trip
+ *   bench pingpong  threads|procs IMPL[,IMPL...] [rounds]
+ *                                                 µs per round trip, one sample per round trip; several
+ *                                                 IMPLs take turns in the same pair, 100 round trips each,
+ *                                                 and print one RESULT line each, in order
  *   bench wakeone   IMPL N                        µs per wake(1) with N parked waiters, one sample per round
  *   bench broadcast IMPL N                        µs from wake(all) until the last of N waiters runs
  *   bench wakenobody IMPL                         ns per wake with nobody waiting (batches of 1000)
@@ -19,7 +22,8 @@
  *                                                 in an untimed futex_mutex_lock has the lock
  *
  * IMPL: ours (this binary's backend, default: the adaptive spin), ours-spinN (futex_set_spin(N)), ours-nospin
- * (FUTEX_NOSPIN), raw (futex(2), no spin), raw-spin1000, atomic (libstdc++ std::atomic wait /
+ * (FUTEX_NOSPIN), raw (futex(2), no spin), raw-day (futex(2) on a deadline a day ahead, as the
+ * library's untimed sleep), raw-spin1000, atomic (libstdc++ std::atomic wait /
  * notify), condvar (mutex + condvar pair), eventfd (a pair), pipe (a pair), inline (fetchadd:
  * the __atomic builtin inlined), event (two futex_event: set / wait + clear), sem (two futex_sem:
  * post / wait).
@@ -93,6 +97,16 @@ static long raw_wait(uint32_t *w, uint32_t v, bool shared)
 {
     return syscall(SYS_futex, w, shared ? FUTEX_WAIT : FUTEX_WAIT_PRIVATE, v, nullptr, nullptr, 0);
 }
+/* As the library sleeps when no deadline is given: on a deadline a day ahead, so that a
+ * signal handler installed with SA_RESTART still ends the sleep (-EINTR); the kernel arms
+ * a timer for it on every sleep. */
+static long raw_wait_day(uint32_t *w, uint32_t v, bool shared)
+{
+    uint64_t at = now_ns() + 86400ull * 1000000000u;
+    struct timespec ts = {(time_t)(at / 1000000000u), (long)(at % 1000000000u)};
+    return syscall(SYS_futex, w, shared ? FUTEX_WAIT_BITSET : FUTEX_WAIT_BITSET_PRIVATE, v, &ts, nullptr,
+                   FUTEX_BITSET_MATCH_ANY);
+}
 static long raw_wake(uint32_t *w, int n, bool shared)
 {
     return syscall(SYS_futex, w, shared ? FUTEX_WAKE : FUTEX_WAKE_PRIVATE, n, nullptr, nullptr, 0);
@@ -103,7 +117,7 @@ static long raw_wake(uint32_t *w, int n, bool shared)
  * the other side has posted on d one more time than this side has seen. Every direction has
  * one poster and one waiter, so `seen` (the waiter's count) needs no sharing. */
 
-enum Kind { OURS, OURS_NOSPIN, RAW, RAW_SPIN, ATOMIC, CONDVAR, EVENTFD, PIPE, EVENT, SEM };
+enum Kind { OURS, OURS_NOSPIN, RAW, RAW_DAY, RAW_SPIN, ATOMIC, CONDVAR, EVENTFD, PIPE, EVENT, SEM };
 
 struct alignas(128) Dir {
     uint32_t word;
@@ -133,6 +147,7 @@ struct Impl {
     Kind kind = OURS;
     bool shared = false; /* across processes */
     unsigned flags = 0;
+    uint32_t spin = FUTEX_SPIN_ADAPTIVE; /* futex_set_spin, applied at each of its turns in a ping-pong */
     uint32_t seen[2] = {0, 0};
     int fd[2][2] = {{-1, -1}, {-1, -1}}; /* eventfd: fd[d][0]; pipe: fd[d][0] read, fd[d][1] write */
     Shared *s = nullptr;
@@ -147,6 +162,7 @@ struct Impl {
             futex_wake(&x.word, 1, flags);
             break;
         case RAW:
+        case RAW_DAY:
         case RAW_SPIN:
             __atomic_fetch_add(&x.word, 1, __ATOMIC_SEQ_CST);
             raw_wake(&x.word, 1, shared);
@@ -201,6 +217,10 @@ struct Impl {
         case RAW:
             while (__atomic_load_n(&x.word, __ATOMIC_SEQ_CST) == v)
                 raw_wait(&x.word, v, shared);
+            break;
+        case RAW_DAY:
+            while (__atomic_load_n(&x.word, __ATOMIC_SEQ_CST) == v)
+                raw_wait_day(&x.word, v, shared);
             break;
         case ATOMIC:
             while (x.aword.load() == v)
@@ -272,12 +292,15 @@ static Impl make_impl(const std::string &name, bool procs)
         im.kind = OURS;
     } else if (name.rfind("ours-spin", 0) == 0) {
         im.kind = OURS;
-        futex_set_spin((uint32_t)strtoul(name.c_str() + 9, nullptr, 10));
+        im.spin = (uint32_t)strtoul(name.c_str() + 9, nullptr, 10);
+        futex_set_spin(im.spin);
     } else if (name == "ours-nospin") {
         im.kind = OURS_NOSPIN;
         im.flags |= FUTEX_NOSPIN;
     } else if (name == "raw") {
         im.kind = RAW;
+    } else if (name == "raw-day") {
+        im.kind = RAW_DAY;
     } else if (name == "raw-spin1000") {
         im.kind = RAW_SPIN;
     } else if (name == "atomic") {
@@ -308,11 +331,6 @@ static Impl make_impl(const std::string &name, bool procs)
 
 /* ---- ping-pong ---------------------------------------------------------------------------- */
 
-struct PongArg {
-    Impl *im;
-    long rounds;
-};
-
 /* BENCH_PIN=1 pins the two sides to CPUs 0 and 1, BENCH_PIN=same both to CPU 0: the two
  * placements Linux picks between for a ping-pong pair, each measured on its own. */
 static void pin(int cpu)
@@ -328,22 +346,53 @@ static void pin(int cpu)
     sched_setaffinity(0, sizeof set, &set);
 }
 
+/* Several IMPLs take turns in one pair of threads or processes, TURN round trips each: the
+ * rows then share one placement. Which CPUs a pair lands on (one or two, near or far vCPUs)
+ * moves a round trip by 2-10x between processes, so rows run in separate processes compare
+ * placements as much as code; a comparison of two code paths (FUTEX_NOSPIN against the raw
+ * system call, the default spin against fixed counts) runs them in turns instead. */
+static const long TURN = 100;
+
+struct PongArg {
+    std::vector<Impl> *ims;
+    long rounds; /* per IMPL, warm-up included */
+};
+
+/* The IMPL of round trip i, its spin setting applied at the first round trip of its turn
+ * (each side sets its own process's; in one process both set the same value). */
+static Impl &turn_of(std::vector<Impl> &ims, long i)
+{
+    Impl &im = ims[(size_t)(i / TURN) % ims.size()];
+    if (i % TURN == 0 && ims.size() > 1)
+        futex_set_spin(im.spin);
+    return im;
+}
+
 static void *ponger(void *p)
 {
     PongArg *a = (PongArg *)p;
     pin(1);
-    for (long i = 0; i < a->rounds; i++) {
-        a->im->wait(0);
-        a->im->post(1);
+    for (long i = 0; i < a->rounds * (long)a->ims->size(); i++) {
+        Impl &im = turn_of(*a->ims, i);
+        im.wait(0);
+        im.post(1);
     }
     return nullptr;
 }
 
-static void pingpong(bool procs, const std::string &name, long n)
+static void pingpong(bool procs, const std::string &names, long n)
 {
-    Impl im = make_impl(name, procs);
-    long warm = n / 10 + 100;
-    PongArg a{&im, warm + n};
+    std::vector<Impl> ims;
+    for (size_t at = 0; at <= names.size();) {
+        size_t comma = names.find(',', at);
+        if (comma == std::string::npos)
+            comma = names.size();
+        ims.push_back(make_impl(names.substr(at, comma - at), procs));
+        at = comma + 1;
+    }
+    n = (n + TURN - 1) / TURN * TURN;
+    long warm = (n / 10 + TURN - 1) / TURN * TURN; /* whole turns, so every IMPL warms alike */
+    PongArg a{&ims, warm + n};
     pthread_t t;
     pid_t child = -1;
     if (procs) {
@@ -358,15 +407,18 @@ static void pingpong(bool procs, const std::string &name, long n)
         die("pthread_create");
     }
     pin(0);
-    std::vector<double> us;
-    us.reserve((size_t)n);
-    for (long i = 0; i < warm + n; i++) {
+    std::vector<std::vector<double>> us(ims.size());
+    for (auto &v : us)
+        v.reserve((size_t)n);
+    long k = (long)ims.size();
+    for (long i = 0; i < (warm + n) * k; i++) {
+        Impl &im = turn_of(ims, i);
         uint64_t t0 = now_ns();
         im.post(0);
         im.wait(1);
         uint64_t t1 = now_ns();
-        if (i >= warm)
-            us.push_back((double)(t1 - t0) / 1000.0);
+        if (i >= warm * k)
+            us[(size_t)(i / TURN) % ims.size()].push_back((double)(t1 - t0) / 1000.0);
     }
     if (procs) {
         int st;
@@ -374,7 +426,8 @@ static void pingpong(bool procs, const std::string &name, long n)
     } else {
         pthread_join(t, nullptr);
     }
-    print_samples("us", us);
+    for (auto &v : us)
+        print_samples("us", v);
 }
 
 /* ---- wake-one and broadcast, N threads ---------------------------------------------------- */
@@ -405,6 +458,10 @@ static void crowd_wait(Impl *im, uint32_t g)
     case RAW_SPIN:
         while (__atomic_load_n(&s->gen, __ATOMIC_SEQ_CST) == g)
             raw_wait(&s->gen, g, false);
+        break;
+    case RAW_DAY:
+        while (__atomic_load_n(&s->gen, __ATOMIC_SEQ_CST) == g)
+            raw_wait_day(&s->gen, g, false);
         break;
     case ATOMIC:
         while (s->agen.load() == g)
@@ -448,6 +505,7 @@ static int crowd_wake(Impl *im, bool all)
         return r == FUTEX_UNCOUNTED ? 1 : r;
     }
     case RAW:
+    case RAW_DAY:
     case RAW_SPIN:
         return (int)raw_wake(&s->gen, all ? INT_MAX : 1, false);
     case ATOMIC:
@@ -559,7 +617,8 @@ static void wakenobody(const std::string &name)
             switch (im.kind) {
             case OURS:
             case OURS_NOSPIN: futex_wake(&s->gen, 1, im.flags); break;
-            case RAW: raw_wake(&s->gen, 1, shared); break;
+            case RAW:
+            case RAW_DAY: raw_wake(&s->gen, 1, shared); break;
             case ATOMIC: s->agen.notify_one(); break;
             case CONDVAR: pthread_cond_signal(&s->c); break;
             case EVENTFD: {

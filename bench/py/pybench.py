@@ -24,6 +24,8 @@ wake in another process to the wait_async resuming), latency-event (µs from a t
 call_soon_threadsafe(event.set) to an asyncio.Event waiter resuming).
 
 Prints "RESULT <unit> <sample>...", or "SKIP <reason>" when a peer is not installed.
+BENCH_PIN=1 pins the two sides to CPUs 0 and 1. BENCH_SPINS=adaptive,16,64,... (pingpong ours):
+those spin settings take turns in one pair, 100 round trips each, one RESULT line each.
 """
 
 import functools
@@ -79,8 +81,6 @@ def closer(shm, exports, first=None):
 def futex_pair(spin):
     import futex
 
-    if os.environ.get("BENCH_SPIN"):
-        futex.set_spin(int(os.environ["BENCH_SPIN"]))
     shm = SharedMemory(create=True, size=256)
     cells = [futex.Cell(shm.buf, 0), futex.Cell(shm.buf, 128)]
     seen = [0, 0]
@@ -265,8 +265,29 @@ def pin(cpu):
         os.sched_setaffinity(0, {cpu})
 
 
-def ponger(wait0, post1, rounds):
+# BENCH_SPINS=adaptive,16,64,...: spin settings that take turns in one pair, TURN round trips
+# each, so that they meet the same placement (each process sets its own at every turn).
+TURN = 100
+
+
+def spin_turns():
+    import futex
+
+    spins = os.environ.get("BENCH_SPINS", "").split(",")
+    return [futex.SPIN_ADAPTIVE if s == "adaptive" else int(s) for s in spins if s]
+
+
+def ponger(wait0, post1, rounds, spins=()):
     pin(1)
+    if spins:
+        import futex
+
+        for t in range(rounds // TURN * len(spins)):
+            futex.set_spin(spins[t % len(spins)])
+            for _ in range(TURN):
+                wait0()
+                post1()
+        return
     for _ in range(rounds):
         wait0()
         post1()
@@ -286,8 +307,6 @@ def helpers_ponger(where, rounds):
 def futex_cells(shm):
     import futex
 
-    if os.environ.get("BENCH_SPIN"):
-        futex.set_spin(int(os.environ["BENCH_SPIN"]))
     return futex.Cell(shm.buf, 0), futex.Cell(shm.buf, 128)
 
 
@@ -319,11 +338,16 @@ def pingpong(impl, rounds):
     if impl == "ours-helpers":
         return pingpong_helpers(rounds)
     post0, wait0, post1, wait1, cleanup = PAIRS[impl]()
+    spins = spin_turns() if impl == "ours" else []
+    if spins:
+        rounds = -(-rounds // TURN) * TURN
     ctx = mp.get_context("fork")
-    child = ctx.Process(target=ponger, args=(wait0, post1, WARM + rounds))
+    child = ctx.Process(target=ponger, args=(wait0, post1, WARM + rounds, spins))
     child.start()
     pin(0)
     clock = time.perf_counter_ns
+    if spins:
+        return pingpong_turns(post0, wait1, rounds, spins, child, cleanup)
     us = []
     for i in range(WARM + rounds):
         t0 = clock()
@@ -335,6 +359,27 @@ def pingpong(impl, rounds):
     child.join()
     cleanup()
     result("us", [x / 1000.0 for x in us])
+
+
+def pingpong_turns(post0, wait1, rounds, spins, child, cleanup):
+    """The parent's side of spin settings taking turns: one RESULT line per setting."""
+    import futex
+
+    clock, k = time.perf_counter_ns, len(spins)
+    us = [[] for _ in spins]
+    for t in range((WARM + rounds) // TURN * k):
+        futex.set_spin(spins[t % k])
+        got = us[t % k] if t >= WARM // TURN * k else []
+        for _ in range(TURN):
+            t0 = clock()
+            post0()
+            wait1()
+            t1 = clock()
+            got.append(t1 - t0)
+    child.join()
+    cleanup()
+    for v in us:
+        result("us", [x / 1000.0 for x in v])
 
 
 # ---- uncontended calls -------------------------------------------------------------------
