@@ -49,7 +49,8 @@ ZIG = os.path.join(OUT, "zig-pingpong")
 PY = [sys.executable, os.path.join(HERE, "py", "pybench.py")]
 LUA = ["lua5.4", os.path.join(HERE, "lua", "pingpong.lua")]
 PY_ENV = {"PYTHONPATH": os.path.join(OUT, "py")}
-LUA_ENV = {"LUA_CPATH": os.path.join(OUT, "cmake", "bindings", "lua", "?.so") + ";;"}
+LUA_ENV = {"LUA_CPATH": ";".join([os.path.join(OUT, "cmake", "bindings", "lua", "?.so"),
+                                   os.path.join(OUT, "lua", "?.so")]) + ";;"}  # futex; benchfloor (bench/c/floor.c)
 
 SPINS = [0, 4, 8, 16, 32, 64, 128, 256]
 PY_SPINS = [16, 64, 256, 1024]  # the fixed counts a Python pair was measured with before
@@ -87,6 +88,19 @@ def turns(rows, cmd):
     for r in rows[1:]:
         r["cmd"] = None
     return rows
+
+
+def take_turns(rows, keys, cmd):
+    """turns() for the rows named by keys, left where they are in rows."""
+    at = [i for i, r in enumerate(rows) if r["key"] in keys]
+    for i, r in zip(at, turns([rows[i] for i in at], cmd)):
+        rows[i] = r
+    return rows
+
+
+FLOOR_LABEL = "C floor: libfutex, the same 2 processes"
+FLOOR_NOTE = ("the plain loop, the helpers and the C floor (bench/c/floor.c) take turns in one pair of processes, "
+              "100 round trips each")
 
 
 def c_rows(case_args, keys, posix=True):
@@ -238,16 +252,18 @@ def groups():
                   PY_ENV),
               row("ours-sem", "two futex.Semaphore (release / acquire)", PY + ["pingpong", "ours-sem", PY_PP],
                   PY_ENV),
-              row("c", "C floor: libfutex, 2 processes", [C, "pingpong", "procs", "ours", PP])]
+              row("c", FLOOR_LABEL, None, PY_ENV)]
+    pyrows = take_turns(pyrows, ("ours", "helpers", "c"), PY + ["pingpong", "ours+ours-helpers+c", PY_PP])
     g.append({"id": "py-pp", "title": "Python ping-pong, 2 processes", "unit": "µs/round trip", "rows": pyrows,
-              "runs": RUNS, "rounds": PIN_ROUNDS})
+              "runs": RUNS, "rounds": PIN_ROUNDS, "note": FLOOR_NOTE})
     g.append({"id": "py-pp-pinned", "title": "Python ping-pong, 2 processes pinned to CPUs 0 and 1",
               "unit": "µs/round trip",
               "rows": [dict(r, env=dict(r["env"], BENCH_PIN="1")) for r in pyrows
                        if r["key"] in ("ours", "helpers", "semaphore", "event", "fastipc-event", "fastipc-sem",
                                        "ours-event", "ours-sem", "pipe", "c")],
               "runs": RUNS, "rounds": PIN_ROUNDS,
-              "note": "unpinned, Linux mostly runs the two Python processes on one CPU, where no spin can help"})
+              "note": "unpinned, Linux mostly runs the two Python processes on one CPU, where no spin can help; "
+                      + FLOOR_NOTE})
     pin_py = dict(PY_ENV, BENCH_PIN="1")
     g.append({"id": "spin-py-pinned", "title": "Spin count sweep: Python ping-pong (plain loop), pinned to CPUs 0 and 1",
               "unit": "µs/round trip", "runs": RUNS, "rounds": PIN_ROUNDS,
@@ -286,9 +302,10 @@ def groups():
                        row("event", "asyncio.Event set via call_soon_threadsafe from a thread",
                            PY + ["aio", "latency-event", "300"], PY_ENV)]})
     tmp = tempfile.mkdtemp(prefix="futex-bench-")
+    lua_turns = ("ours", "helpers", "c")
     g.append({"id": "lua-pp", "title": "Lua ping-pong, 2 lua5.4 processes", "unit": "µs/round trip",
-              "runs": RUNS, "rounds": PIN_ROUNDS,
-              "rows": [row("ours", "futex.map cells, plain loop", LUA + ["futex", os.path.join(tmp, "map"), PY_PP],
+              "runs": RUNS, "rounds": PIN_ROUNDS, "note": FLOOR_NOTE,
+              "rows": take_turns([row("ours", "futex.map cells, plain loop", LUA + ["futex", os.path.join(tmp, "map"), PY_PP],
                            LUA_ENV),
                        row("helpers", "futex.map cells, add_and_wake + wait_until",
                            LUA + ["helpers", os.path.join(tmp, "map"), PY_PP], LUA_ENV),
@@ -297,11 +314,12 @@ def groups():
                        row("sem", "two region:semaphore (release / acquire)",
                            LUA + ["sem", os.path.join(tmp, "map-sem"), PY_PP], LUA_ENV),
                        row("pipe", "pipe pair (io.popen + FIFO)", LUA + ["pipe", tmp, PY_PP], LUA_ENV),
-                       row("c", "C floor: libfutex, 2 processes", [C, "pingpong", "procs", "ours", PP])]})
+                       row("c", FLOOR_LABEL, None, LUA_ENV)],
+                                 lua_turns, LUA + ["futex+helpers+c", os.path.join(tmp, "map"), PY_PP])})
     pin_lua = dict(LUA_ENV, BENCH_PIN="1")
     g.append({"id": "lua-pp-pinned", "title": "Lua ping-pong, 2 lua5.4 processes pinned to CPUs 0 and 1",
-              "unit": "µs/round trip", "runs": RUNS, "rounds": PIN_ROUNDS,
-              "rows": [row("ours", "futex.map cells, plain loop", ["taskset", "-c", "0"] + LUA
+              "unit": "µs/round trip", "runs": RUNS, "rounds": PIN_ROUNDS, "note": FLOOR_NOTE,
+              "rows": take_turns([row("ours", "futex.map cells, plain loop", ["taskset", "-c", "0"] + LUA
                            + ["futex", os.path.join(tmp, "map"), PY_PP], pin_lua),
                        row("helpers", "futex.map cells, add_and_wake + wait_until", ["taskset", "-c", "0"] + LUA
                            + ["helpers", os.path.join(tmp, "map"), PY_PP], pin_lua),
@@ -311,8 +329,9 @@ def groups():
                            + ["sem", os.path.join(tmp, "map-sem"), PY_PP], pin_lua),
                        row("pipe", "pipe pair (io.popen + FIFO)", ["taskset", "-c", "0"] + LUA + ["pipe", tmp, PY_PP],
                            pin_lua),
-                       row("c", "C floor: libfutex, 2 processes", [C, "pingpong", "procs", "ours", PP],
-                           {"BENCH_PIN": "1"})]})
+                       row("c", FLOOR_LABEL, None, pin_lua)],
+                                 lua_turns, ["taskset", "-c", "0"] + LUA
+                                 + ["futex+helpers+c", os.path.join(tmp, "map"), PY_PP])})
     return g
 
 

@@ -29,6 +29,13 @@ g++ -O2 -std=c++20 -Wall -Wextra -Ilibfutex bench/c/bench.cpp "$out/libfutex-lin
 g++ -O2 -std=c++20 -Wall -Wextra -Ilibfutex bench/c/bench.cpp "$out/libfutex-posix.o" \
   -o "$out/bench-posix" -pthread
 
+# The C floor of the Python and Lua ping-pongs, run in their own processes: for ctypes, and as
+# a Lua module (bench/c/floor.c).
+mkdir -p "$out/lua"
+gcc "${CFLAGS[@]}" -fPIC -shared -Ilibfutex bench/c/floor.c libfutex/libfutex.c -o "$out/floor.so" -pthread
+gcc "${CFLAGS[@]}" -fPIC -shared -DBENCH_FLOOR_LUA $(pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4) -Ilibfutex bench/c/floor.c \
+  libfutex/libfutex.c -o "$out/lua/benchfloor.so" -pthread
+
 # Zig's futex: a ReleaseFast build takes a minute the first time, so only when the source changed.
 if [ ! -x "$out/zig-pingpong" ] || [ bench/zig/pingpong.zig -nt "$out/zig-pingpong" ]; then
   echo "run.sh: building bench/zig/pingpong.zig with $("$py" -P -m ziglang version)" >&2

@@ -5,6 +5,10 @@
 --   lua5.4 pingpong.lua pipe DIR [rounds]     a pipe each way: the child's stdin (io.popen) and a FIFO in DIR
 --   lua5.4 pingpong.lua event PATH [rounds]   two futex events in futex.map(PATH): set, then wait + clear
 --   lua5.4 pingpong.lua sem PATH [rounds]     two futex semaphores in futex.map(PATH): release, then acquire
+--   lua5.4 pingpong.lua futex+helpers+c PATH [rounds]
+--                                             those take turns in one pair, 100 round trips each, on the
+--                                             same two cells; c is bench/c/floor.c's C loop (benchfloor),
+--                                             the same pair's C floor; one RESULT line each, in order
 --
 -- The parent starts the child itself (io.popen) and prints "RESULT us <µs per round trip>...",
 -- timed with futex.monotonic() for both, so the clock costs the same on each side.
@@ -32,13 +36,78 @@ local function child_cmd()
   return string.format("%s%s %s %s %s %d child", pin, q(arg[-1] or "lua5.4"), q(me), impl, q(path), rounds)
 end
 
-if impl == "futex" or impl == "helpers" or impl == "event" or impl == "sem" then
+local function plain_post(c) c:fetch_add(1); c:wake(1) end
+local function plain_wait(c, v) while c:load() == v do c:wait(v) end end
+
+if impl:find("+", 1, true) then
+  local TURN = 100
+  local kinds = {}
+  for k in impl:gmatch("[^+]+") do kinds[#kinds + 1] = k end
+  local r = futex.map(path, 4096)
+  local c0, c1 = r:cell(0), r:cell(128)
+  local floor, page = require "benchfloor", nil
+  page = floor.map(path)
+  local parent = role ~= "child"
+  -- Every kind carries the same count on the two cells: i round trips so far.
+  local turns, warm = math.ceil(total / TURN) * #kinds, WARM // TURN * #kinds
+  local i, us, child = 0, {}, nil
+  for k = 1, #kinds do us[k] = {} end
+  if parent then
+    c0:store(0); c1:store(0)
+    child = assert(io.popen(child_cmd(), "r"))
+  end
+  local now = futex.monotonic
+  for t = 0, turns - 1 do
+    if t == warm and parent then floor.result() end -- the C floor's warm-up samples
+    local k = t % #kinds + 1
+    local kind, got = kinds[k], t >= warm and us[k] or {}
+    if kind == "c" then
+      floor.turn(page, 0, i, TURN, parent)
+      i = i + TURN
+    elseif kind == "helpers" and parent then
+      for _ = 1, TURN do
+        local t0 = now()
+        c0:add_and_wake(1)
+        c1:wait_until(i + 1)
+        local t1 = now()
+        got[#got + 1] = t1 - t0
+        i = i + 1
+      end
+    elseif kind == "helpers" then
+      for _ = 1, TURN do
+        c0:wait_until(i + 1)
+        c1:add_and_wake(1)
+        i = i + 1
+      end
+    elseif parent then
+      for _ = 1, TURN do
+        local t0 = now()
+        plain_post(c0)
+        plain_wait(c1, i)
+        local t1 = now()
+        got[#got + 1] = t1 - t0
+        i = i + 1
+      end
+    else
+      for _ = 1, TURN do
+        plain_wait(c0, i)
+        plain_post(c1)
+        i = i + 1
+      end
+    end
+  end
+  if not parent then os.exit(0) end
+  child:close()
+  r:close()
+  for k, kind in ipairs(kinds) do
+    if kind == "c" then print(floor.result()) else report(us[k]) end
+  end
+elseif impl == "futex" or impl == "helpers" or impl == "event" or impl == "sem" then
   local r = futex.map(path, 4096)
   local c0, c1, post, wait
   if impl == "futex" or impl == "helpers" then
     c0, c1 = r:cell(0), r:cell(128)
-    post = function(c) c:fetch_add(1); c:wake(1) end
-    wait = function(c, v) while c:load() == v do c:wait(v) end end
+    post, wait = plain_post, plain_wait
   elseif impl == "event" then
     c0, c1 = r:event(0), r:event(128)
     if role ~= "child" then c0:clear(); c1:clear() end
