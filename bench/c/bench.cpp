@@ -17,7 +17,8 @@
  *   bench spin                                    prints the library's default spin count (futex_get_spin())
  *   bench waitv     wait|waitv N [rounds]         µs per round trip of 2 threads, each sleeping in futex_wait on
  *                                                 the turn word, or in futex_waitv over N words with it last
- *   bench lockunlock LOCK                         ns per uncontended lock + unlock (batches of 10000)
+ *   bench lockunlock LOCK[,LOCK...]               ns per uncontended lock + unlock (batches of 10000; several
+ *                                                 LOCKs take turns, a batch each, one RESULT line each)
  *   bench ownerdeath threads|procs [runs]         µs from the holder's death (exit / SIGKILL) until a waiter blocked
  *                                                 in an untimed futex_mutex_lock has the lock
  *
@@ -839,42 +840,61 @@ static void waitv_pingpong(const std::string &how, int n, long rounds)
 
 /* ---- the Mutex: uncontended cost, owner-death detection ------------------------------------ */
 
-static void lockunlock(const std::string &name)
+/* Several LOCKs take turns, a batch each, in one process: the rows then share one CPU and
+ * its state (frequency, the host's neighbours) from batch to batch. */
+static void lockunlock(const std::string &names)
 {
-    Shared *s = new_shared(true);
-    futex_mutex *m = &s->mtx;
-    pthread_mutex_t *pm = &s->m;
-    if (name == "robust-pthread") {
-        pthread_mutexattr_t ma;
-        pthread_mutexattr_init(&ma);
-        pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
-        pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
-        pthread_mutex_init(pm, &ma);
-    } /* "pthread": new_shared made it process-shared already */
-    unsigned flags = name == "ours-private" ? FUTEX_PRIVATE : FUTEX_SHARED;
-    bool ours = name.rfind("ours", 0) == 0;
-    if (!ours && name != "pthread" && name != "robust-pthread") {
-        fprintf(stderr, "bench: unknown lock %s\n", name.c_str());
-        exit(2);
+    struct Lock {
+        std::string name;
+        Shared *s;
+        unsigned flags;
+        bool ours;
+        std::vector<double> ns;
+    };
+    std::vector<Lock> locks;
+    for (size_t at = 0; at <= names.size();) {
+        size_t comma = names.find(',', at);
+        if (comma == std::string::npos)
+            comma = names.size();
+        std::string name = names.substr(at, comma - at);
+        at = comma + 1;
+        Shared *s = new_shared(true);
+        if (name == "robust-pthread") {
+            pthread_mutexattr_t ma;
+            pthread_mutexattr_init(&ma);
+            pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+            pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+            pthread_mutex_init(&s->m, &ma);
+        } /* "pthread": new_shared made it process-shared already */
+        bool ours = name.rfind("ours", 0) == 0;
+        if (!ours && name != "pthread" && name != "robust-pthread") {
+            fprintf(stderr, "bench: unknown lock %s\n", name.c_str());
+            exit(2);
+        }
+        locks.push_back({name, s, name == "ours-private" ? FUTEX_PRIVATE : FUTEX_SHARED, ours, {}});
     }
-    std::vector<double> ns;
     const int batch = 10000;
     for (int k = 0; k < 300; k++) {
-        uint64_t t0 = now_ns();
-        if (ours) {
-            for (int i = 0; i < batch; i++) {
-                futex_mutex_lock(m, flags);
-                futex_mutex_unlock(m, flags);
+        for (Lock &l : locks) {
+            futex_mutex *m = &l.s->mtx;
+            pthread_mutex_t *pm = &l.s->m;
+            uint64_t t0 = now_ns();
+            if (l.ours) {
+                for (int i = 0; i < batch; i++) {
+                    futex_mutex_lock(m, l.flags);
+                    futex_mutex_unlock(m, l.flags);
+                }
+            } else {
+                for (int i = 0; i < batch; i++) {
+                    pthread_mutex_lock(pm);
+                    pthread_mutex_unlock(pm);
+                }
             }
-        } else {
-            for (int i = 0; i < batch; i++) {
-                pthread_mutex_lock(pm);
-                pthread_mutex_unlock(pm);
-            }
+            l.ns.push_back((double)(now_ns() - t0) / batch);
         }
-        ns.push_back((double)(now_ns() - t0) / batch);
     }
-    print_samples("ns", ns);
+    for (Lock &l : locks)
+        print_samples("ns", l.ns);
 }
 
 struct DeathArg {
