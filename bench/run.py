@@ -274,19 +274,22 @@ def groups():
                             PY + ["pingpong", "ours", PY_PP]),
               "note": SWEEP_NOTE})
     g.append({"id": "py-call", "title": "Python uncontended call", "unit": "ns/call",
-              "rows": [row("ours", "Cell.fetch_add(1)", PY + ["call", "fetch_add"], PY_ENV),
-                       row("load", "Cell.load()", PY + ["call", "load"], PY_ENV),
-                       row("bit_length", "int.bit_length() (floor: a C method call)", PY + ["call", "bit_length"],
-                           PY_ENV),
+              "note": "the first three take turns in one process, a batch each",
+              "rows": turns([row("ours", "Cell.fetch_add(1)", None, PY_ENV),
+                             row("load", "Cell.load()", None, PY_ENV),
+                             row("bit_length", "int.bit_length() (floor: a C method call)", None, PY_ENV)],
+                            PY + ["call", "fetch_add,load,bit_length"]) + [
                        row("atomics", "atomics atomicview fetch_add(1)", PY + ["call", "atomics"], PY_ENV),
                        row("atomicshm", "atomicshm AtomicU32.fetch_add(1)", PY + ["call", "atomicshm"], PY_ENV)]})
     g.append({"id": "py-lock", "title": "Python uncontended `with m: pass`", "unit": "ns/call",
-              "rows": [row("ours", "futex.Mutex", PY + ["call", "with-mutex"], PY_ENV),
-                       row("lock", "threading.Lock", PY + ["call", "with-lock"], PY_ENV),
-                       row("mplock", "multiprocessing.Lock", PY + ["call", "with-mplock"], PY_ENV),
-                       row("fastipc", "fastipc NamedMutex", PY + ["call", "with-fastipc"], PY_ENV),
-                       row("floor", "no-op C __enter__/__exit__ (the with statement's own cost)",
-                           PY + ["call", "with-noop"], PY_ENV)]})
+              "note": "all but fastipc's take turns in one process, a batch each",
+              "rows": turns([row("ours", "futex.Mutex", None, PY_ENV),
+                             row("lock", "threading.Lock", None, PY_ENV),
+                             row("mplock", "multiprocessing.Lock", None, PY_ENV),
+                             row("floor", "no-op C __enter__/__exit__ (the with statement's own cost)", None,
+                                 PY_ENV)],
+                            PY + ["call", "with-mutex,with-lock,with-mplock,with-noop"])
+              + [row("fastipc", "fastipc NamedMutex", PY + ["call", "with-fastipc"], PY_ENV)]})
     aio_n = "2000" if QUICK else "10000"
     g.append({"id": "py-aio-many", "title": f"Python asyncio: {aio_n} pending waits on {aio_n} words, released by another process",
               "unit": "ms until all resumed",

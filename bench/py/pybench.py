@@ -1,7 +1,8 @@
 """Python benchmarks, run by bench/run.py (one case per process, like the C benches).
 
     python3 pybench.py pingpong IMPL [rounds]   µs per round trip between two processes
-    python3 pybench.py call IMPL                ns per uncontended call (batches of 20,000)
+    python3 pybench.py call IMPL[,IMPL...]      ns per uncontended call (batches of up to 20,000; several
+                                                take turns, a batch each, one RESULT line each)
 
 Ping-pong IMPLs: ours (futex.Cell over SharedMemory, the plain load/wait + fetch_add/wake loop),
 ours-helpers (add_and_wake + wait_until, two calls a side), ours-nospin (wait(spin=False)),
@@ -470,7 +471,8 @@ def pingpong_turns(post0, wait1, rounds, spins, child, cleanup):
 # ---- uncontended calls -------------------------------------------------------------------
 
 
-def calls(impl):
+def call_case(impl):
+    """The call an IMPL times, its argument (None: none) and what to keep until the end."""
     keep = []
     if impl in ("load", "fetch_add"):
         import futex
@@ -533,32 +535,44 @@ def calls(impl):
         arg = None
     else:
         raise SystemExit(f"pybench: unknown impl {impl}")
+    return f, arg, keep
+
+
+def calls(impls):
+    """IMPL[,IMPL...]: several take turns, a batch each, in one process (one RESULT line
+    each, in order), so that they run on the same CPU state."""
+    cases = [call_case(impl) for impl in impls.split(",")]
     clock = time.perf_counter_ns
-    # Size the batches to ~2 ms each, so that a slow peer does not take minutes.
-    t0 = clock()
-    for _ in range(1000):
-        f() if arg is None else f(arg)
-    per = max(1.0, (clock() - t0) / 1000)
-    batch = max(100, min(20000, int(2e6 / per)))
-    r = range(batch)
-    ns = []
+    # Size each one's batches to ~2 ms, so that a slow peer does not take minutes.
+    batches = []
+    for f, arg, _ in cases:
+        t0 = clock()
+        for _ in range(1000):
+            f() if arg is None else f(arg)
+        per = max(1.0, (clock() - t0) / 1000)
+        batches.append(max(100, min(20000, int(2e6 / per))))
+    ns = [[] for _ in cases]
     for k in range(60):
-        if arg is None:
-            t0 = clock()
-            for _ in r:
-                f()
-            t1 = clock()
-        else:
-            t0 = clock()
-            for _ in r:
-                f(arg)
-            t1 = clock()
-        if k >= 5:
-            ns.append((t1 - t0) / batch)
-    for k in keep:
-        if callable(k):
-            k()
-    result("ns", ns)
+        for (f, arg, _), batch, got in zip(cases, batches, ns):
+            r = range(batch)
+            if arg is None:
+                t0 = clock()
+                for _ in r:
+                    f()
+                t1 = clock()
+            else:
+                t0 = clock()
+                for _ in r:
+                    f(arg)
+                t1 = clock()
+            if k >= 5:
+                got.append((t1 - t0) / batch)
+    for _, _, keep in cases:
+        for k in keep:
+            if callable(k):
+                k()
+    for got in ns:
+        result("ns", got)
 
 
 # ---- asyncio -------------------------------------------------------------------------

@@ -113,12 +113,17 @@ static PyObject *raise_result(int rc)
 /* An int in [0, 2**32): TypeError for non-ints, OverflowError otherwise. */
 static int to_u32(PyObject *obj, uint32_t *out, const char *what)
 {
-    PyObject *idx = PyNumber_Index(obj);
-    if (idx == NULL)
-        return -1;
     int overflow = 0;
-    long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
-    Py_DECREF(idx);
+    long long v;
+    if (PyLong_CheckExact(obj)) {
+        v = PyLong_AsLongLongAndOverflow(obj, &overflow); /* an int, read as it is: no reference taken and dropped */
+    } else {
+        PyObject *idx = PyNumber_Index(obj); /* anything else through __index__, as int() does */
+        if (idx == NULL)
+            return -1;
+        v = PyLong_AsLongLongAndOverflow(idx, &overflow);
+        Py_DECREF(idx);
+    }
     if (v == -1 && PyErr_Occurred())
         return -1;
     if (overflow != 0 || v < 0 || v > 0xFFFFFFFFll) {
