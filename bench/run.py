@@ -91,16 +91,18 @@ def turns(rows, cmd):
 
 
 def take_turns(rows, keys, cmd):
-    """turns() for the rows named by keys, left where they are in rows."""
+    """turns() for the rows named by keys (in their order in rows: cmd's RESULT lines come in
+    that order), left where they are in rows."""
     at = [i for i, r in enumerate(rows) if r["key"] in keys]
+    assert [rows[i]["key"] for i in at] == list(keys), keys
     for i, r in zip(at, turns([rows[i] for i in at], cmd)):
         rows[i] = r
     return rows
 
 
 FLOOR_LABEL = "C floor: libfutex, the same 2 processes"
-FLOOR_NOTE = ("the plain loop, the helpers and the C floor (bench/c/floor.c) take turns in one pair of processes, "
-              "100 round trips each")
+FLOOR_NOTE = ("the plain loop, the helpers, the two futex primitives and the C floor (bench/c/floor.c) take turns "
+              "in one pair of processes, 100 round trips each")
 
 
 def c_rows(case_args, keys, posix=True):
@@ -220,15 +222,19 @@ def groups():
                             [C, "lockunlock", "ours,ours-private,robust-pthread,pthread"])
               + [row("posix", "futex_mutex, posix backend", [CPOSIX, "lockunlock", "ours-private"])],
               "note": "the four locks of the linux build take turns in one process, a batch of 10,000 each"})
-    hand = [row("event", "two futex_event (set / wait + clear)", [C, "pingpong", "procs", "event", PP]),
-            row("sem", "two futex_sem (post / wait)", [C, "pingpong", "procs", "sem", PP]),
-            row("ours", "raw Cell words (futex_wait / futex_wake)", [C, "pingpong", "procs", "ours", PP])]
+    hand = [row("event", "two futex_event (set / wait + clear)", None),
+            row("sem", "two futex_sem (post / wait)", None),
+            row("ours", "raw Cell words (futex_wait / futex_wake)", None)]
     g.append({"id": "c-handoff-procs", "title": "C handoff through the primitives, 2 processes",
-              "unit": "µs/round trip", "rows": hand, "runs": RUNS, "rounds": PP_ROUNDS,
-              "note": "a partner still spinning is never announced as a waiter, so it costs no wake call"})
+              "unit": "µs/round trip", "rows": turns(hand, [C, "pingpong", "procs", "event,sem,ours", PP]),
+              "runs": RUNS, "rounds": PP_ROUNDS,
+              "note": "a partner still spinning is never announced as a waiter, so it costs no wake call; "
+                      "the three take turns in one pair, 100 round trips each"})
     g.append({"id": "c-handoff-pinned", "title": "C handoff through the primitives, 2 processes pinned to CPUs 0 and 1",
               "unit": "µs/round trip", "runs": RUNS, "rounds": PIN_ROUNDS,
-              "rows": [dict(r, env={"BENCH_PIN": "1"}) for r in hand]})
+              "rows": turns([dict(r, env={"BENCH_PIN": "1"}) for r in hand],
+                            [C, "pingpong", "procs", "event,sem,ours", PP]),
+              "note": "the three take turns in one pair, 100 round trips each"})
     g.append({"id": "c-ownerdeath", "title": "Mutex owner-death detection: death to a blocked waiter holding the lock",
               "unit": "µs",
               "rows": [row("procs", "linux backend, SIGKILLed process (kernel robust list)",
@@ -254,7 +260,8 @@ def groups():
               row("ours-sem", "two futex.Semaphore (release / acquire)", PY + ["pingpong", "ours-sem", PY_PP],
                   PY_ENV),
               row("c", FLOOR_LABEL, None, PY_ENV)]
-    pyrows = take_turns(pyrows, ("ours", "helpers", "c"), PY + ["pingpong", "ours+ours-helpers+c", PY_PP])
+    pyrows = take_turns(pyrows, ("ours", "helpers", "ours-event", "ours-sem", "c"),
+                        PY + ["pingpong", "ours+ours-helpers+ours-event+ours-sem+c", PY_PP])
     g.append({"id": "py-pp", "title": "Python ping-pong, 2 processes", "unit": "µs/round trip", "rows": pyrows,
               "runs": RUNS, "rounds": PIN_ROUNDS, "note": FLOOR_NOTE})
     g.append({"id": "py-pp-pinned", "title": "Python ping-pong, 2 processes pinned to CPUs 0 and 1",
@@ -306,7 +313,7 @@ def groups():
                        row("event", "asyncio.Event set via call_soon_threadsafe from a thread",
                            PY + ["aio", "latency-event", "300"], PY_ENV)]})
     tmp = tempfile.mkdtemp(prefix="futex-bench-")
-    lua_turns = ("ours", "helpers", "c")
+    lua_turns = ("ours", "helpers", "event", "sem", "c")
     g.append({"id": "lua-pp", "title": "Lua ping-pong, 2 lua5.4 processes", "unit": "µs/round trip",
               "runs": RUNS, "rounds": PIN_ROUNDS, "note": FLOOR_NOTE,
               "rows": take_turns([row("ours", "futex.map cells, plain loop", LUA + ["futex", os.path.join(tmp, "map"), PY_PP],
@@ -319,7 +326,7 @@ def groups():
                            LUA + ["sem", os.path.join(tmp, "map-sem"), PY_PP], LUA_ENV),
                        row("pipe", "pipe pair (io.popen + FIFO)", LUA + ["pipe", tmp, PY_PP], LUA_ENV),
                        row("c", FLOOR_LABEL, None, LUA_ENV)],
-                                 lua_turns, LUA + ["futex+helpers+c", os.path.join(tmp, "map"), PY_PP])})
+                                 lua_turns, LUA + ["futex+helpers+event+sem+c", os.path.join(tmp, "map"), PY_PP])})
     pin_lua = dict(LUA_ENV, BENCH_PIN="1")
     g.append({"id": "lua-pp-pinned", "title": "Lua ping-pong, 2 lua5.4 processes pinned to CPUs 0 and 1",
               "unit": "µs/round trip", "runs": RUNS, "rounds": PIN_ROUNDS, "note": FLOOR_NOTE,
@@ -335,7 +342,7 @@ def groups():
                            pin_lua),
                        row("c", FLOOR_LABEL, None, pin_lua)],
                                  lua_turns, ["taskset", "-c", "0"] + LUA
-                                 + ["futex+helpers+c", os.path.join(tmp, "map"), PY_PP])})
+                                 + ["futex+helpers+event+sem+c", os.path.join(tmp, "map"), PY_PP])})
     return g
 
 

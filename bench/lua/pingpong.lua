@@ -5,10 +5,11 @@
 --   lua5.4 pingpong.lua pipe DIR [rounds]     a pipe each way: the child's stdin (io.popen) and a FIFO in DIR
 --   lua5.4 pingpong.lua event PATH [rounds]   two futex events in futex.map(PATH): set, then wait + clear
 --   lua5.4 pingpong.lua sem PATH [rounds]     two futex semaphores in futex.map(PATH): release, then acquire
---   lua5.4 pingpong.lua futex+helpers+c PATH [rounds]
---                                             those take turns in one pair, 100 round trips each, on the
---                                             same two cells; c is bench/c/floor.c's C loop (benchfloor),
---                                             the same pair's C floor; one RESULT line each, in order
+--   lua5.4 pingpong.lua futex+helpers+c+event+sem PATH [rounds]
+--                                             those take turns in one pair, 100 round trips each, one
+--                                             RESULT line each, in order: futex, helpers and c on the same
+--                                             two cells (c: bench/c/floor.c's C loop, the module benchfloor,
+--                                             the pair's C floor), event and sem each on their own two
 --
 -- The parent starts the child itself (io.popen) and prints "RESULT us <µs per round trip>...",
 -- timed with futex.monotonic() for both, so the clock costs the same on each side.
@@ -38,6 +39,10 @@ end
 
 local function plain_post(c) c:fetch_add(1); c:wake(1) end
 local function plain_wait(c, v) while c:load() == v do c:wait(v) end end
+local function event_post(e) e:set() end
+local function event_wait(e) e:wait(); e:clear() end -- the other side sets it again only after we answer
+local function sem_post(s) s:release() end
+local function sem_wait(s) s:acquire() end
 
 if impl:find("+", 1, true) then
   local TURN = 100
@@ -48,12 +53,17 @@ if impl:find("+", 1, true) then
   local floor, page = require "benchfloor", nil
   page = floor.map(path)
   local parent = role ~= "child"
-  -- Every kind carries the same count on the two cells: i round trips so far.
+  -- The parent stores value 0 into the semaphores (the creator) before starting the child.
+  local v = parent and 0 or nil
+  local prim = {event = {r:event(256), r:event(384), event_post, event_wait},
+                sem = {r:semaphore(512, v), r:semaphore(640, v), sem_post, sem_wait}}
+  -- futex, helpers and c carry the same count on the two cells: i round trips so far.
   local turns, warm = math.ceil(total / TURN) * #kinds, WARM // TURN * #kinds
   local i, us, child = 0, {}, nil
   for k = 1, #kinds do us[k] = {} end
   if parent then
     c0:store(0); c1:store(0)
+    prim.event[1]:clear(); prim.event[2]:clear()
     child = assert(io.popen(child_cmd(), "r"))
   end
   local now = futex.monotonic
@@ -64,6 +74,21 @@ if impl:find("+", 1, true) then
     if kind == "c" then
       floor.turn(page, 0, i, TURN, parent)
       i = i + TURN
+    elseif prim[kind] and parent then
+      local p0, p1, post, wait = table.unpack(prim[kind])
+      for _ = 1, TURN do
+        local t0 = now()
+        post(p0)
+        wait(p1)
+        local t1 = now()
+        got[#got + 1] = t1 - t0
+      end
+    elseif prim[kind] then
+      local p0, p1, post, wait = table.unpack(prim[kind])
+      for _ = 1, TURN do
+        wait(p0)
+        post(p1)
+      end
     elseif kind == "helpers" and parent then
       for _ = 1, TURN do
         local t0 = now()
@@ -111,14 +136,12 @@ elseif impl == "futex" or impl == "helpers" or impl == "event" or impl == "sem" 
   elseif impl == "event" then
     c0, c1 = r:event(0), r:event(128)
     if role ~= "child" then c0:clear(); c1:clear() end
-    post = function(e) e:set() end
-    wait = function(e) e:wait(); e:clear() end -- the other side sets it again only after we answer
+    post, wait = event_post, event_wait
   else
     -- The parent stores value 0 (the creator) before starting the child, which attaches.
     local v = role ~= "child" and 0 or nil
     c0, c1 = r:semaphore(0, v), r:semaphore(128, v)
-    post = function(s) s:release() end
-    wait = function(s) s:acquire() end
+    post, wait = sem_post, sem_wait
   end
   -- helpers: the two calls a side as a user writes them, no function of ours around them.
   local helpers = impl == "helpers"

@@ -25,8 +25,8 @@ wake in another process to the wait_async resuming), latency-event (µs from a t
 call_soon_threadsafe(event.set) to an asyncio.Event waiter resuming).
 
 Prints "RESULT <unit> <sample>...", or "SKIP <reason>" when a peer is not installed.
-Ping-pong IMPL ours+ours-helpers+c: those take turns in one pair, 100 round trips each (c:
-bench/c/floor.c's C loop, the pair's C floor, through ctypes), one RESULT line each.
+Ping-pong IMPL+IMPL+...: those take turns in one pair, 100 round trips each, one RESULT line
+each; IMPL c is bench/c/floor.c's C loop, the pair's C floor, through ctypes.
 BENCH_PIN=1 pins the two sides to CPUs 0 and 1. BENCH_SPINS=adaptive,16,64,... (pingpong ours):
 those spin settings take turns in one pair, 100 round trips each, one RESULT line each.
 """
@@ -338,9 +338,9 @@ def pingpong_helpers(rounds):
 
 
 def pingpong_kinds(kinds, rounds):
-    """ours (the plain loop), ours-helpers and c (bench/c/floor.c's C loop through ctypes: the
-    same pair's C floor) take turns in one pair, TURN round trips each, on the same two cells,
-    which carry i, the round trips so far: one RESULT line each, in order."""
+    """Several ping-pongs take turns in one pair, TURN round trips each: one RESULT line each,
+    in order. ours-helpers and c (bench/c/floor.c's C loop through ctypes: the same pair's C
+    floor) share two cells, which carry i, the round trips so far; the others are PAIRS'."""
     import ctypes
 
     floor = ctypes.CDLL(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "out", "floor.so"))
@@ -350,28 +350,15 @@ def pingpong_kinds(kinds, rounds):
     c0, c1 = futex_cells(shm)
     word = ctypes.c_uint32.from_buffer(shm.buf)  # the floor's view of the cells
     addr = ctypes.addressof(word)
+    pairs = {k: PAIRS[k]() for k in kinds if k in PAIRS}
     k = len(kinds)
     turns, warm = -(-(WARM + rounds) // TURN) * k, WARM // TURN * k
-
-    def plain(c0, c1):
-        add, wake, load, wait = c0.fetch_add, c0.wake, c1.load, c1.wait
-
-        def post():
-            add(1)
-            wake(1)
-
-        def wait_(v):
-            while load() == v:
-                wait(v)
-
-        return post, wait_
 
     def side(parent):
         pin(0 if parent else 1)
         us = [[] for _ in kinds]
         buf = (ctypes.c_double * TURN)()
         clock = time.perf_counter_ns
-        post, wait = plain(c0, c1) if parent else plain(c1, c0)
         hpost, until = (c0.add_and_wake, c1.wait_until) if parent else (c1.add_and_wake, c0.wait_until)
         i = 0
         for t in range(turns):
@@ -394,18 +381,18 @@ def pingpong_kinds(kinds, rounds):
                     hpost(1)
                     i += 1
             elif parent:
+                post0, _, _, wait1, _ = pairs[kind]
                 for _ in range(TURN):
                     t0 = clock()
-                    post()
-                    wait(i)
+                    post0()
+                    wait1()
                     t1 = clock()
                     got.append(t1 - t0)
-                    i += 1
             else:
+                _, wait0, post1, _, _ = pairs[kind]
                 for _ in range(TURN):
-                    wait(i)
-                    post()
-                    i += 1
+                    wait0()
+                    post1()
         return us
 
     child = mp.get_context("fork").Process(target=side, args=(0,))
@@ -414,6 +401,8 @@ def pingpong_kinds(kinds, rounds):
     child.join()
     del word
     closer(shm, [c0, c1])()
+    for pair in pairs.values():
+        pair[4]()
     for v in us:
         result("us", [x / 1000.0 for x in v])
 
