@@ -125,7 +125,10 @@ def nospin_raw_turns(rows, mode):
 
 NOSPIN_NOTE = ("FUTEX_NOSPIN and the raw futex(2) rows take turns in one pair, 100 round trips each, "
                "so that they meet the same placement")
-SWEEP_NOTE = "the default and every fixed count take turns in one pair, 100 round trips each"
+# A spin setting may fall into a state it then keeps (both sides asleep at every hand-off, each
+# wake-up a halted vCPU's): the sweeps' turns are long enough for that to show.
+SWEEP_TURN = "1000"
+SWEEP_NOTE = "the default and every fixed count take turns in one pair, 1,000 round trips each"
 
 
 def groups():
@@ -195,7 +198,7 @@ def groups():
                            row("posix", PEERS["posix"], [CPOSIX, "hash", str(t)])]})
     for mode in ("threads", "procs"):
         for pin_mode, where in (("1", "on CPUs 0 and 1"), ("same", "both on CPU 0")):
-            env = {"BENCH_PIN": pin_mode}
+            env = {"BENCH_PIN": pin_mode, "BENCH_TURN": SWEEP_TURN}
             rows = [row("ours", f"{LIB}, default (adaptive spin)", None, env)]
             rows += [row(f"spin{s}", f"spin {s}", None, env) for s in SPINS]
             impls = ",".join(["ours"] + [f"ours-spin{s}" for s in SPINS])
@@ -276,7 +279,8 @@ def groups():
     g.append({"id": "spin-py-pinned", "title": "Spin count sweep: Python ping-pong (plain loop), pinned to CPUs 0 and 1",
               "unit": "µs/round trip", "runs": RUNS, "rounds": PIN_ROUNDS,
               "rows": turns([row("ours", "default (adaptive spin)", None,
-                                 dict(pin_py, BENCH_SPINS=",".join(["adaptive"] + [str(n) for n in PY_SPINS])))]
+                                 dict(pin_py, BENCH_TURN=SWEEP_TURN,
+                                      BENCH_SPINS=",".join(["adaptive"] + [str(n) for n in PY_SPINS])))]
                             + [row(f"spin{n}", f"spin {n}", None, pin_py) for n in PY_SPINS],
                             PY + ["pingpong", "ours", PY_PP]),
               "note": SWEEP_NOTE})

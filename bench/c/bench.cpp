@@ -352,7 +352,7 @@ static void pin(int cpu)
  * moves a round trip by 2-10x between processes, so rows run in separate processes compare
  * placements as much as code; a comparison of two code paths (FUTEX_NOSPIN against the raw
  * system call, the default spin against fixed counts) runs them in turns instead. */
-static const long TURN = 100;
+static long TURN = 100; /* BENCH_TURN overrides it (the spin sweeps: see bench/README.md) */
 
 struct PongArg {
     std::vector<Impl> *ims;
@@ -391,6 +391,8 @@ static void pingpong(bool procs, const std::string &names, long n)
         ims.push_back(make_impl(names.substr(at, comma - at), procs));
         at = comma + 1;
     }
+    if (const char *e = getenv("BENCH_TURN"))
+        TURN = atol(e) > 0 ? atol(e) : TURN;
     n = (n + TURN - 1) / TURN * TURN;
     long warm = (n / 10 + TURN - 1) / TURN * TURN; /* whole turns, so every IMPL warms alike */
     PongArg a{&ims, warm + n};

@@ -45,7 +45,7 @@ local function sem_post(s) s:release() end
 local function sem_wait(s) s:acquire() end
 
 if impl:find("+", 1, true) then
-  local TURN = 100
+  local TURN = tonumber(os.getenv("BENCH_TURN") or "100")
   local kinds = {}
   for k in impl:gmatch("[^+]+") do kinds[#kinds + 1] = k end
   local r = futex.map(path, 4096)
@@ -58,7 +58,8 @@ if impl:find("+", 1, true) then
   local prim = {event = {r:event(256), r:event(384), event_post, event_wait},
                 sem = {r:semaphore(512, v), r:semaphore(640, v), sem_post, sem_wait}}
   -- futex, helpers and c carry the same count on the two cells: i round trips so far.
-  local turns, warm = math.ceil(total / TURN) * #kinds, WARM // TURN * #kinds
+  local warm = math.ceil(WARM / TURN) * #kinds -- whole turns each, the warm-up first
+  local turns = warm + math.ceil(rounds / TURN) * #kinds
   local i, us, child = 0, {}, nil
   for k = 1, #kinds do us[k] = {} end
   if parent then

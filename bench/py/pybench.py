@@ -270,7 +270,14 @@ def pin(cpu):
 
 # BENCH_SPINS=adaptive,16,64,...: spin settings that take turns in one pair, TURN round trips
 # each, so that they meet the same placement (each process sets its own at every turn).
-TURN = 100
+TURN = int(os.environ.get("BENCH_TURN", "100"))  # run.py gives the spin sweeps longer turns
+
+
+def turn_counts(rounds, k):
+    """Turns in all and warm-up turns, for k settings or kinds taking turns: whole turns
+    each, the warm-up (WARM round trips, rounded up) first."""
+    warm = -(-WARM // TURN) * k
+    return warm + -(-rounds // TURN) * k, warm
 
 
 def spin_turns():
@@ -281,11 +288,12 @@ def spin_turns():
 
 
 def ponger(wait0, post1, rounds, spins=()):
+    """The child's side: `rounds` round trips, or with spins that many turns."""
     pin(1)
     if spins:
         import futex
 
-        for t in range(rounds // TURN * len(spins)):
+        for t in range(rounds):
             futex.set_spin(spins[t % len(spins)])
             for _ in range(TURN):
                 wait0()
@@ -352,7 +360,7 @@ def pingpong_kinds(kinds, rounds):
     addr = ctypes.addressof(word)
     pairs = {k: PAIRS[k]() for k in kinds if k in PAIRS}
     k = len(kinds)
-    turns, warm = -(-(WARM + rounds) // TURN) * k, WARM // TURN * k
+    turns, warm = turn_counts(rounds, k)
 
     def side(parent):
         pin(0 if parent else 1)
@@ -414,10 +422,10 @@ def pingpong(impl, rounds):
         return pingpong_helpers(rounds)
     post0, wait0, post1, wait1, cleanup = PAIRS[impl]()
     spins = spin_turns() if impl == "ours" else []
-    if spins:
-        rounds = -(-rounds // TURN) * TURN
     ctx = mp.get_context("fork")
-    child = ctx.Process(target=ponger, args=(wait0, post1, WARM + rounds, spins))
+    # With spins, the ponger counts turns, not round trips.
+    child = ctx.Process(target=ponger, args=(wait0, post1, turn_counts(rounds, len(spins))[0] if spins else WARM + rounds,
+                                             spins))
     child.start()
     pin(0)
     clock = time.perf_counter_ns
@@ -442,9 +450,10 @@ def pingpong_turns(post0, wait1, rounds, spins, child, cleanup):
 
     clock, k = time.perf_counter_ns, len(spins)
     us = [[] for _ in spins]
-    for t in range((WARM + rounds) // TURN * k):
+    turns, warm = turn_counts(rounds, k)
+    for t in range(turns):
         futex.set_spin(spins[t % k])
-        got = us[t % k] if t >= WARM // TURN * k else []
+        got = us[t % k] if t >= warm else []
         for _ in range(TURN):
             t0 = clock()
             post0()
