@@ -150,6 +150,7 @@ struct Impl {
     unsigned flags = 0;
     uint32_t spin = FUTEX_SPIN_ADAPTIVE; /* futex_set_spin, applied at each of its turns in a ping-pong */
     uint32_t seen[2] = {0, 0};
+    uint32_t *seen_of = nullptr; /* taking turns: the counts of the word rows' first (see pingpong) */
     int fd[2][2] = {{-1, -1}, {-1, -1}}; /* eventfd: fd[d][0]; pipe: fd[d][0] read, fd[d][1] write */
     Shared *s = nullptr;
 
@@ -204,7 +205,7 @@ struct Impl {
     void wait(int d)
     {
         Dir &x = s->dir[d];
-        uint32_t v = seen[d]++;
+        uint32_t v = (seen_of != nullptr ? seen_of : seen)[d]++;
         switch (kind) {
         case OURS:
         case OURS_NOSPIN:
@@ -356,15 +357,53 @@ static long TURN = 100; /* BENCH_TURN overrides it (the spin sweeps: see bench/R
 
 struct PongArg {
     std::vector<Impl> *ims;
-    long rounds; /* per IMPL, warm-up included */
+    long turns;     /* in all, warm-up included */
+    uint32_t *gate; /* turn_gate's two words, shared */
 };
 
-/* The IMPL of round trip i, its spin setting applied at the first round trip of its turn
- * (each side sets its own process's; in one process both set the same value). */
-static Impl &turn_of(std::vector<Impl> &ims, long i)
+/* Both sides meet here, awake, before each turn: a turn whose sides slept at every hand-off
+ * would otherwise hand the next one a partner asleep on a halted vCPU, whose wake-up (tens of
+ * µs here) outlasts any spin, so the next turn would start in that state, whatever its own
+ * setting would have kept; each turn starts as a fresh pair of spinning waiters does. The
+ * wait spins (yielding: on one CPU the partner must run). Not among rows that never spin
+ * (FUTEX_NOSPIN, the raw system call): their steady state is both sides asleep, and a pair
+ * started awake may stay so by chance (each wait finding the answer there already). */
+static void turn_gate(uint32_t *gate, int side, long t)
 {
-    Impl &im = ims[(size_t)(i / TURN) % ims.size()];
-    if (i % TURN == 0 && ims.size() > 1)
+    if (gate == nullptr)
+        return;
+    __atomic_store_n(&gate[side * 32], (uint32_t)t + 1, __ATOMIC_SEQ_CST);
+    for (int i = 0; __atomic_load_n(&gate[(1 - side) * 32], __ATOMIC_SEQ_CST) < (uint32_t)t + 1; i++) {
+        if (i % 16 == 15)
+            sched_yield();
+        else
+            pause_cpu();
+    }
+}
+
+/* The IMPL of turn t: each cycle of k turns is a shuffle of the k IMPLs, the same on both
+ * sides (a fixed generator, as bench/py/pybench.py's and bench/lua/pingpong.lua's), so that
+ * no IMPL always follows the same one: a turn right after one whose sides slept at every
+ * hand-off was measured up to a fifth faster. Its spin setting is applied as it starts (each
+ * side sets its own process's; in one process both set the same value). */
+static Impl &turn_of(std::vector<Impl> &ims, long t)
+{
+    size_t k = ims.size(), perm[64];
+    if (k > 64) {
+        fprintf(stderr, "bench: at most 64 IMPLs take turns\n");
+        exit(2);
+    }
+    uint32_t x = (uint32_t)(t / (long)k) * 2654435761u + 1u;
+    for (size_t i = 0; i < k; i++)
+        perm[i] = i;
+    for (size_t i = k - 1; i > 0; i--) {
+        x = x * 1664525u + 1013904223u;
+        size_t j = (x >> 8) % (i + 1), tmp = perm[i];
+        perm[i] = perm[j];
+        perm[j] = tmp;
+    }
+    Impl &im = ims[perm[t % (long)k]];
+    if (k > 1)
         futex_set_spin(im.spin);
     return im;
 }
@@ -373,10 +412,13 @@ static void *ponger(void *p)
 {
     PongArg *a = (PongArg *)p;
     pin(1);
-    for (long i = 0; i < a->rounds * (long)a->ims->size(); i++) {
-        Impl &im = turn_of(*a->ims, i);
-        im.wait(0);
-        im.post(1);
+    for (long t = 0; t < a->turns; t++) {
+        Impl &im = turn_of(*a->ims, t);
+        turn_gate(a->gate, 1, t);
+        for (long i = 0; i < TURN; i++) {
+            im.wait(0);
+            im.post(1);
+        }
     }
     return nullptr;
 }
@@ -393,9 +435,32 @@ static void pingpong(bool procs, const std::string &names, long n)
     }
     if (const char *e = getenv("BENCH_TURN"))
         TURN = atol(e) > 0 ? atol(e) : TURN;
-    n = (n + TURN - 1) / TURN * TURN;
-    long warm = (n / 10 + TURN - 1) / TURN * TURN; /* whole turns, so every IMPL warms alike */
-    PongArg a{&ims, warm + n};
+    /* IMPLs taking turns use the same memory: where a word lies decides what moving its
+     * cache line between two CPUs costs here (the third of four mappings of the same IMPL
+     * ran 0.14 us a round trip, the others 0.18-0.19), so rows on memory of their own
+     * compared pages as much as code. The rows on the bare word also share its counts. */
+    Impl *words = nullptr;
+    for (Impl &im : ims) {
+        bool word = im.kind == OURS || im.kind == OURS_NOSPIN || im.kind == RAW || im.kind == RAW_DAY ||
+                    im.kind == RAW_SPIN;
+        if (word && words == nullptr)
+            words = &im;
+        else if (word)
+            im.seen_of = words->seen;
+        if (&im != &ims[0] && im.kind != CONDVAR && im.kind != ATOMIC)
+            im.s = ims[0].s; /* each kind uses its own fields of the one Shared */
+    }
+    long k = (long)ims.size();
+    long warm = (n / 10 + TURN - 1) / TURN * k; /* whole turns, so every IMPL warms alike */
+    long turns = warm + (n + TURN - 1) / TURN * k;
+    void *gate = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (gate == MAP_FAILED)
+        die("mmap");
+    bool spins = false;
+    for (const Impl &im : ims)
+        spins = spins || !(im.kind == OURS_NOSPIN || im.kind == RAW || im.kind == RAW_DAY ||
+                           (im.kind == OURS && im.spin == 0));
+    PongArg a{&ims, turns, spins ? (uint32_t *)gate : nullptr};
     pthread_t t;
     pid_t child = -1;
     if (procs) {
@@ -412,16 +477,19 @@ static void pingpong(bool procs, const std::string &names, long n)
     pin(0);
     std::vector<std::vector<double>> us(ims.size());
     for (auto &v : us)
-        v.reserve((size_t)n);
-    long k = (long)ims.size();
-    for (long i = 0; i < (warm + n) * k; i++) {
-        Impl &im = turn_of(ims, i);
-        uint64_t t0 = now_ns();
-        im.post(0);
-        im.wait(1);
-        uint64_t t1 = now_ns();
-        if (i >= warm * k)
-            us[(size_t)(i / TURN) % ims.size()].push_back((double)(t1 - t0) / 1000.0);
+        v.reserve((size_t)n + (size_t)TURN);
+    for (long tn = 0; tn < turns; tn++) {
+        Impl &im = turn_of(ims, tn);
+        turn_gate(a.gate, 0, tn);
+        std::vector<double> *got = tn >= warm ? &us[(size_t)(&im - ims.data())] : nullptr;
+        for (long i = 0; i < TURN; i++) {
+            uint64_t t0 = now_ns();
+            im.post(0);
+            im.wait(1);
+            uint64_t t1 = now_ns();
+            if (got != nullptr)
+                got->push_back((double)(t1 - t0) / 1000.0);
+        }
     }
     if (procs) {
         int st;

@@ -44,6 +44,20 @@ local function event_wait(e) e:wait(); e:clear() end -- the other side sets it a
 local function sem_post(s) s:release() end
 local function sem_wait(s) s:acquire() end
 
+-- The row of turn t among k (0-based): each cycle of k turns is a shuffle of the k rows, by
+-- the generator of bench/c/bench.cpp's turn_of (the same on both sides), so that no row
+-- always follows the same one.
+local function turn_order(t, k)
+  local perm, x = {}, ((t // k) * 2654435761 + 1) & 0xFFFFFFFF
+  for i = 0, k - 1 do perm[i] = i end
+  for i = k - 1, 1, -1 do
+    x = (x * 1664525 + 1013904223) & 0xFFFFFFFF
+    local j = (x >> 8) % (i + 1)
+    perm[i], perm[j] = perm[j], perm[i]
+  end
+  return perm[t % k]
+end
+
 if impl:find("+", 1, true) then
   local TURN = tonumber(os.getenv("BENCH_TURN") or "100")
   local kinds = {}
@@ -57,21 +71,26 @@ if impl:find("+", 1, true) then
   local v = parent and 0 or nil
   local prim = {event = {r:event(256), r:event(384), event_post, event_wait},
                 sem = {r:semaphore(512, v), r:semaphore(640, v), sem_post, sem_wait}}
+  -- Both sides meet at these before each turn (bench.cpp's turn_gate says why).
+  local mine, theirs = r:cell(768), r:cell(896)
+  if not parent then mine, theirs = theirs, mine end
   -- futex, helpers and c carry the same count on the two cells: i round trips so far.
   local warm = math.ceil(WARM / TURN) * #kinds -- whole turns each, the warm-up first
   local turns = warm + math.ceil(rounds / TURN) * #kinds
   local i, us, child = 0, {}, nil
   for k = 1, #kinds do us[k] = {} end
   if parent then
-    c0:store(0); c1:store(0)
+    c0:store(0); c1:store(0); mine:store(0); theirs:store(0)
     prim.event[1]:clear(); prim.event[2]:clear()
     child = assert(io.popen(child_cmd(), "r"))
   end
   local now = futex.monotonic
   for t = 0, turns - 1 do
     if t == warm and parent then floor.result() end -- the C floor's warm-up samples
-    local k = t % #kinds + 1
+    local k = turn_order(t, #kinds) + 1
     local kind, got = kinds[k], t >= warm and us[k] or {}
+    mine:store_and_wake(t + 1)
+    theirs:wait_until(t + 1)
     if kind == "c" then
       floor.turn(page, 0, i, TURN, parent)
       i = i + TURN

@@ -280,6 +280,26 @@ def turn_counts(rounds, k):
     return warm + -(-rounds // TURN) * k, warm
 
 
+def turn_order(t, k):
+    """The row of turn t among k: each cycle of k turns is a shuffle of the k rows, by the
+    generator of bench.cpp's turn_of (the same on both sides), so that no row always follows
+    the same one."""
+    perm = list(range(k))
+    x = ((t // k) * 2654435761 + 1) & 0xFFFFFFFF
+    for i in range(k - 1, 0, -1):
+        x = (x * 1664525 + 1013904223) & 0xFFFFFFFF
+        j = (x >> 8) % (i + 1)
+        perm[i], perm[j] = perm[j], perm[i]
+    return perm[t % k]
+
+
+def turn_gate(gate, side, t):
+    """Both sides meet here, awake, before turn t (bench.cpp's turn_gate says why)."""
+    gate[side].store(t + 1)
+    while gate[1 - side].load() < t + 1:
+        os.sched_yield()
+
+
 def spin_turns():
     import futex
 
@@ -287,14 +307,15 @@ def spin_turns():
     return [futex.SPIN_ADAPTIVE if s == "adaptive" else int(s) for s in spins if s]
 
 
-def ponger(wait0, post1, rounds, spins=()):
+def ponger(wait0, post1, rounds, spins=(), gate=None):
     """The child's side: `rounds` round trips, or with spins that many turns."""
     pin(1)
     if spins:
         import futex
 
         for t in range(rounds):
-            futex.set_spin(spins[t % len(spins)])
+            futex.set_spin(spins[turn_order(t, len(spins))])
+            turn_gate(gate, 1, t)
             for _ in range(TURN):
                 wait0()
                 post1()
@@ -346,31 +367,51 @@ def pingpong_helpers(rounds):
 
 
 def pingpong_kinds(kinds, rounds):
-    """Several ping-pongs take turns in one pair, TURN round trips each: one RESULT line each,
-    in order. ours-helpers and c (bench/c/floor.c's C loop through ctypes: the same pair's C
-    floor) share two cells, which carry i, the round trips so far; the others are PAIRS'."""
+    """ours (the plain loop), ours-helpers, ours-event, ours-sem and c (bench/c/floor.c's C loop
+    through ctypes: the same pair's C floor) take turns in one pair, TURN round trips each
+    (turn_order: each cycle shuffled), on one segment: one RESULT line each, in order. The
+    plain loop, the helpers and the C floor use the same two cells, which carry i, the round
+    trips so far; where a word lies moves a round trip by a fifth here (bench.cpp's pingpong)."""
     import ctypes
+
+    import futex
 
     floor = ctypes.CDLL(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "out", "floor.so"))
     floor.bench_floor.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_int, ctypes.c_void_p]
     floor.bench_floor.restype = None
-    shm = SharedMemory(create=True, size=256)
+    shm = SharedMemory(create=True, size=1024)
     c0, c1 = futex_cells(shm)
+    ev = [futex.Event(shm, 256), futex.Event(shm, 384)]
+    sem = [futex.Semaphore(shm, 512, value=0), futex.Semaphore(shm, 640, value=0)]
+    gate = [futex.Cell(shm, 768), futex.Cell(shm, 896)]
     word = ctypes.c_uint32.from_buffer(shm.buf)  # the floor's view of the cells
     addr = ctypes.addressof(word)
-    pairs = {k: PAIRS[k]() for k in kinds if k in PAIRS}
     k = len(kinds)
     turns, warm = turn_counts(rounds, k)
+
+    def event_wait(e):
+        def wait_():
+            e.wait()
+            e.clear()  # as event_pair: the other side sets it again only after we answer
+
+        return wait_
 
     def side(parent):
         pin(0 if parent else 1)
         us = [[] for _ in kinds]
         buf = (ctypes.c_double * TURN)()
         clock = time.perf_counter_ns
-        hpost, until = (c0.add_and_wake, c1.wait_until) if parent else (c1.add_and_wake, c0.wait_until)
+        me, other = (c0, c1) if parent else (c1, c0)
+        add, wake, load, wait = me.fetch_add, me.wake, other.load, other.wait
+        hpost, until = me.add_and_wake, other.wait_until
+        d = 0 if parent else 1
+        prim = {"ours-event": (ev[d].set, event_wait(ev[1 - d])),
+                "ours-sem": (sem[d].release, sem[1 - d].acquire)}
         i = 0
         for t in range(turns):
-            kind, got = kinds[t % k], us[t % k] if t >= warm else []
+            kind = kinds[turn_order(t, k)]
+            got = us[kinds.index(kind)] if t >= warm else []
+            turn_gate(gate, 1 - parent, t)
             if kind == "c":
                 floor.bench_floor(addr, i, TURN, parent, buf)
                 got.extend(x * 1000.0 for x in buf)  # µs to ns, as the others
@@ -388,19 +429,36 @@ def pingpong_kinds(kinds, rounds):
                     until(i + 1)
                     hpost(1)
                     i += 1
-            elif parent:
-                post0, _, _, wait1, _ = pairs[kind]
+            elif kind == "ours" and parent:
                 for _ in range(TURN):
                     t0 = clock()
-                    post0()
-                    wait1()
+                    add(1)
+                    wake(1)
+                    while load() == i:
+                        wait(i)
+                    t1 = clock()
+                    got.append(t1 - t0)
+                    i += 1
+            elif kind == "ours":
+                for _ in range(TURN):
+                    while load() == i:
+                        wait(i)
+                    add(1)
+                    wake(1)
+                    i += 1
+            elif parent:
+                post, wait_ = prim[kind]
+                for _ in range(TURN):
+                    t0 = clock()
+                    post()
+                    wait_()
                     t1 = clock()
                     got.append(t1 - t0)
             else:
-                _, wait0, post1, _, _ = pairs[kind]
+                post, wait_ = prim[kind]
                 for _ in range(TURN):
-                    wait0()
-                    post1()
+                    wait_()
+                    post()
         return us
 
     child = mp.get_context("fork").Process(target=side, args=(0,))
@@ -408,9 +466,9 @@ def pingpong_kinds(kinds, rounds):
     us = side(1)
     child.join()
     del word
-    closer(shm, [c0, c1])()
-    for pair in pairs.values():
-        pair[4]()
+    for x in (c0, c1, *gate):
+        x.release()
+    shm.unlink()  # the Events and Semaphores hold the mapping until the process ends (futex_event_pair)
     for v in us:
         result("us", [x / 1000.0 for x in v])
 
@@ -422,15 +480,19 @@ def pingpong(impl, rounds):
         return pingpong_helpers(rounds)
     post0, wait0, post1, wait1, cleanup = PAIRS[impl]()
     spins = spin_turns() if impl == "ours" else []
+    gate_shm = SharedMemory(create=True, size=256) if spins else None
+    gate = futex_cells(gate_shm) if spins else None
     ctx = mp.get_context("fork")
     # With spins, the ponger counts turns, not round trips.
     child = ctx.Process(target=ponger, args=(wait0, post1, turn_counts(rounds, len(spins))[0] if spins else WARM + rounds,
-                                             spins))
+                                             spins, gate))
     child.start()
     pin(0)
     clock = time.perf_counter_ns
     if spins:
-        return pingpong_turns(post0, wait1, rounds, spins, child, cleanup)
+        pingpong_turns(post0, wait1, rounds, spins, child, cleanup, gate)
+        closer(gate_shm, gate)()
+        return
     us = []
     for i in range(WARM + rounds):
         t0 = clock()
@@ -444,7 +506,7 @@ def pingpong(impl, rounds):
     result("us", [x / 1000.0 for x in us])
 
 
-def pingpong_turns(post0, wait1, rounds, spins, child, cleanup):
+def pingpong_turns(post0, wait1, rounds, spins, child, cleanup, gate):
     """The parent's side of spin settings taking turns: one RESULT line per setting."""
     import futex
 
@@ -452,8 +514,10 @@ def pingpong_turns(post0, wait1, rounds, spins, child, cleanup):
     us = [[] for _ in spins]
     turns, warm = turn_counts(rounds, k)
     for t in range(turns):
-        futex.set_spin(spins[t % k])
-        got = us[t % k] if t >= warm else []
+        row = turn_order(t, k)
+        futex.set_spin(spins[row])
+        got = us[row] if t >= warm else []
+        turn_gate(gate, 0, t)
         for _ in range(TURN):
             t0 = clock()
             post0()
