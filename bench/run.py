@@ -123,8 +123,15 @@ def nospin_raw_turns(rows, mode):
     return rows
 
 
+def atomic_turns(rows):
+    """libfutex and libstdc++'s atomic::wait take turns in one pair of threads (the goal
+    between them compares two waits, not two placements)."""
+    return take_turns(rows, ("ours", "atomic"), [C, "pingpong", "threads", "ours,atomic", PP])
+
+
 NOSPIN_NOTE = ("FUTEX_NOSPIN and the raw futex(2) rows take turns in one pair, 100 round trips each, "
                "so that they meet the same placement")
+ATOMIC_NOTE = NOSPIN_NOTE + "; so do libfutex and libstdc++"
 # A spin setting may fall into a state it then keeps (both sides asleep at every hand-off, each
 # wake-up a halted vCPU's): the sweeps' turns are long enough for that to show.
 SWEEP_TURN = "1000"
@@ -139,7 +146,7 @@ def groups():
     thr.append(row("posix-nospin", "libfutex, posix backend, FUTEX_NOSPIN",
                    [CPOSIX, "pingpong", "threads", "ours-nospin", PP]))
     g.append({"id": "c-pp-threads", "title": "C ping-pong, 2 threads", "unit": "µs/round trip",
-              "rows": nospin_raw_turns(thr, "threads"), "runs": RUNS, "rounds": PP_ROUNDS, "note": NOSPIN_NOTE})
+              "rows": atomic_turns(nospin_raw_turns(thr, "threads")), "runs": RUNS, "rounds": PP_ROUNDS, "note": ATOMIC_NOTE})
     prc = c_rows(lambda k: ["pingpong", "procs", k, PP], [p for p in pp_peers if p != "atomic"], posix=False)
     g.append({"id": "c-pp-procs", "title": "C ping-pong, 2 processes (fork + MAP_SHARED)", "unit": "µs/round trip",
               "rows": nospin_raw_turns(prc, "procs"), "runs": RUNS, "rounds": PP_ROUNDS,
@@ -149,20 +156,22 @@ def groups():
     for mode in ("threads", "procs"):
         g.append({"id": f"c-pp-pinned-{mode}", "title": f"C ping-pong, 2 {mode} pinned to CPUs 0 and 1",
                   "unit": "µs/round trip", "runs": RUNS, "rounds": PIN_ROUNDS,
-                  "rows": nospin_raw_turns([row(k, PEERS[k], [C, "pingpong", mode, k, PP], pinned)
-                                            for k in ("ours", "ours-nospin", "raw", "raw-spin1000")
-                                            + (("atomic",) if mode == "threads" else ())], mode)
+                  "rows": (atomic_turns if mode == "threads" else lambda r: r)(
+                      nospin_raw_turns([row(k, PEERS[k], [C, "pingpong", mode, k, PP], pinned)
+                                        for k in ("ours", "ours-nospin", "raw", "raw-spin1000")
+                                        + (("atomic",) if mode == "threads" else ())], mode))
                           + ([row("posix", PEERS["posix"], [CPOSIX, "pingpong", mode, "ours", PP], pinned),
                               row("posix-nospin", "libfutex, posix backend, FUTEX_NOSPIN",
                                   [CPOSIX, "pingpong", mode, "ours-nospin", PP], pinned)] if mode == "threads" else []),
-                  "note": "pinning takes the scheduler's placement out; " + NOSPIN_NOTE})
+                  "note": "pinning takes the scheduler's placement out; " + (ATOMIC_NOTE if mode == "threads"
+                                                                            else NOSPIN_NOTE)})
     same = {"BENCH_PIN": "same"}
     g.append({"id": "c-pp-onecpu-threads", "title": "C ping-pong, 2 threads both pinned to CPU 0",
               "unit": "µs/round trip", "runs": RUNS, "rounds": PIN_ROUNDS,
-              "rows": nospin_raw_turns([row(k, PEERS[k], [C, "pingpong", "threads", k, PP], same)
+              "rows": atomic_turns(nospin_raw_turns([row(k, PEERS[k], [C, "pingpong", "threads", k, PP], same)
                                         for k in ("ours", "ours-nospin", "raw", "raw-spin1000", "atomic", "condvar",
-                                                  "eventfd")], "threads"),
-              "note": "on one CPU a waiter's partner runs only once the waiter yields or sleeps; " + NOSPIN_NOTE})
+                                                  "eventfd")], "threads")),
+              "note": "on one CPU a waiter's partner runs only once the waiter yields or sleeps; " + ATOMIC_NOTE})
     crowd = ["ours", "ours-nospin", "raw", "atomic", "condvar"]
     for n in (8, 64):
         g.append({"id": f"c-wakeone-{n}", "title": f"C wake-one throughput, {n} parked threads",
