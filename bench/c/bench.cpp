@@ -116,7 +116,14 @@ static long raw_wake(uint32_t *w, int n, bool shared)
 /* ---- implementations ---------------------------------------------------------------------
  * A "channel" is two one-way directions. post(d) tells the other side; wait(d) returns once
  * the other side has posted on d one more time than this side has seen. Every direction has
- * one poster and one waiter, so `seen` (the waiter's count) needs no sharing. */
+ * one poster and one waiter, so `seen` (the waiter's count) needs no sharing -- but each on
+ * a cache line of its own: two threads of one process write them on every round trip, and
+ * the two counts on one line (as they were) cost the threads' hand-off a transfer of that
+ * line each way, and the Impl's other fields with it (pinned threads: 0.16-0.19 us a round
+ * trip against 0.11-0.14 with the counts apart). */
+struct alignas(128) Count {
+    uint32_t v = 0;
+};
 
 enum Kind { OURS, OURS_NOSPIN, RAW, RAW_DAY, RAW_SPIN, ATOMIC, CONDVAR, EVENTFD, PIPE, EVENT, SEM };
 
@@ -149,8 +156,8 @@ struct Impl {
     bool shared = false; /* across processes */
     unsigned flags = 0;
     uint32_t spin = FUTEX_SPIN_ADAPTIVE; /* futex_set_spin, applied at each of its turns in a ping-pong */
-    uint32_t seen[2] = {0, 0};
-    uint32_t *seen_of = nullptr; /* taking turns: the counts of the word rows' first (see pingpong) */
+    Count seen[2];
+    Count *seen_of = nullptr; /* taking turns: the counts of the word rows' first (see pingpong) */
     int fd[2][2] = {{-1, -1}, {-1, -1}}; /* eventfd: fd[d][0]; pipe: fd[d][0] read, fd[d][1] write */
     Shared *s = nullptr;
 
@@ -205,7 +212,7 @@ struct Impl {
     void wait(int d)
     {
         Dir &x = s->dir[d];
-        uint32_t v = (seen_of != nullptr ? seen_of : seen)[d]++;
+        uint32_t v = (seen_of != nullptr ? seen_of : seen)[d].v++;
         switch (kind) {
         case OURS:
         case OURS_NOSPIN:
