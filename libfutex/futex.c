@@ -212,6 +212,9 @@ static struct {
  * extreme 150 ns a pause: a short window may be overrun by that much, far
  * inside the budget; a long one holds them. */
 #define SPIN_UNTIMED_PAUSES 16u
+/* The longest window whose untimed pauses run before the first clock read
+ * (spin_adaptive): a learned estimate up to 0.5 us. */
+#define SPIN_EARLY_WINDOW_NS 2000u
 
 /* How long this wait spins: twice the estimate (the answers vary; glibc
  * spins up to twice its average too) plus the floor, within the budget. */
@@ -276,17 +279,41 @@ static void spin_set_partner_here(uint32_t here)
  * a partner on another CPU often answers sooner, and the clock reads would
  * be a good part of such a wait (and come between the answer and our
  * seeing it). An answer that early teaches 0: sooner than the window's
- * floor, which covers it. */
+ * floor, which covers it. With a short window and no deadline those pauses
+ * come before the first clock read too (below). */
 static int spin_adaptive(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, uint64_t *began)
 {
     uint32_t window = spin_window_ns();
+    int here = futex__atomic_load(&spin_learned.partner_here, FUTEX__RELAXED) != 0;
+    /* A partner on another CPU that answers within the window's floor (a
+     * hand-off between two spinning C threads: 0.1-0.3 us) is seen in the
+     * first pauses, before any clock read: the read at the start was a
+     * fifth of such a round trip (pinned threads, near vCPUs: 0.10 us
+     * against 0.08 for a fixed count). The window then starts after those
+     * pauses, so their time is outside it: only a window short enough that
+     * both stay far inside the budget (SPIN_EARLY_WINDOW_NS plus 16 pauses,
+     * 2.4 us at an extreme 150 ns a pause) runs them first; and only
+     * without a deadline, which is checked on the clock. */
+    int early = !here && window <= SPIN_EARLY_WINDOW_NS && deadline_ns == FUTEX_FOREVER;
+    if (early) {
+        for (uint32_t i = 0; i < SPIN_UNTIMED_PAUSES; i++) {
+            futex__cpu_relax();
+            /* Relaxed, as in spin_count: the caller re-reads with its own order. */
+            if (futex__atomic_load_relaxed(word) != expected) {
+                spin_learn(0);
+                spin_set_partner_here(0); /* it answered from another CPU */
+                return 1;
+            }
+        }
+    }
     uint64_t t0 = futex_monotonic_ns(), now = t0;
     uint64_t end = t0 + window;
-    uint64_t yield_at = futex__atomic_load(&spin_learned.partner_here, FUTEX__RELAXED) ? t0 : end - window / 4;
+    uint64_t yield_at = here ? t0 : end - window / 4;
     *began = t0;
-    /* The first pauses without the clock: unless we yield from the start,
-     * or a deadline falls inside the window (it is checked on the clock). */
-    int untimed = yield_at != t0 && deadline_ns >= end;
+    /* The first pauses without the clock: unless they ran already, we yield
+     * from the start, or a deadline falls inside the window (it is checked
+     * on the clock). */
+    int untimed = !early && yield_at != t0 && deadline_ns >= end;
     if (deadline_ns < end)
         end = deadline_ns; /* never spin past the deadline */
     if (untimed) {
