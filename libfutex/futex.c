@@ -281,6 +281,23 @@ static void spin_set_partner_here(uint32_t here)
  * seeing it). An answer that early teaches 0: sooner than the window's
  * floor, which covers it. With a short window and no deadline those pauses
  * come before the first clock read too (below). */
+/* The untimed pauses of spin_adaptive: 1 if the word stopped holding
+ * `expected` during them (an answer that early teaches 0, and says the
+ * partner runs on another CPU), else 0. */
+static int spin_untimed(const uint32_t *word, uint32_t expected)
+{
+    for (uint32_t i = 0; i < SPIN_UNTIMED_PAUSES; i++) {
+        futex__cpu_relax();
+        /* Relaxed, as in spin_count: the caller re-reads with its own order. */
+        if (futex__atomic_load_relaxed(word) != expected) {
+            spin_learn(0);
+            spin_set_partner_here(0); /* it answered from another CPU */
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int spin_adaptive(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, uint64_t *began)
 {
     uint32_t window = spin_window_ns();
@@ -295,17 +312,8 @@ static int spin_adaptive(const uint32_t *word, uint32_t expected, uint64_t deadl
      * 2.4 us at an extreme 150 ns a pause) runs them first; and only
      * without a deadline, which is checked on the clock. */
     int early = !here && window <= SPIN_EARLY_WINDOW_NS && deadline_ns == FUTEX_FOREVER;
-    if (early) {
-        for (uint32_t i = 0; i < SPIN_UNTIMED_PAUSES; i++) {
-            futex__cpu_relax();
-            /* Relaxed, as in spin_count: the caller re-reads with its own order. */
-            if (futex__atomic_load_relaxed(word) != expected) {
-                spin_learn(0);
-                spin_set_partner_here(0); /* it answered from another CPU */
-                return 1;
-            }
-        }
-    }
+    if (early && spin_untimed(word, expected))
+        return 1;
     uint64_t t0 = futex_monotonic_ns(), now = t0;
     uint64_t end = t0 + window;
     uint64_t yield_at = here ? t0 : end - window / 4;
@@ -317,15 +325,8 @@ static int spin_adaptive(const uint32_t *word, uint32_t expected, uint64_t deadl
     if (deadline_ns < end)
         end = deadline_ns; /* never spin past the deadline */
     if (untimed) {
-        for (uint32_t i = 0; i < SPIN_UNTIMED_PAUSES; i++) {
-            futex__cpu_relax();
-            /* Relaxed, as in spin_count: the caller re-reads with its own order. */
-            if (futex__atomic_load_relaxed(word) != expected) {
-                spin_learn(0);
-                spin_set_partner_here(0); /* it answered from another CPU */
-                return 1;
-            }
-        }
+        if (spin_untimed(word, expected))
+            return 1;
         now = futex_monotonic_ns();
     }
     for (uint32_t i = 1;; i++) {
