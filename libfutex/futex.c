@@ -268,19 +268,6 @@ static void spin_set_partner_here(uint32_t here)
  * the partner on another CPU has answered. Relaxed: a hint, as the
  * estimate. */
 
-/* The spin of the default setting: re-check the word after a pause for
- * three quarters of the window, then after a yield until it ends (why both:
- * see spin_count) -- or after a yield from the start while partners seem to
- * share our CPU (spin_learned.partner_here), where each pause would only
- * keep the partner from running. Returns as spin_count; *began is when the
- * spin started, for learning from a sleep that follows.
- *
- * Pausing, the clock is read again only after SPIN_UNTIMED_PAUSES pauses:
- * a partner on another CPU often answers sooner, and the clock reads would
- * be a good part of such a wait (and come between the answer and our
- * seeing it). An answer that early teaches 0: sooner than the window's
- * floor, which covers it. With a short window and no deadline those pauses
- * come before the first clock read too (below). */
 /* The untimed pauses of spin_adaptive: 1 if the word stopped holding
  * `expected` during them (an answer that early teaches 0, and says the
  * partner runs on another CPU), else 0. */
@@ -298,6 +285,19 @@ static int spin_untimed(const uint32_t *word, uint32_t expected)
     return 0;
 }
 
+/* The spin of the default setting: re-check the word after a pause for
+ * three quarters of the window, then after a yield until it ends (why both:
+ * see spin_count) -- or after a yield from the start while partners seem to
+ * share our CPU (spin_learned.partner_here), where each pause would only
+ * keep the partner from running. Returns as spin_count; *began is when the
+ * spin started, for learning from a sleep that follows.
+ *
+ * Pausing, the clock is read again only after SPIN_UNTIMED_PAUSES pauses:
+ * a partner on another CPU often answers sooner, and the clock reads would
+ * be a good part of such a wait (and come between the answer and our
+ * seeing it). An answer that early teaches 0: sooner than the window's
+ * floor, which covers it. With a short window and no deadline those pauses
+ * come before the first clock read too (below). */
 static int spin_adaptive(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, uint64_t *began)
 {
     uint32_t window = spin_window_ns();

@@ -216,7 +216,6 @@ uint32_t futex__waitv_wake(const uint32_t *word, uint32_t max_waiters)
     return woken;
 }
 
-
 /* The first index whose word differs from its expected value, or n. SeqCst
  * loads: in the waiter they must not be satisfied before its announcement
  * and links are visible (the other half of the fence in futex__waitv_wake). */
