@@ -255,9 +255,9 @@ def groups():
                            [C, "ownerdeath", "threads", "20"]),
                        row("posix", "posix backend, exited thread (liveness check per 100 ms slice)",
                            [CPOSIX, "ownerdeath", "threads", "5"])]})
-    pyrows = [row("ours", "futex.Cell over SharedMemory, plain loop", PY + ["pingpong", "ours", PY_PP], PY_ENV),
-              row("helpers", "futex.Cell, add_and_wake + wait_until", PY + ["pingpong", "ours-helpers", PY_PP],
-                  PY_ENV),
+    # ours, helpers, ours-event, ours-sem and c take turns (take_turns, below): their command is one.
+    pyrows = [row("ours", "futex.Cell over SharedMemory, plain loop", None, PY_ENV),
+              row("helpers", "futex.Cell, add_and_wake + wait_until", None, PY_ENV),
               row("ours-nospin", "futex.Cell, wait(spin=False)", PY + ["pingpong", "ours-nospin", PY_PP], PY_ENV),
               row("semaphore", "multiprocessing.Semaphore pair", PY + ["pingpong", "semaphore", PY_PP], PY_ENV),
               row("event", "multiprocessing.Event pair", PY + ["pingpong", "event", PY_PP], PY_ENV),
@@ -267,10 +267,8 @@ def groups():
               row("fastipc", "fastipc FutexWord", PY + ["pingpong", "fastipc", PY_PP], PY_ENV),
               row("fastipc-event", "fastipc NamedEvent pair", PY + ["pingpong", "fastipc-event", PY_PP], PY_ENV),
               row("fastipc-sem", "fastipc NamedSemaphore pair", PY + ["pingpong", "fastipc-sem", PY_PP], PY_ENV),
-              row("ours-event", "two futex.Event (set / wait + clear)", PY + ["pingpong", "ours-event", PY_PP],
-                  PY_ENV),
-              row("ours-sem", "two futex.Semaphore (release / acquire)", PY + ["pingpong", "ours-sem", PY_PP],
-                  PY_ENV),
+              row("ours-event", "two futex.Event (set / wait + clear)", None, PY_ENV),
+              row("ours-sem", "two futex.Semaphore (release / acquire)", None, PY_ENV),
               row("c", FLOOR_LABEL, None, PY_ENV)]
     pyrows = take_turns(pyrows, ("ours", "helpers", "ours-event", "ours-sem", "c"),
                         PY + ["pingpong", "ours+ours-helpers+ours-event+ours-sem+c", PY_PP])
@@ -287,11 +285,9 @@ def groups():
     pin_py = dict(PY_ENV, BENCH_PIN="1")
     g.append({"id": "spin-py-pinned", "title": "Spin count sweep: Python ping-pong (plain loop), pinned to CPUs 0 and 1",
               "unit": "µs/round trip", "runs": RUNS, "rounds": PIN_ROUNDS,
-              "rows": turns([row("ours", "default (adaptive spin)", None,
-                                 dict(pin_py, BENCH_TURN=SWEEP_TURN,
-                                      BENCH_SPINS=",".join(["adaptive"] + [str(n) for n in PY_SPINS])))]
+              "rows": turns([row("ours", "default (adaptive spin)", None, dict(pin_py, BENCH_TURN=SWEEP_TURN))]
                             + [row(f"spin{n}", f"spin {n}", None, pin_py) for n in PY_SPINS],
-                            PY + ["pingpong", "ours", PY_PP]),
+                            PY + ["pingpong", "+".join(["ours@adaptive"] + [f"ours@{n}" for n in PY_SPINS]), PY_PP]),
               "note": SWEEP_NOTE})
     g.append({"id": "py-call", "title": "Python uncontended call", "unit": "ns/call",
               "note": "the first three take turns in one process, a batch each",
@@ -326,36 +322,22 @@ def groups():
                        row("event", "asyncio.Event set via call_soon_threadsafe from a thread",
                            PY + ["aio", "latency-event", "300"], PY_ENV)]})
     tmp = tempfile.mkdtemp(prefix="futex-bench-")
-    lua_turns = ("ours", "helpers", "event", "sem", "c")
-    g.append({"id": "lua-pp", "title": "Lua ping-pong, 2 lua5.4 processes", "unit": "µs/round trip",
-              "runs": RUNS, "rounds": PIN_ROUNDS, "note": FLOOR_NOTE,
-              "rows": take_turns([row("ours", "futex.map cells, plain loop", LUA + ["futex", os.path.join(tmp, "map"), PY_PP],
-                           LUA_ENV),
-                       row("helpers", "futex.map cells, add_and_wake + wait_until",
-                           LUA + ["helpers", os.path.join(tmp, "map"), PY_PP], LUA_ENV),
-                       row("event", "two region:event (set / wait + clear)",
-                           LUA + ["event", os.path.join(tmp, "map-event"), PY_PP], LUA_ENV),
-                       row("sem", "two region:semaphore (release / acquire)",
-                           LUA + ["sem", os.path.join(tmp, "map-sem"), PY_PP], LUA_ENV),
-                       row("pipe", "pipe pair (io.popen + FIFO)", LUA + ["pipe", tmp, PY_PP], LUA_ENV),
-                       row("c", FLOOR_LABEL, None, LUA_ENV)],
-                                 lua_turns, LUA + ["futex+helpers+event+sem+c", os.path.join(tmp, "map"), PY_PP])})
-    pin_lua = dict(LUA_ENV, BENCH_PIN="1")
-    g.append({"id": "lua-pp-pinned", "title": "Lua ping-pong, 2 lua5.4 processes pinned to CPUs 0 and 1",
-              "unit": "µs/round trip", "runs": RUNS, "rounds": PIN_ROUNDS, "note": FLOOR_NOTE,
-              "rows": take_turns([row("ours", "futex.map cells, plain loop", ["taskset", "-c", "0"] + LUA
-                           + ["futex", os.path.join(tmp, "map"), PY_PP], pin_lua),
-                       row("helpers", "futex.map cells, add_and_wake + wait_until", ["taskset", "-c", "0"] + LUA
-                           + ["helpers", os.path.join(tmp, "map"), PY_PP], pin_lua),
-                       row("event", "two region:event (set / wait + clear)", ["taskset", "-c", "0"] + LUA
-                           + ["event", os.path.join(tmp, "map-event"), PY_PP], pin_lua),
-                       row("sem", "two region:semaphore (release / acquire)", ["taskset", "-c", "0"] + LUA
-                           + ["sem", os.path.join(tmp, "map-sem"), PY_PP], pin_lua),
-                       row("pipe", "pipe pair (io.popen + FIFO)", ["taskset", "-c", "0"] + LUA + ["pipe", tmp, PY_PP],
-                           pin_lua),
-                       row("c", FLOOR_LABEL, None, pin_lua)],
-                                 lua_turns, ["taskset", "-c", "0"] + LUA
-                                 + ["futex+helpers+event+sem+c", os.path.join(tmp, "map"), PY_PP])})
+    # The plain loop, the helpers, the two primitives and the C floor take turns (one command);
+    # the pipe pair runs apart.
+    lua_rows = [row("ours", "futex.map cells, plain loop", None),
+                row("helpers", "futex.map cells, add_and_wake + wait_until", None),
+                row("event", "two region:event (set / wait + clear)", None),
+                row("sem", "two region:semaphore (release / acquire)", None),
+                row("pipe", "pipe pair (io.popen + FIFO)", LUA + ["pipe", tmp, PY_PP]),
+                row("c", FLOOR_LABEL, None)]
+    lua_turns = LUA + ["futex+helpers+event+sem+c", os.path.join(tmp, "map"), PY_PP]
+    for gid, title, env, pre in (("lua-pp", "", LUA_ENV, []),
+                                 ("lua-pp-pinned", " pinned to CPUs 0 and 1", dict(LUA_ENV, BENCH_PIN="1"),
+                                  ["taskset", "-c", "0"])):  # the child pins itself to CPU 1
+        rows = [dict(r, env=env, cmd=r["cmd"] and pre + r["cmd"]) for r in lua_rows]
+        g.append({"id": gid, "title": f"Lua ping-pong, 2 lua5.4 processes{title}", "unit": "µs/round trip",
+                  "runs": RUNS, "rounds": PIN_ROUNDS, "note": FLOOR_NOTE,
+                  "rows": take_turns(rows, ("ours", "helpers", "event", "sem", "c"), pre + lua_turns)})
     return g
 
 

@@ -1,21 +1,18 @@
 -- Lua ping-pong between two lua5.4 processes, run by bench/run.py:
 --
---   lua5.4 pingpong.lua futex PATH [rounds]   two cells in futex.map(PATH): add 1 and wake, then wait
---   lua5.4 pingpong.lua helpers PATH [rounds] the same in two calls a side: add_and_wake, wait_until
+--   lua5.4 pingpong.lua KIND[+KIND...] PATH [rounds]
+--       in futex.map(PATH), one or several of: futex (two cells: add 1 and wake, then wait),
+--       helpers (the same in two calls a side: add_and_wake, wait_until), event (two futex
+--       events: set, then wait + clear), sem (two futex semaphores: release, then acquire), c
+--       (bench/c/floor.c's C loop on the futex cells, the module benchfloor: the pair's C
+--       floor). Several take turns in one pair, 100 round trips each (BENCH_TURN), one RESULT
+--       line each, in order.
 --   lua5.4 pingpong.lua pipe DIR [rounds]     a pipe each way: the child's stdin (io.popen) and a FIFO in DIR
---   lua5.4 pingpong.lua event PATH [rounds]   two futex events in futex.map(PATH): set, then wait + clear
---   lua5.4 pingpong.lua sem PATH [rounds]     two futex semaphores in futex.map(PATH): release, then acquire
---   lua5.4 pingpong.lua futex+helpers+c+event+sem PATH [rounds]
---                                             those take turns in one pair, 100 round trips each, one
---                                             RESULT line each, in order: futex, helpers and c on the same
---                                             two cells (c: bench/c/floor.c's C loop, the module benchfloor,
---                                             the pair's C floor), event and sem each on their own two
 --
 -- The parent starts the child itself (io.popen) and prints "RESULT us <µs per round trip>...",
 -- timed with futex.monotonic() for both, so the clock costs the same on each side.
 local futex = require "futex"
 
-if os.getenv("BENCH_SPIN") then futex.set_spin(tonumber(os.getenv("BENCH_SPIN"))) end
 
 local impl, path, rounds, role = arg[1], arg[2], tonumber(arg[3] or "10000"), arg[4]
 local WARM = 500
@@ -58,14 +55,19 @@ local function turn_order(t, k)
   return perm[t % k]
 end
 
-if impl:find("+", 1, true) then
+local KINDS = {futex = true, helpers = true, event = true, sem = true, c = true}
+local kinds, known, with_c = {}, true, false
+for k in impl:gmatch("[^+]+") do
+  kinds[#kinds + 1] = k
+  known, with_c = known and KINDS[k] ~= nil, with_c or k == "c"
+end
+
+if known and #kinds > 0 then
   local TURN = tonumber(os.getenv("BENCH_TURN") or "100")
-  local kinds = {}
-  for k in impl:gmatch("[^+]+") do kinds[#kinds + 1] = k end
   local r = futex.map(path, 4096)
   local c0, c1 = r:cell(0), r:cell(128)
-  local floor, page = require "benchfloor", nil
-  page = floor.map(path)
+  local floor = with_c and require "benchfloor"
+  local page = floor and floor.map(path)
   local parent = role ~= "child"
   -- The parent stores value 0 into the semaphores (the creator) before starting the child.
   local v = parent and 0 or nil
@@ -86,7 +88,7 @@ if impl:find("+", 1, true) then
   end
   local now = futex.monotonic
   for t = 0, turns - 1 do
-    if t == warm and parent then floor.result() end -- the C floor's warm-up samples
+    if t == warm and parent and floor then floor.result() end -- the C floor's warm-up samples
     local k = turn_order(t, #kinds) + 1
     local kind, got = kinds[k], t >= warm and us[k] or {}
     mine:store_and_wake(t + 1)
@@ -147,62 +149,6 @@ if impl:find("+", 1, true) then
   for k, kind in ipairs(kinds) do
     if kind == "c" then print(floor.result()) else report(us[k]) end
   end
-elseif impl == "futex" or impl == "helpers" or impl == "event" or impl == "sem" then
-  local r = futex.map(path, 4096)
-  local c0, c1, post, wait
-  if impl == "futex" or impl == "helpers" then
-    c0, c1 = r:cell(0), r:cell(128)
-    post, wait = plain_post, plain_wait
-  elseif impl == "event" then
-    c0, c1 = r:event(0), r:event(128)
-    if role ~= "child" then c0:clear(); c1:clear() end
-    post, wait = event_post, event_wait
-  else
-    -- The parent stores value 0 (the creator) before starting the child, which attaches.
-    local v = role ~= "child" and 0 or nil
-    c0, c1 = r:semaphore(0, v), r:semaphore(128, v)
-    post, wait = sem_post, sem_wait
-  end
-  -- helpers: the two calls a side as a user writes them, no function of ours around them.
-  local helpers = impl == "helpers"
-  if role == "child" then
-    if helpers then
-      for i = 1, total do
-        c0:wait_until(i)
-        c1:add_and_wake(1)
-      end
-    else
-      for i = 0, total - 1 do
-        wait(c0, i)
-        post(c1)
-      end
-    end
-    os.exit(0)
-  end
-  if impl == "futex" or impl == "helpers" then c0:store(0); c1:store(0) end
-  local child = assert(io.popen(child_cmd(), "r"))
-  local now = futex.monotonic
-  local us = {}
-  if helpers then
-    for i = 1, total do
-      local t0 = now()
-      c0:add_and_wake(1)
-      c1:wait_until(i)
-      local t1 = now()
-      if i > WARM then us[#us + 1] = t1 - t0 end
-    end
-  else
-    for i = 0, total - 1 do
-      local t0 = now()
-      post(c0)
-      wait(c1, i)
-      local t1 = now()
-      if i >= WARM then us[#us + 1] = t1 - t0 end
-    end
-  end
-  child:close()
-  r:close()
-  report(us)
 elseif impl == "pipe" then
   local fifo = path .. "/back.fifo"
   if role == "child" then
@@ -235,5 +181,5 @@ elseif impl == "pipe" then
   os.remove(fifo)
   report(us)
 else
-  error("usage: lua5.4 pingpong.lua futex|helpers|event|sem|pipe PATH [rounds]")
+  error("usage: lua5.4 pingpong.lua futex|helpers|event|sem|c[+...]|pipe PATH [rounds]")
 end

@@ -6,6 +6,7 @@
 
 Ping-pong IMPLs: ours (futex.Cell over SharedMemory, the plain load/wait + fetch_add/wake loop),
 ours-helpers (add_and_wake + wait_until, two calls a side), ours-nospin (wait(spin=False)),
+c (bench/c/floor.c's C loop through ctypes, the pair's C floor: after run.sh built it),
 semaphore (multiprocessing.Semaphore pair), event (multiprocessing.Event pair), pipe
 (multiprocessing.Pipe), posix_ipc (posix_ipc.Semaphore pair), eventfd (os.eventfd pair),
 fastipc (fastipc's FutexWord), fastipc-sem / fastipc-event (two of fastipc's NamedSemaphore /
@@ -25,10 +26,10 @@ wake in another process to the wait_async resuming), latency-event (µs from a t
 call_soon_threadsafe(event.set) to an asyncio.Event waiter resuming).
 
 Prints "RESULT <unit> <sample>...", or "SKIP <reason>" when a peer is not installed.
-Ping-pong IMPL+IMPL+...: those take turns in one pair, 100 round trips each, one RESULT line
-each; IMPL c is bench/c/floor.c's C loop, the pair's C floor, through ctypes.
-BENCH_PIN=1 pins the two sides to CPUs 0 and 1. BENCH_SPINS=adaptive,16,64,... (pingpong ours):
-those spin settings take turns in one pair, 100 round trips each, one RESULT line each.
+Ping-pong ours+ours-helpers+...+c (any of ours, ours-helpers, ours-event, ours-sem, c): those
+take turns in one pair, 100 round trips each (BENCH_TURN), one RESULT line each; ours@16 runs
+the plain loop with futex.set_spin(16) (ours@adaptive: the default), for the spin sweep.
+BENCH_PIN=1 pins the two sides to CPUs 0 and 1.
 """
 
 import functools
@@ -81,7 +82,8 @@ def closer(shm, exports, first=None):
     return cleanup
 
 
-def futex_pair(spin):
+def futex_nospin_pair():
+    """futex.Cell words waited on with wait(spin=False); the spinning kinds are pingpong_kinds'."""
     import futex
 
     shm = SharedMemory(create=True, size=256)
@@ -96,8 +98,7 @@ def futex_pair(spin):
             add(1)
             wake(1)
 
-        # spin=True is the call a user writes, with no keyword to parse.
-        return post, waiter(seen, d, load, wait if spin else functools.partial(wait, spin=False))
+        return post, waiter(seen, d, load, functools.partial(wait, spin=False))
 
     (p0, w0), (p1, w1) = mk(0), mk(1)
     return p0, w0, p1, w1, closer(shm, cells)
@@ -189,35 +190,6 @@ def event_pair():
     return p0, w0, p1, w1, lambda: None
 
 
-def futex_event_pair():
-    import futex
-
-    shm = SharedMemory(create=True, size=256)
-    e = [futex.Event(shm, 0), futex.Event(shm, 128)]
-
-    def mk(d):
-        ev = e[d]
-
-        def wait_():
-            ev.wait()
-            ev.clear()  # as event_pair: the other side sets it again only after we answer
-
-        return ev.set, wait_
-
-    (p0, w0), (p1, w1) = mk(0), mk(1)
-    # The bound methods hold the Events, and they the segment's buffer, until
-    # the process ends: unlink only (the mapping goes with the process).
-    return p0, w0, p1, w1, shm.unlink
-
-
-def futex_sem_pair():
-    import futex
-
-    shm = SharedMemory(create=True, size=256)
-    s = [futex.Semaphore(shm, 0, value=0), futex.Semaphore(shm, 128, value=0)]
-    return s[0].release, s[0].acquire, s[1].release, s[1].acquire, shm.unlink  # as futex_event_pair
-
-
 def pipe_pair():
     a, b = mp.Pipe()
     # Direction 0: parent (a) -> child (b); direction 1: child (b) -> parent (a).
@@ -247,8 +219,7 @@ def eventfd_pair():
 
 
 PAIRS = {
-    "ours": lambda: futex_pair(True),
-    "ours-nospin": lambda: futex_pair(False),
+    "ours-nospin": futex_nospin_pair,
     "semaphore": semaphore_pair,
     "event": event_pair,
     "pipe": pipe_pair,
@@ -257,8 +228,6 @@ PAIRS = {
     "fastipc": fastipc_pair,
     "fastipc-sem": fastipc_sem_pair,
     "fastipc-event": fastipc_event_pair,
-    "ours-event": futex_event_pair,
-    "ours-sem": futex_sem_pair,
 }
 
 
@@ -268,8 +237,7 @@ def pin(cpu):
         os.sched_setaffinity(0, {cpu})
 
 
-# BENCH_SPINS=adaptive,16,64,...: spin settings that take turns in one pair, TURN round trips
-# each, so that they meet the same placement (each process sets its own at every turn).
+# The round trips of one turn, when kinds take turns in one pair (pingpong_kinds).
 TURN = int(os.environ.get("BENCH_TURN", "100"))  # run.py gives the spin sweeps longer turns
 
 
@@ -300,40 +268,11 @@ def turn_gate(gate, side, t):
         os.sched_yield()
 
 
-def spin_turns():
-    import futex
-
-    spins = os.environ.get("BENCH_SPINS", "").split(",")
-    return [futex.SPIN_ADAPTIVE if s == "adaptive" else int(s) for s in spins if s]
-
-
-def ponger(wait0, post1, rounds, spins=(), gate=None):
-    """The child's side: `rounds` round trips, or with spins that many turns."""
+def ponger(wait0, post1, rounds):
     pin(1)
-    if spins:
-        import futex
-
-        for t in range(rounds):
-            futex.set_spin(spins[turn_order(t, len(spins))])
-            turn_gate(gate, 1, t)
-            for _ in range(TURN):
-                wait0()
-                post1()
-        return
     for _ in range(rounds):
         wait0()
         post1()
-
-
-def helpers_ponger(where, rounds):
-    pin(1)
-    shm = SharedMemory(name=where)
-    c0, c1 = futex_cells(shm)
-    until, post = c0.wait_until, c1.add_and_wake
-    for i in range(1, rounds + 1):
-        until(i)
-        post(1)
-    c0.release(), c1.release(), shm.close()
 
 
 def futex_cells(shm):
@@ -342,43 +281,29 @@ def futex_cells(shm):
     return futex.Cell(shm.buf, 0), futex.Cell(shm.buf, 128)
 
 
-def pingpong_helpers(rounds):
-    """The one-call helpers, as a user writes them: a side is two calls, add_and_wake(1) and
-    wait_until(i), with no Python function of ours around them."""
-    shm = SharedMemory(create=True, size=256)
-    c0, c1 = futex_cells(shm)
-    ctx = mp.get_context("fork")
-    child = ctx.Process(target=helpers_ponger, args=(shm.name, WARM + rounds))
-    child.start()
-    pin(0)
-    post, until = c0.add_and_wake, c1.wait_until
-    clock = time.perf_counter_ns
-    us = []
-    for i in range(1, WARM + rounds + 1):
-        t0 = clock()
-        post(1)
-        until(i)
-        t1 = clock()
-        if i > WARM:
-            us.append(t1 - t0)
-    child.join()
-    closer(shm, [c0, c1])()
-    result("us", [x / 1000.0 for x in us])
+KINDS = ("ours", "ours-helpers", "ours-event", "ours-sem", "c")
 
 
 def pingpong_kinds(kinds, rounds):
     """ours (the plain loop), ours-helpers, ours-event, ours-sem and c (bench/c/floor.c's C loop
-    through ctypes: the same pair's C floor) take turns in one pair, TURN round trips each
-    (turn_order: each cycle shuffled), on one segment: one RESULT line each, in order. The
-    plain loop, the helpers and the C floor use the same two cells, which carry i, the round
-    trips so far; where a word lies moves a round trip by a fifth here (bench.cpp's pingpong)."""
+    through ctypes: the same pair's C floor), one or several, take turns in one pair, TURN
+    round trips each (turn_order: each cycle shuffled), on one segment: one RESULT line each,
+    in order. KIND@N runs it with futex.set_spin(N) (@adaptive: the default) for its turns:
+    the spin sweep. The plain loop, the helpers and the C floor use the same two cells, which
+    carry i, the round trips so far; where a word lies moves a round trip by a fifth here
+    (bench.cpp's pingpong)."""
     import ctypes
 
     import futex
 
-    floor = ctypes.CDLL(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "out", "floor.so"))
-    floor.bench_floor.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_int, ctypes.c_void_p]
-    floor.bench_floor.restype = None
+    spins = [k.partition("@")[2] for k in kinds]
+    spins = [None if not n else futex.SPIN_ADAPTIVE if n == "adaptive" else int(n) for n in spins]
+    kinds = [k.partition("@")[0] for k in kinds]
+    if "c" in kinds:
+        floor = ctypes.CDLL(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "out", "floor.so"))
+        floor.bench_floor.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_int,
+                                      ctypes.c_void_p]
+        floor.bench_floor.restype = None
     shm = SharedMemory(create=True, size=1024)
     c0, c1 = futex_cells(shm)
     ev = [futex.Event(shm, 256), futex.Event(shm, 384)]
@@ -409,8 +334,10 @@ def pingpong_kinds(kinds, rounds):
                 "ours-sem": (sem[d].release, sem[1 - d].acquire)}
         i = 0
         for t in range(turns):
-            kind = kinds[turn_order(t, k)]
-            got = us[kinds.index(kind)] if t >= warm else []
+            row = turn_order(t, k)
+            kind, got = kinds[row], us[row] if t >= warm else []
+            if spins[row] is not None:
+                futex.set_spin(spins[row])
             turn_gate(gate, 1 - parent, t)
             if kind == "c":
                 floor.bench_floor(addr, i, TURN, parent, buf)
@@ -468,31 +395,21 @@ def pingpong_kinds(kinds, rounds):
     del word
     for x in (c0, c1, *gate):
         x.release()
-    shm.unlink()  # the Events and Semaphores hold the mapping until the process ends (futex_event_pair)
+    shm.unlink()  # the Events and Semaphores hold the mapping until the process ends: unlink only
     for v in us:
         result("us", [x / 1000.0 for x in v])
 
 
 def pingpong(impl, rounds):
-    if "+" in impl:
-        return pingpong_kinds(impl.split("+"), rounds)
-    if impl == "ours-helpers":
-        return pingpong_helpers(rounds)
+    kinds = impl.split("+")
+    if all(k.split("@")[0] in KINDS for k in kinds):
+        return pingpong_kinds(kinds, rounds)
     post0, wait0, post1, wait1, cleanup = PAIRS[impl]()
-    spins = spin_turns() if impl == "ours" else []
-    gate_shm = SharedMemory(create=True, size=256) if spins else None
-    gate = futex_cells(gate_shm) if spins else None
     ctx = mp.get_context("fork")
-    # With spins, the ponger counts turns, not round trips.
-    child = ctx.Process(target=ponger, args=(wait0, post1, turn_counts(rounds, len(spins))[0] if spins else WARM + rounds,
-                                             spins, gate))
+    child = ctx.Process(target=ponger, args=(wait0, post1, WARM + rounds))
     child.start()
     pin(0)
     clock = time.perf_counter_ns
-    if spins:
-        pingpong_turns(post0, wait1, rounds, spins, child, cleanup, gate)
-        closer(gate_shm, gate)()
-        return
     us = []
     for i in range(WARM + rounds):
         t0 = clock()
@@ -504,30 +421,6 @@ def pingpong(impl, rounds):
     child.join()
     cleanup()
     result("us", [x / 1000.0 for x in us])
-
-
-def pingpong_turns(post0, wait1, rounds, spins, child, cleanup, gate):
-    """The parent's side of spin settings taking turns: one RESULT line per setting."""
-    import futex
-
-    clock, k = time.perf_counter_ns, len(spins)
-    us = [[] for _ in spins]
-    turns, warm = turn_counts(rounds, k)
-    for t in range(turns):
-        row = turn_order(t, k)
-        futex.set_spin(spins[row])
-        got = us[row] if t >= warm else []
-        turn_gate(gate, 0, t)
-        for _ in range(TURN):
-            t0 = clock()
-            post0()
-            wait1()
-            t1 = clock()
-            got.append(t1 - t0)
-    child.join()
-    cleanup()
-    for v in us:
-        result("us", [x / 1000.0 for x in v])
 
 
 # ---- uncontended calls -------------------------------------------------------------------
