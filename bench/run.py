@@ -71,6 +71,7 @@ PEERS = {
     "pipe": "pipe pair",
     "zig": "Zig std.Io futexWait/futexWake",
     "posix": "libfutex, posix parking-lot backend",
+    "posix-nospin": "libfutex, posix backend, FUTEX_NOSPIN",
 }
 
 
@@ -106,32 +107,39 @@ FLOOR_NOTE = ("the plain loop, the helpers, the two futex primitives and the C f
 
 
 def c_rows(case_args, keys, posix=True):
+    """A row per IMPL of bench (the linux backend) and, with posix, the same case on bench-posix."""
     rows = [row(k, PEERS[k], [C] + case_args(k)) for k in keys]
     if posix:
         rows.append(row("posix", PEERS["posix"], [CPOSIX] + case_args("ours")))
     return rows
 
 
+
 def nospin_raw_turns(rows, mode):
     """FUTEX_NOSPIN, the raw system call and the raw call on a deadline a day ahead take turns
     in one pair: the goal between the first two compares the library's sleep path with the
-    bare one, not two placements, and the third shows what the day-ahead deadline costs."""
+    bare one, not two placements, and the third shows what the day-ahead deadline costs. A
+    posix-nospin row (the posix backend's FUTEX_NOSPIN) joins them."""
     i = [r["key"] for r in rows].index("ours-nospin")
     assert rows[i + 1]["key"] == "raw"
-    day = row("raw-day", PEERS["raw-day"], None, rows[i]["env"])
-    rows[i:i + 2] = turns(rows[i:i + 2] + [day], [C, "pingpong", mode, "ours-nospin,raw,raw-day", PP])
-    return rows
+    rows.insert(i + 2, row("raw-day", PEERS["raw-day"], None, rows[i]["env"]))
+    keys = ("ours-nospin", "raw", "raw-day") + (("posix-nospin",) if any(r["key"] == "posix-nospin" for r in rows)
+                                               else ())
+    return take_turns(rows, keys, [C, "pingpong", mode, ",".join(keys), PP])
 
 
 def atomic_turns(rows):
     """libfutex and libstdc++'s atomic::wait take turns in one pair of threads (the goal
-    between them compares two waits, not two placements)."""
-    return take_turns(rows, ("ours", "atomic"), [C, "pingpong", "threads", "ours,atomic", PP])
+    between them compares two waits, not two placements); so does a posix row (the posix
+    backend, whose goal is against libfutex's linux one)."""
+    keys = ("ours", "atomic") + (("posix",) if any(r["key"] == "posix" for r in rows) else ())
+    return take_turns(rows, keys, [C, "pingpong", "threads", ",".join(keys), PP])
 
 
 NOSPIN_NOTE = ("FUTEX_NOSPIN and the raw futex(2) rows take turns in one pair, 100 round trips each, "
                "so that they meet the same placement")
 ATOMIC_NOTE = NOSPIN_NOTE + "; so do libfutex and libstdc++"
+POSIX_NOTE = ATOMIC_NOTE + ", and each with the posix backend's row of the same setting"
 # A spin setting may fall into a state it then keeps (both sides asleep at every hand-off, each
 # wake-up a halted vCPU's): the sweeps' turns are long enough for that to show.
 SWEEP_TURN = "1000"
@@ -143,10 +151,9 @@ def groups():
     pp_peers = ["ours", "ours-nospin", "raw", "raw-spin1000", "atomic", "condvar", "eventfd", "pipe"]
     thr = c_rows(lambda k: ["pingpong", "threads", k, PP], pp_peers)
     thr.insert(-1, row("zig", PEERS["zig"], [ZIG], {"BENCH_ROUNDS": PP}))
-    thr.append(row("posix-nospin", "libfutex, posix backend, FUTEX_NOSPIN",
-                   [CPOSIX, "pingpong", "threads", "ours-nospin", PP]))
+    thr.append(row("posix-nospin", PEERS["posix-nospin"], None))
     g.append({"id": "c-pp-threads", "title": "C ping-pong, 2 threads", "unit": "µs/round trip",
-              "rows": atomic_turns(nospin_raw_turns(thr, "threads")), "runs": RUNS, "rounds": PP_ROUNDS, "note": ATOMIC_NOTE})
+              "rows": atomic_turns(nospin_raw_turns(thr, "threads")), "runs": RUNS, "rounds": PP_ROUNDS, "note": POSIX_NOTE})
     prc = c_rows(lambda k: ["pingpong", "procs", k, PP], [p for p in pp_peers if p != "atomic"], posix=False)
     g.append({"id": "c-pp-procs", "title": "C ping-pong, 2 processes (fork + MAP_SHARED)", "unit": "µs/round trip",
               "rows": nospin_raw_turns(prc, "procs"), "runs": RUNS, "rounds": PP_ROUNDS,
@@ -159,11 +166,8 @@ def groups():
                   "rows": (atomic_turns if mode == "threads" else lambda r: r)(
                       nospin_raw_turns([row(k, PEERS[k], [C, "pingpong", mode, k, PP], pinned)
                                         for k in ("ours", "ours-nospin", "raw", "raw-spin1000")
-                                        + (("atomic",) if mode == "threads" else ())], mode))
-                          + ([row("posix", PEERS["posix"], [CPOSIX, "pingpong", mode, "ours", PP], pinned),
-                              row("posix-nospin", "libfutex, posix backend, FUTEX_NOSPIN",
-                                  [CPOSIX, "pingpong", mode, "ours-nospin", PP], pinned)] if mode == "threads" else []),
-                  "note": "pinning takes the scheduler's placement out; " + (ATOMIC_NOTE if mode == "threads"
+                                        + (("atomic", "posix", "posix-nospin") if mode == "threads" else ())], mode)),
+                  "note": "pinning takes the scheduler's placement out; " + (POSIX_NOTE if mode == "threads"
                                                                             else NOSPIN_NOTE)})
     same = {"BENCH_PIN": "same"}
     g.append({"id": "c-pp-onecpu-threads", "title": "C ping-pong, 2 threads both pinned to CPU 0",

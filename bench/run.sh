@@ -24,10 +24,16 @@ for backend in linux posix; do
   def=""; [ "$backend" = posix ] && def=-DFUTEX_BACKEND_POSIX
   gcc "${CFLAGS[@]}" $def -c libfutex/libfutex.c -o "$out/libfutex-$backend.o"
 done
-g++ -O2 -std=c++20 -Wall -Wextra -Ilibfutex bench/c/bench.cpp "$out/libfutex-linux.o" \
-  -o "$out/bench" -pthread
-g++ -O2 -std=c++20 -Wall -Wextra -Ilibfutex bench/c/bench.cpp "$out/libfutex-posix.o" \
-  -o "$out/bench-posix" -pthread
+# A second copy of the posix backend with every symbol it defines prefixed (posix_futex_wait):
+# linked beside either backend, so a ping-pong's rows on the two backends take turns in one
+# pair (bench.cpp's posix IMPLs).
+nm -g --defined-only "$out/libfutex-posix.o" | awk '{print $3, "posix_" $3}' >"$out/posix-syms"
+objcopy --redefine-syms="$out/posix-syms" "$out/libfutex-posix.o" "$out/libfutex-posix-prefixed.o"
+for backend in linux posix; do
+  exe=bench; [ "$backend" = posix ] && exe=bench-posix
+  g++ -O2 -std=c++20 -Wall -Wextra -Ilibfutex bench/c/bench.cpp "$out/libfutex-$backend.o" \
+    "$out/libfutex-posix-prefixed.o" -o "$out/$exe" -pthread
+done
 
 # The C floor of the Python and Lua ping-pongs, run in their own processes: for ctypes, and as
 # a Lua module (bench/c/floor.c).

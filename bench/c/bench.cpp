@@ -23,7 +23,8 @@
  *                                                 in an untimed futex_mutex_lock has the lock
  *
  * IMPL: ours (this binary's backend, default: the adaptive spin), ours-spinN (futex_set_spin(N)), ours-nospin
- * (FUTEX_NOSPIN), raw (futex(2), no spin), raw-day (futex(2) on a deadline a day ahead, as the
+ * (FUTEX_NOSPIN), posix and posix-nospin (the same on the posix parking lot, threads only: see
+ * posix_futex_wait), raw (futex(2), no spin), raw-day (futex(2) on a deadline a day ahead, as the
  * library's untimed sleep), raw-spin1000, atomic (libstdc++ std::atomic wait /
  * notify), condvar (mutex + condvar pair), eventfd (a pair), pipe (a pair), inline (fetchadd:
  * the __atomic builtin inlined), event (two futex_event: set / wait + clear), sem (two futex_sem:
@@ -60,6 +61,15 @@
 #include <unistd.h>
 
 extern "C" int futex__os_wait(const uint32_t *word, uint32_t expected, uint64_t deadline_ns, unsigned flags);
+
+/* The posix parking lot's wait, wake and spin setting, from a second copy of the library
+ * built with -DFUTEX_BACKEND_POSIX whose symbols bench/run.sh prefixes with posix_: with
+ * both backends in one binary, the two take turns in one pair of threads (a backend in a
+ * binary of its own got its own placement, and the ratio between them moved from 0.04 to
+ * 20 between runs). Their declarations are futex.h's. */
+extern "C" int posix_futex_wait(const uint32_t *word, uint32_t expected, unsigned flags);
+extern "C" int posix_futex_wake(const uint32_t *word, uint32_t max_waiters, unsigned flags);
+extern "C" void posix_futex_set_spin(uint32_t iterations);
 
 static uint64_t now_ns()
 {
@@ -125,7 +135,7 @@ struct alignas(128) Count {
     uint32_t v = 0;
 };
 
-enum Kind { OURS, OURS_NOSPIN, RAW, RAW_DAY, RAW_SPIN, ATOMIC, CONDVAR, EVENTFD, PIPE, EVENT, SEM };
+enum Kind { OURS, OURS_NOSPIN, POSIX, POSIX_NOSPIN, RAW, RAW_DAY, RAW_SPIN, ATOMIC, CONDVAR, EVENTFD, PIPE, EVENT, SEM };
 
 struct alignas(128) Dir {
     uint32_t word;
@@ -169,6 +179,11 @@ struct Impl {
         case OURS_NOSPIN:
             futex_fetch_add(&x.word, 1);
             futex_wake(&x.word, 1, flags);
+            break;
+        case POSIX:
+        case POSIX_NOSPIN:
+            futex_fetch_add(&x.word, 1);
+            posix_futex_wake(&x.word, 1, flags);
             break;
         case RAW:
         case RAW_DAY:
@@ -218,6 +233,11 @@ struct Impl {
         case OURS_NOSPIN:
             while (futex_load(&x.word) == v)
                 futex_wait(&x.word, v, flags);
+            break;
+        case POSIX:
+        case POSIX_NOSPIN:
+            while (futex_load(&x.word) == v)
+                posix_futex_wait(&x.word, v, flags);
             break;
         case RAW_SPIN:
             for (int i = 0; i < 1000 && __atomic_load_n(&x.word, __ATOMIC_RELAXED) == v; i++)
@@ -306,6 +326,14 @@ static Impl make_impl(const std::string &name, bool procs)
     } else if (name == "ours-nospin") {
         im.kind = OURS_NOSPIN;
         im.flags |= FUTEX_NOSPIN;
+    } else if (name == "posix" || name == "posix-nospin") {
+        if (procs) {
+            fprintf(stderr, "bench: the posix parking lot reaches no other process\n");
+            exit(2);
+        }
+        im.kind = name == "posix" ? POSIX : POSIX_NOSPIN;
+        if (im.kind == POSIX_NOSPIN)
+            im.flags |= FUTEX_NOSPIN;
     } else if (name == "raw") {
         im.kind = RAW;
     } else if (name == "raw-day") {
@@ -410,8 +438,10 @@ static Impl &turn_of(std::vector<Impl> &ims, long t)
         perm[j] = tmp;
     }
     Impl &im = ims[perm[t % (long)k]];
-    if (k > 1)
+    if (k > 1) {
         futex_set_spin(im.spin);
+        posix_futex_set_spin(im.spin);
+    }
     return im;
 }
 
@@ -448,8 +478,8 @@ static void pingpong(bool procs, const std::string &names, long n)
      * compared pages as much as code. The rows on the bare word also share its counts. */
     Impl *words = nullptr;
     for (Impl &im : ims) {
-        bool word = im.kind == OURS || im.kind == OURS_NOSPIN || im.kind == RAW || im.kind == RAW_DAY ||
-                    im.kind == RAW_SPIN;
+        bool word = im.kind == OURS || im.kind == OURS_NOSPIN || im.kind == POSIX || im.kind == POSIX_NOSPIN ||
+                    im.kind == RAW || im.kind == RAW_DAY || im.kind == RAW_SPIN;
         if (word && words == nullptr)
             words = &im;
         else if (word)
@@ -465,7 +495,7 @@ static void pingpong(bool procs, const std::string &names, long n)
         die("mmap");
     bool spins = false;
     for (const Impl &im : ims)
-        spins = spins || !(im.kind == OURS_NOSPIN || im.kind == RAW || im.kind == RAW_DAY ||
+        spins = spins || !(im.kind == OURS_NOSPIN || im.kind == POSIX_NOSPIN || im.kind == RAW || im.kind == RAW_DAY ||
                            (im.kind == OURS && im.spin == 0));
     PongArg a{&ims, turns, spins ? (uint32_t *)gate : nullptr};
     pthread_t t;
