@@ -34,12 +34,12 @@ local function child_cmd()
   return string.format("%s%s %s %s %s %d child", pin, q(arg[-1] or "lua5.4"), q(me), impl, q(path), rounds)
 end
 
-local function plain_post(c) c:fetch_add(1); c:wake(1) end
-local function plain_wait(c, v) while c:load() == v do c:wait(v) end end
-local function event_post(e) e:set() end
-local function event_wait(e) e:wait(); e:clear() end -- the other side sets it again only after we answer
-local function sem_post(s) s:release() end
-local function sem_wait(s) s:acquire() end
+-- The loops look each method up once, as a hot Lua loop keeps its functions in locals and as
+-- bench/py/pybench.py binds its methods once (add = c.fetch_add): a call then costs the same
+-- in both interpreters' rows, not an extra metatable lookup through __index in Lua's.
+local function event_wait(wait, clear)
+  return function(e) wait(e); clear(e) end -- the other side sets it again only after we answer
+end
 
 -- The row of turn t among k (0-based): each cycle of k turns is a shuffle of the k rows, by
 -- the generator of bench/c/bench.cpp's turn_of (the same on both sides), so that no row
@@ -71,8 +71,11 @@ if known and #kinds > 0 then
   local parent = role ~= "child"
   -- The parent stores value 0 into the semaphores (the creator) before starting the child.
   local v = parent and 0 or nil
-  local prim = {event = {r:event(256), r:event(384), event_post, event_wait},
-                sem = {r:semaphore(512, v), r:semaphore(640, v), sem_post, sem_wait}}
+  local e0, s0 = r:event(256), r:semaphore(512, v)
+  local prim = {event = {e0, r:event(384), e0.set, event_wait(e0.wait, e0.clear)},
+                sem = {s0, r:semaphore(640, v), s0.release, s0.acquire}}
+  local add_and_wake, wait_until = c0.add_and_wake, c0.wait_until
+  local fetch_add, wake, load, wait = c0.fetch_add, c0.wake, c0.load, c0.wait
   -- Both sides meet at these before each turn (bench.cpp's turn_gate says why).
   local mine, theirs = r:cell(768), r:cell(896)
   if not parent then mine, theirs = theirs, mine end
@@ -97,48 +100,50 @@ if known and #kinds > 0 then
       floor.turn(page, 0, i, TURN, parent)
       i = i + TURN
     elseif prim[kind] and parent then
-      local p0, p1, post, wait = table.unpack(prim[kind])
+      local p0, p1, post, pwait = table.unpack(prim[kind])
       for _ = 1, TURN do
         local t0 = now()
         post(p0)
-        wait(p1)
+        pwait(p1)
         local t1 = now()
         got[#got + 1] = t1 - t0
       end
     elseif prim[kind] then
-      local p0, p1, post, wait = table.unpack(prim[kind])
+      local p0, p1, post, pwait = table.unpack(prim[kind])
       for _ = 1, TURN do
-        wait(p0)
+        pwait(p0)
         post(p1)
       end
     elseif kind == "helpers" and parent then
       for _ = 1, TURN do
         local t0 = now()
-        c0:add_and_wake(1)
-        c1:wait_until(i + 1)
+        add_and_wake(c0, 1)
+        wait_until(c1, i + 1)
         local t1 = now()
         got[#got + 1] = t1 - t0
         i = i + 1
       end
     elseif kind == "helpers" then
       for _ = 1, TURN do
-        c0:wait_until(i + 1)
-        c1:add_and_wake(1)
+        wait_until(c0, i + 1)
+        add_and_wake(c1, 1)
         i = i + 1
       end
     elseif parent then
       for _ = 1, TURN do
         local t0 = now()
-        plain_post(c0)
-        plain_wait(c1, i)
+        fetch_add(c0, 1)
+        wake(c0, 1)
+        while load(c1) == i do wait(c1, i) end
         local t1 = now()
         got[#got + 1] = t1 - t0
         i = i + 1
       end
     else
       for _ = 1, TURN do
-        plain_wait(c0, i)
-        plain_post(c1)
+        while load(c0) == i do wait(c0, i) end
+        fetch_add(c1, 1)
+        wake(c1, 1)
         i = i + 1
       end
     end
