@@ -34,7 +34,8 @@
  *
  * Each run prints one line: "RESULT <unit> <sample> <sample> ...". bench/run.py pools
  * the samples of interleaved runs and computes the median and the 99th percentile.
- * Built by bench/run.sh with the library compiled in (-DFUTEX_BACKEND_POSIX for bench-posix).
+ * Built by bench/run.sh with the library compiled in (-DFUTEX_BACKEND_POSIX for bench-posix),
+ * and beside it, in both, the posix backend's copy with its symbols prefixed posix_.
  */
 #include "futex.h"
 
