@@ -23,8 +23,8 @@
  *                                                 in an untimed futex_mutex_lock has the lock
  *
  * IMPL: ours (this binary's backend, default: the adaptive spin), ours-spinN (futex_set_spin(N)), ours-nospin
- * (FUTEX_NOSPIN), posix and posix-nospin (the same on the posix parking lot, threads only: see
- * posix_futex_wait), raw (futex(2), no spin), raw-day (futex(2) on a deadline a day ahead, as the
+ * (FUTEX_NOSPIN), posix and posix-nospin (ours and ours-nospin through the posix parking lot's
+ * copy, threads only: see posix_futex_wait), raw (futex(2), no spin), raw-day (futex(2) on a deadline a day ahead, as the
  * library's untimed sleep), raw-spin1000, atomic (libstdc++ std::atomic wait /
  * notify), condvar (mutex + condvar pair), eventfd (a pair), pipe (a pair), inline (fetchadd:
  * the __atomic builtin inlined), event (two futex_event: set / wait + clear), sem (two futex_sem:
@@ -136,7 +136,7 @@ struct alignas(128) Count {
     uint32_t v = 0;
 };
 
-enum Kind { OURS, OURS_NOSPIN, POSIX, POSIX_NOSPIN, RAW, RAW_DAY, RAW_SPIN, ATOMIC, CONDVAR, EVENTFD, PIPE, EVENT, SEM };
+enum Kind { OURS, OURS_NOSPIN, RAW, RAW_DAY, RAW_SPIN, ATOMIC, CONDVAR, EVENTFD, PIPE, EVENT, SEM };
 
 struct alignas(128) Dir {
     uint32_t word;
@@ -166,6 +166,9 @@ struct Impl {
     Kind kind = OURS;
     bool shared = false; /* across processes */
     unsigned flags = 0;
+    /* OURS and OURS_NOSPIN: this binary's backend, or the posix copy's (posix, posix-nospin) */
+    int (*wait_fn)(const uint32_t *, uint32_t, unsigned) = futex_wait;
+    int (*wake_fn)(const uint32_t *, uint32_t, unsigned) = futex_wake;
     uint32_t spin = FUTEX_SPIN_ADAPTIVE; /* futex_set_spin, applied at each of its turns in a ping-pong */
     Count seen[2];
     Count *seen_of = nullptr; /* taking turns: the counts of the word rows' first (see pingpong) */
@@ -179,12 +182,7 @@ struct Impl {
         case OURS:
         case OURS_NOSPIN:
             futex_fetch_add(&x.word, 1);
-            futex_wake(&x.word, 1, flags);
-            break;
-        case POSIX:
-        case POSIX_NOSPIN:
-            futex_fetch_add(&x.word, 1);
-            posix_futex_wake(&x.word, 1, flags);
+            wake_fn(&x.word, 1, flags);
             break;
         case RAW:
         case RAW_DAY:
@@ -233,12 +231,7 @@ struct Impl {
         case OURS:
         case OURS_NOSPIN:
             while (futex_load(&x.word) == v)
-                futex_wait(&x.word, v, flags);
-            break;
-        case POSIX:
-        case POSIX_NOSPIN:
-            while (futex_load(&x.word) == v)
-                posix_futex_wait(&x.word, v, flags);
+                wait_fn(&x.word, v, flags);
             break;
         case RAW_SPIN:
             for (int i = 0; i < 1000 && __atomic_load_n(&x.word, __ATOMIC_RELAXED) == v; i++)
@@ -332,9 +325,11 @@ static Impl make_impl(const std::string &name, bool procs)
             fprintf(stderr, "bench: the posix parking lot reaches no other process\n");
             exit(2);
         }
-        im.kind = name == "posix" ? POSIX : POSIX_NOSPIN;
-        if (im.kind == POSIX_NOSPIN)
+        im.kind = name == "posix" ? OURS : OURS_NOSPIN;
+        if (im.kind == OURS_NOSPIN)
             im.flags |= FUTEX_NOSPIN;
+        im.wait_fn = posix_futex_wait;
+        im.wake_fn = posix_futex_wake;
     } else if (name == "raw") {
         im.kind = RAW;
     } else if (name == "raw-day") {
@@ -479,8 +474,8 @@ static void pingpong(bool procs, const std::string &names, long n)
      * compared pages as much as code. The rows on the bare word also share its counts. */
     Impl *words = nullptr;
     for (Impl &im : ims) {
-        bool word = im.kind == OURS || im.kind == OURS_NOSPIN || im.kind == POSIX || im.kind == POSIX_NOSPIN ||
-                    im.kind == RAW || im.kind == RAW_DAY || im.kind == RAW_SPIN;
+        bool word = im.kind == OURS || im.kind == OURS_NOSPIN || im.kind == RAW || im.kind == RAW_DAY ||
+                    im.kind == RAW_SPIN;
         if (word && words == nullptr)
             words = &im;
         else if (word)
@@ -496,7 +491,7 @@ static void pingpong(bool procs, const std::string &names, long n)
         die("mmap");
     bool spins = false;
     for (const Impl &im : ims)
-        spins = spins || !(im.kind == OURS_NOSPIN || im.kind == POSIX_NOSPIN || im.kind == RAW || im.kind == RAW_DAY ||
+        spins = spins || !(im.kind == OURS_NOSPIN || im.kind == RAW || im.kind == RAW_DAY ||
                            (im.kind == OURS && im.spin == 0));
     PongArg a{&ims, turns, spins ? (uint32_t *)gate : nullptr};
     pthread_t t;
@@ -561,7 +556,7 @@ static void crowd_wait(Impl *im, uint32_t g)
     case OURS:
     case OURS_NOSPIN:
         while (futex_load(&s->gen) == g)
-            futex_wait(&s->gen, g, im->flags);
+            im->wait_fn(&s->gen, g, im->flags);
         break;
     case RAW:
     case RAW_SPIN:
@@ -610,7 +605,7 @@ static int crowd_wake(Impl *im, bool all)
     switch (im->kind) {
     case OURS:
     case OURS_NOSPIN: {
-        int r = futex_wake(&s->gen, all ? FUTEX_ALL : 1, im->flags);
+        int r = im->wake_fn(&s->gen, all ? FUTEX_ALL : 1, im->flags);
         return r == FUTEX_UNCOUNTED ? 1 : r;
     }
     case RAW:
@@ -725,7 +720,7 @@ static void wakenobody(const std::string &name)
         for (int i = 0; i < batch; i++) {
             switch (im.kind) {
             case OURS:
-            case OURS_NOSPIN: futex_wake(&s->gen, 1, im.flags); break;
+            case OURS_NOSPIN: im.wake_fn(&s->gen, 1, im.flags); break;
             case RAW:
             case RAW_DAY: raw_wake(&s->gen, 1, shared); break;
             case ATOMIC: s->agen.notify_one(); break;
