@@ -114,7 +114,6 @@ def c_rows(case_args, keys, posix=True):
     return rows
 
 
-
 def nospin_raw_turns(rows, mode):
     """FUTEX_NOSPIN, the raw system call and the raw call on a deadline a day ahead take turns
     in one pair: the goal between the first two compares the library's sleep path with the
